@@ -1,0 +1,135 @@
+# prld - top-level build.
+#
+#   make               build userspace/prldctl (and libprld.a)
+#   make test          every test this machine can run
+#   make demo          create a disk, write it, read it back
+#   make install       tool, headers, library, man page under $(PREFIX)
+#   make fuzz-long     the fuzzers for $(FUZZ_LONG_SECONDS) each
+#
+# BUILD selects the object directory, so the sanitizer build
+# (build-asan) never mixes objects with the normal one.
+
+CC ?= cc
+CLANG ?= clang
+BUILD ?= build
+CFLAGS ?= -O2 -g
+PREFIX ?= /usr/local
+DESTDIR ?=
+FUZZ_SECONDS ?= 20
+FUZZ_LONG_SECONDS ?= 600
+
+PKGS := libxml-2.0 uuid json-c
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS := $(shell pkg-config --libs $(PKGS))
+
+PRLD_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
+	-D_FILE_OFFSET_BITS=64 -Iinclude -Iuserspace/lib $(PKG_CFLAGS)
+
+LIB_SRCS := $(sort $(wildcard userspace/lib/*.c))
+TOOL_SRCS := $(sort $(wildcard userspace/tool/*.c))
+UNIT_SRCS := $(sort $(wildcard tests/unit/*.c))
+FUZZ_SRCS := $(sort $(wildcard tests/fuzz/*.c))
+CLI_TESTS := $(sort $(wildcard tests/cli/*.t))
+
+LIB_OBJS := $(LIB_SRCS:userspace/lib/%.c=$(BUILD)/lib/%.o)
+TOOL_OBJS := $(TOOL_SRCS:userspace/tool/%.c=$(BUILD)/tool/%.o)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+LIBPRLD := $(BUILD)/libprld.a
+HEADERS := $(wildcard include/*.h userspace/lib/*.h)
+
+# The default build puts the tool where users look for it.
+ifeq ($(BUILD),build)
+TOOL := userspace/prldctl
+else
+TOOL := $(BUILD)/prldctl
+endif
+
+SAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=all
+VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full \
+	--errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect
+
+.PHONY: all test test-unit test-cli test-asan test-valgrind test-fuzz \
+	fuzz fuzz-long demo install clean
+
+all: $(TOOL)
+
+$(BUILD)/lib/%.o: userspace/lib/%.c $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(PRLD_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/tool/%.o: userspace/tool/%.c $(HEADERS) $(wildcard userspace/tool/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(PRLD_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(LIBPRLD): $(LIB_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@
+	ar rcs $@ $^
+
+$(TOOL): $(TOOL_OBJS) $(LIBPRLD)
+	$(CC) $(CFLAGS) -o $@ $(TOOL_OBJS) $(LIBPRLD) $(PKG_LIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/tap.h $(LIBPRLD)
+	@mkdir -p $(@D)
+	$(CC) $(PRLD_CFLAGS) $(CFLAGS) -Itests/unit -o $@ $< $(LIBPRLD) $(PKG_LIBS)
+
+# ---- tests ---------------------------------------------------------
+
+test: test-unit test-cli test-asan test-valgrind test-fuzz
+
+test-unit: $(UNIT_BINS)
+	prove --exec '' $(UNIT_BINS)
+
+# Writes the named malformed images of tests/corpus into a directory.
+CORPUS_GEN := $(BUILD)/gen_corpus
+
+$(CORPUS_GEN): tests/corpus/gen_corpus.c $(LIBPRLD)
+	$(CC) $(PRLD_CFLAGS) $(CFLAGS) -o $@ $< $(LIBPRLD) $(PKG_LIBS)
+
+test-cli: $(TOOL) $(CORPUS_GEN)
+	PRLDCTL=$(abspath $(TOOL)) CORPUS_GEN=$(abspath $(CORPUS_GEN)) \
+		prove --exec '' $(CLI_TESTS)
+
+# The whole unit and CLI suite again with ASan + UBSan.
+test-asan:
+	$(MAKE) BUILD=build-asan CC=$(CLANG) CFLAGS="$(SAN_FLAGS)" \
+		test-unit test-cli
+
+test-valgrind: $(UNIT_BINS)
+	prove --exec '$(VALGRIND)' $(UNIT_BINS)
+
+# ---- fuzzing (clang libFuzzer) ----------------------------------------
+
+FUZZ_CFLAGS := -O1 -g -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=all
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(HEADERS)
+	@mkdir -p $(@D)
+	$(CLANG) $(PRLD_CFLAGS) $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRCS) $(PKG_LIBS)
+
+fuzz: $(FUZZ_BINS)
+
+# Short bounded run over the shipped corpus; new inputs go to a scratch
+# directory so the tree stays clean.
+test-fuzz: $(FUZZ_BINS)
+	tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
+
+fuzz-long: $(FUZZ_BINS)
+	tests/fuzz/run.sh $(FUZZ_LONG_SECONDS) $(FUZZ_BINS)
+
+# ---- demo, install ---------------------------------------------------
+
+demo: $(TOOL)
+	PRLDCTL=$(abspath $(TOOL)) tests/demo.sh
+
+install: $(TOOL) $(LIBPRLD)
+	install -D -m 0755 $(TOOL) $(DESTDIR)$(PREFIX)/bin/prldctl
+	install -D -m 0644 $(LIBPRLD) $(DESTDIR)$(PREFIX)/lib/libprld.a
+	install -D -m 0644 userspace/lib/prld.h $(DESTDIR)$(PREFIX)/include/prld/prld.h
+	install -D -m 0644 include/prld_format.h $(DESTDIR)$(PREFIX)/include/prld/prld_format.h
+	install -D -m 0644 userspace/prldctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/prldctl.8
+
+clean:
+	rm -rf build build-asan userspace/prldctl

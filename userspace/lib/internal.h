@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Contracts between libprld's files.  Not installed.
+ *
+ *   util.c        error helpers, size parsing, full pread/pwrite, paths
+ *   geometry.c    ploop's CHS rule
+ *   image.c       one image file: open/validate, lookup, allocate, close
+ *   descriptor.c  DiskDescriptor.xml via libxml2: load, validate, chain, save
+ *   create.c      prld_create_disk / prld_create_image
+ *   disk.c        the layered disk: prld_open ... prld_close, maps
+ *   check.c       prld_check (raw, tolerant reading; never trusts image.c)
+ */
+#ifndef PRLD_INTERNAL_H
+#define PRLD_INTERNAL_H
+
+#include <stdarg.h>
+#include <sys/types.h>
+
+#include "prld.h"
+#include "prld_format.h"
+
+/* ---- util.c ------------------------------------------------------- */
+
+/* Fill @err (may be NULL) and return @code (a negative errno). */
+int prld_set_err(struct prld_err *err, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Message for a validator fault: "<file>: <rule> (field 0x.., value .., limit ..)". */
+int prld_fault_err(struct prld_err *err, const char *file,
+		   const struct prld_fault *f);
+/* Loop until all bytes moved; 0, -EIO on a short read past EOF, -errno. */
+int prld_pread_full(int fd, void *buf, size_t len, uint64_t off);
+int prld_pwrite_full(int fd, const void *buf, size_t len, uint64_t off);
+/* Directory part of @path (malloc'd), and @name joined under @dir. */
+char *prld_dirname(const char *path);
+char *prld_join(const char *dir, const char *name);
+/* fsync the directory holding @path (after create/rename). */
+int prld_fsync_dir(const char *path);
+
+/* ---- geometry.c --------------------------------------------------- */
+
+struct prld_chs {
+	uint32_t cylinders, heads, sectors;
+};
+/* ploop's ConvertToCHS rule for a disk of @size_sectors. */
+void prld_chs_from_size(uint64_t size_sectors, struct prld_chs *chs);
+
+/* ---- image.c ------------------------------------------------------ */
+
+struct prld_image {
+	char *path;
+	int fd;
+	enum prld_layer_kind kind;
+	bool writable;
+	struct prld_geom geom;		/* expanding only */
+	uint32_t *bat;			/* native-endian, geom.bat_entries */
+	uint64_t file_size;
+	uint64_t alloc_next;		/* byte offset of the next new cluster */
+	uint64_t allocated;		/* non-zero BAT entries */
+	bool marked_in_use;		/* we set the flag on disk */
+	bool data_written;		/* clear PRLD_FLAG_EMPTY at close */
+};
+
+/*
+ * Open and fully validate one image (header + whole BAT through the shared
+ * prld_format.h code).  A writable open refuses an image whose in-use flag
+ * is set (-EUCLEAN, "run prldctl check --repair"), one with a format
+ * extension or a conversion in progress (-EOPNOTSUPP), and takes an
+ * exclusive flock; read-only takes a shared one (-EBUSY on conflict).
+ * The in-use flag is not written here: image_begin_write() does that.
+ * For PRLD_LAYER_PLAIN the file is raw; geom is synthesised from
+ * @plain_sectors and @plain_cluster (every cluster mapped in place).
+ */
+int image_open(const char *path, enum prld_layer_kind kind, bool writable,
+	       uint64_t plain_sectors, uint32_t plain_cluster,
+	       struct prld_image **out, struct prld_err *err);
+/* Set the in-use flag and make it durable (once, before the first write). */
+int image_begin_write(struct prld_image *img, struct prld_err *err);
+/* Byte offset of virtual cluster @cluster in the file, 0 if unmapped. */
+uint64_t image_lookup(const struct prld_image *img, uint32_t cluster);
+/*
+ * Allocate @cluster at the end of the file following format-notes §7:
+ * extend (reads as zeros), write @data (a whole cluster; NULL = leave
+ * zeros), fdatasync, write the BAT entry, fdatasync, then update memory.
+ * On failure memory is unchanged and the space is reused by the next call.
+ */
+int image_alloc(struct prld_image *img, uint32_t cluster, const void *data,
+		uint64_t *file_off, struct prld_err *err);
+int image_sync(struct prld_image *img, struct prld_err *err);
+/*
+ * Clean close: fdatasync, truncate to the last cluster, clear the in-use
+ * flag (and EMPTY if data was written), fdatasync; then free.
+ */
+int image_close(struct prld_image *img, struct prld_err *err);
+
+/* ---- descriptor.c ------------------------------------------------- */
+
+struct prld_desc_image {
+	char guid[PRLD_GUID_LEN + 1];
+	enum prld_layer_kind kind;
+	char *file;			/* as written in <File> */
+};
+
+struct prld_desc_shot {
+	char guid[PRLD_GUID_LEN + 1];
+	char parent[PRLD_GUID_LEN + 1];
+};
+
+struct prld_desc {
+	void *doc;			/* xmlDocPtr, kept so unknown nodes survive */
+	char *path;			/* .../DiskDescriptor.xml */
+	char *dir;			/* its directory */
+	uint64_t disk_size;		/* sectors */
+	uint32_t cylinders, heads, sectors, padding;
+	uint64_t start, end;		/* the one <Storage> */
+	uint32_t blocksize;		/* sectors */
+	unsigned int nimages;
+	struct prld_desc_image *images;
+	unsigned int nshots;
+	struct prld_desc_shot *shots;
+	char top_guid[PRLD_GUID_LEN + 1];
+};
+
+/*
+ * Parse and validate: root Parallels_disk_image or Virtuozzo_disk_image,
+ * exactly one <Storage>, numbers in range, well-formed unique GUIDs, one
+ * Shot per Image, exactly one root (zero parent), no cycles, TopGUID
+ * present.  Messages name the element and the value.
+ */
+int desc_load(const char *path, struct prld_desc **out, struct prld_err *err);
+int desc_parse(const char *buf, size_t len, const char *path,
+	       struct prld_desc **out, struct prld_err *err);
+/* Indices into d->images from the base up to @top_guid (NULL: TopGUID). */
+int desc_chain(const struct prld_desc *d, const char *top_guid,
+	       unsigned int **idx, unsigned int *n, struct prld_err *err);
+/* A fresh one-image descriptor (root Parallels_disk_image Version 1.0). */
+int desc_new(const char *dir, uint64_t disk_size, const struct prld_chs *chs,
+	     uint32_t blocksize, const char *file, enum prld_layer_kind kind,
+	     struct prld_desc **out, struct prld_err *err);
+/* Write the model back into the DOM and save: .tmp, fsync, rename, dirsync. */
+int desc_save(struct prld_desc *d, struct prld_err *err);
+void desc_free(struct prld_desc *d);
+/* "{...}" with a fresh random uuid (libuuid). */
+void desc_new_guid(char out[PRLD_GUID_LEN + 1]);
+bool desc_guid_valid(const char *guid);
+
+/* ---- disk.c ------------------------------------------------------- */
+
+struct prld_disk {
+	struct prld_desc *desc;		/* NULL for a bare image */
+	unsigned int nlayers;
+	struct prld_image **layers;	/* base first */
+	struct prld_layer_info *info;	/* parallel to layers */
+	unsigned int flags;
+	uint64_t offset;		/* policy */
+	uint64_t size_bytes;		/* virtual size */
+	uint32_t cluster_sectors;
+};
+
+#endif /* PRLD_INTERNAL_H */

@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libprld - Parallels/ploop virtual disks from userspace.
+ *
+ * The calls mirror the Virtuozzo SDK's PHT_VIRTUAL_DISK handle:
+ *   PrlDisk_CreateDisk_Local   -> prld_create_disk / prld_create_image
+ *   PrlDisk_OpenDisk_Local     -> prld_open (flags, policy with an offset)
+ *   PrlDisk_GetDiskInfo        -> prld_get_info
+ *   PrlDisk_Read / _Write      -> prld_read / prld_write (sectors),
+ *                                 prld_pread / prld_pwrite (any byte range)
+ *   PrlDisk_FlushCache         -> prld_flush
+ *   PrlDisk_GetChangesMap_Local + PrlDiskMap_* -> prld_get_map
+ *   PrlDisk_Free               -> prld_close
+ *
+ * Every call returns 0 or a negative errno.  When @err is not NULL it is
+ * filled with a message naming the file and the reason.
+ */
+#ifndef PRLD_H
+#define PRLD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PRLD_GUID_LEN 38	/* "{xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}" */
+#define PRLD_TOP_GUID "{5fbaabe3-6958-40ff-92a7-860e329aab41}"
+#define PRLD_ZERO_GUID "{00000000-0000-0000-0000-000000000000}"
+#define PRLD_DESCRIPTOR "DiskDescriptor.xml"
+
+struct prld_err {
+	int code;		/* negative errno, 0 if none */
+	char msg[1024];
+};
+
+/* Open flags, the SDK's values. */
+enum {
+	PRLD_OPEN_READ = 1,
+	PRLD_OPEN_WRITE = 2,
+	PRLD_OPEN_READ_LOCK = 4,	/* shared lock: refuse concurrent writers */
+	PRLD_OPEN_FAKE = 8,		/* parameters only: no data access */
+};
+
+/* How a layer stores its data (the descriptor's <Type>). */
+enum prld_layer_kind {
+	PRLD_LAYER_EXPANDING = 0,	/* "Compressed": header + BAT */
+	PRLD_LAYER_PLAIN = 1,		/* "Plain": raw file, fully mapped */
+};
+
+struct prld_create_params {
+	uint64_t size_sectors;		/* rounded up to the cluster */
+	uint32_t cluster_sectors;	/* 0: 2048 (1 MiB) */
+	uint32_t cylinders;		/* all three 0: ploop's CHS rule */
+	uint32_t heads;
+	uint32_t sectors;
+	int fmt;			/* PRLD_FMT_V1 or _V2; 0: V2 */
+	bool preallocate;		/* map every cluster, fallocate */
+};
+
+/* PrlDiskOpenPolicy_CreateOffset: every access is shifted by @offset. */
+struct prld_policy {
+	uint64_t offset;		/* bytes */
+};
+
+struct prld_layer_info {
+	const char *file;		/* path as opened */
+	char guid[PRLD_GUID_LEN + 1];	/* "" for a bare image */
+	char parent[PRLD_GUID_LEN + 1];
+	enum prld_layer_kind kind;
+	int fmt;			/* PRLD_FMT_V1/V2; 0 for plain */
+	uint32_t cluster_sectors;
+	uint64_t nb_sectors;
+	uint64_t file_size;
+	uint64_t allocated;		/* clusters mapped in this layer */
+	uint32_t flags;			/* header flags */
+	bool in_use;			/* header in-use flag set */
+	bool top;
+};
+
+struct prld_info {
+	uint64_t size_sectors;		/* virtual size, before the offset */
+	uint64_t visible_bytes;		/* size seen through the policy */
+	uint32_t cylinders, heads, sectors;
+	uint32_t cluster_sectors;
+	uint64_t clusters;		/* BAT entries */
+	bool has_descriptor;
+	unsigned int nlayers;
+	const struct prld_layer_info *layers;	/* base first, top last */
+};
+
+/* A changes/blocks map: bit i (LSB first in byte i / 8) = cluster i. */
+struct prld_map {
+	uint64_t granularity;		/* bytes per bit (cluster size) */
+	uint64_t nbits;			/* significant bits */
+	uint8_t *bits;			/* (nbits + 7) / 8 bytes */
+};
+
+struct prld_disk;
+
+int prld_create_disk(const char *dir, const struct prld_create_params *p,
+		     struct prld_err *err);
+int prld_create_image(const char *path, const struct prld_create_params *p,
+		      struct prld_err *err);
+
+/* @path: a disk directory, a DiskDescriptor.xml, or a bare image file. */
+int prld_open(const char *path, unsigned int flags,
+	      const struct prld_policy *policy, struct prld_disk **out,
+	      struct prld_err *err);
+/* Clean close: data durable, file truncated, in-use flag cleared. */
+int prld_close(struct prld_disk *disk, struct prld_err *err);
+
+int prld_get_info(struct prld_disk *disk, struct prld_info *out);
+
+int prld_pread(struct prld_disk *disk, void *buf, size_t len, uint64_t off,
+	       struct prld_err *err);
+int prld_pwrite(struct prld_disk *disk, const void *buf, size_t len,
+		uint64_t off, struct prld_err *err);
+int prld_read(struct prld_disk *disk, void *buf, uint32_t nsectors,
+	      uint64_t sector, struct prld_err *err);
+int prld_write(struct prld_disk *disk, const void *buf, uint32_t nsectors,
+	       uint64_t sector, struct prld_err *err);
+int prld_flush(struct prld_disk *disk, struct prld_err *err);
+
+/*
+ * Clusters held by the layers above @from_guid up to and including
+ * @to_guid.  NULL @from_guid: from below the base (every allocated
+ * cluster).  NULL @to_guid: up to the top.
+ */
+int prld_get_map(struct prld_disk *disk, const char *from_guid,
+		 const char *to_guid, struct prld_map *out,
+		 struct prld_err *err);
+void prld_map_free(struct prld_map *map);
+
+/* Checker: findings in order; exit status as qemu-img check. */
+enum prld_severity {
+	PRLD_SEV_NOTE = 0,	/* informational, not counted */
+	PRLD_SEV_LEAK = 1,	/* wasted space, no data at risk */
+	PRLD_SEV_CORRUPT = 2,	/* data at risk or image unusable */
+	PRLD_SEV_FIXED = 3,	/* repaired by --repair */
+};
+
+struct prld_finding {
+	enum prld_severity severity;
+	char file[256];
+	char msg[256];
+};
+
+struct prld_report {
+	unsigned int count;
+	struct prld_finding *items;
+	unsigned int corrupt, leaks, fixed;	/* counts after repair */
+};
+
+int prld_check(const char *path, bool repair, struct prld_report *rep,
+	       struct prld_err *err);
+/* 0 clean, 2 corrupt, 3 leaks only (qemu-img check's codes). */
+int prld_report_exit_status(const struct prld_report *rep);
+void prld_report_free(struct prld_report *rep);
+
+/* Sizes such as "64M", "1G", "512" (bytes; binary K/M/G/T suffixes). */
+int prld_parse_size(const char *text, uint64_t *bytes);
+
+#endif /* PRLD_H */
