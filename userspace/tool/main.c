@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * prldctl - create, inspect, read, write, check and map Parallels/ploop
+ * virtual disks.  A thin command layer over libprld: every command parses
+ * its options, makes one or two library calls and prints the result.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "tool.h"
+
+#define PRLDCTL_VERSION "0.1.0"
+
+static const struct command commands[] = {
+	{ "create", cmd_create,
+	  "[-s SIZE] [--cluster-size SIZE] [--preallocate] [--geometry C/H/S]\n"
+	  "                 [--format v1|v2] DIR\n"
+	  "       prldctl create --image [same options] FILE",
+	  "create a disk directory (or a bare image)" },
+	{ "info", cmd_info, "[--json] DIR|IMAGE",
+	  "size, geometry, cluster size, layers, allocation" },
+	{ "read", cmd_read, "[--offset BYTES] [--length BYTES] DIR|IMAGE",
+	  "write the virtual disk's bytes to stdout" },
+	{ "write", cmd_write, "[--offset BYTES] DIR|IMAGE",
+	  "write stdin into the virtual disk" },
+	{ "check", cmd_check, "[--repair] [--json] DIR|IMAGE",
+	  "verify (and repair) images and descriptor; exit 0/2/3" },
+	{ "map", cmd_map,
+	  "[--json|--raw] [--from GUID] [--to GUID] DIR|IMAGE",
+	  "bitmap of allocated clusters" },
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void print_help(FILE *out)
+{
+	size_t i;
+
+	fprintf(out, "usage: prldctl COMMAND [OPTIONS] ...\n\ncommands:\n");
+	for (i = 0; i < NCOMMANDS; i++)
+		fprintf(out, "  %-8s %s\n", commands[i].name,
+			commands[i].summary);
+	fprintf(out, "\nSizes take binary K/M/G/T suffixes.  "
+		"'prldctl COMMAND --help' shows a command's options.\n");
+}
+
+static const struct command *find_command(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NCOMMANDS; i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	const struct command *cmd;
+
+	if (argc < 2) {
+		print_help(stderr);
+		return PRLDCTL_EXIT_FAIL;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+	    !strcmp(argv[1], "help")) {
+		print_help(stdout);
+		return PRLDCTL_EXIT_OK;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("prldctl %s\n", PRLDCTL_VERSION);
+		return PRLDCTL_EXIT_OK;
+	}
+	cmd = find_command(argv[1]);
+	if (!cmd)
+		return usage_error("unknown command '%s'", argv[1]);
+	set_current_command(cmd);
+	/* Commands see argv[0] = their own name, as getopt expects. */
+	return cmd->run(argc - 1, argv + 1);
+}

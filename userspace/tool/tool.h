@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* prldctl: shared helpers of the command implementations. */
+#ifndef PRLDCTL_TOOL_H
+#define PRLDCTL_TOOL_H
+
+#include <json.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "prld.h"
+
+#define PRLDCTL_EXIT_OK 0
+#define PRLDCTL_EXIT_FAIL 1
+
+struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *usage;	/* arguments after the command name */
+	const char *summary;
+};
+
+/* Commands, one file each group. */
+int cmd_create(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+int cmd_read(int argc, char **argv);
+int cmd_write(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+int cmd_map(int argc, char **argv);
+
+/* "prldctl: <message>" on stderr; returns PRLDCTL_EXIT_FAIL. */
+int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The library's message (it names the file and the reason). */
+int fail_err(const struct prld_err *err);
+/* Usage of the running command on stderr; returns PRLDCTL_EXIT_FAIL. */
+int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void set_current_command(const struct command *cmd);
+
+/* Option values: sizes with K/M/G/T suffixes, plain numbers. */
+int parse_size_arg(const char *opt, const char *text, uint64_t *bytes);
+int parse_u32_arg(const char *opt, const char *text, uint32_t *out);
+
+/* "64 MiB" style; @buf of at least 32 bytes. */
+const char *human_size(uint64_t bytes, char *buf, size_t len);
+
+/* Print @obj pretty to stdout and drop the reference. */
+void json_print(struct json_object *obj);
+struct json_object *json_u64(uint64_t v);
+
+/* Open for a command; prints the error itself. NULL on failure. */
+struct prld_disk *open_disk(const char *path, unsigned int flags,
+			    uint64_t offset);
+/* Close and report a close error (data may not be durable). */
+int close_disk(struct prld_disk *disk, int status);
+
+#endif /* PRLDCTL_TOOL_H */
