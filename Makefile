@@ -1,5 +1,6 @@
 # prld - top-level build.
 #
+#   make deps          install the Debian packages (as root)
 #   make               build userspace/prldctl (and libprld.a)
 #   make test          every test this machine can run
 #   make demo          create a disk, write it, read it back
@@ -50,7 +51,7 @@ SAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full \
 	--errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect
 
-.PHONY: all test test-unit test-cli test-asan test-valgrind test-fuzz \
+.PHONY: all deps test test-unit test-cli test-asan test-valgrind test-fuzz \
 	fuzz fuzz-long demo install clean
 
 all: $(TOOL)
@@ -119,7 +120,10 @@ test-fuzz: $(FUZZ_BINS)
 fuzz-long: $(FUZZ_BINS)
 	tests/fuzz/run.sh $(FUZZ_LONG_SECONDS) $(FUZZ_BINS)
 
-# ---- demo, install ---------------------------------------------------
+# ---- dependencies, demo, install ---------------------------------------------------
+
+deps:
+	tests/install-deps.sh
 
 demo: $(TOOL)
 	PRLDCTL=$(abspath $(TOOL)) tests/demo.sh
