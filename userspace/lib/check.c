@@ -1,0 +1,935 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * check.c - prld_check(): find, and on request repair, damage in a disk
+ * directory, a DiskDescriptor.xml or a bare image file.
+ *
+ * image.c refuses a bad image outright; a checker exists for exactly those
+ * images.  So nothing here goes through image_open(): headers and BATs are
+ * read raw, judged with the shared prld_format.h rules, and every broken
+ * rule becomes a finding rather than an error.  Only a failure of the check
+ * itself (no memory, an I/O error, an image locked by another user during a
+ * repair) is returned as an error.
+ *
+ * rep->corrupt and rep->leaks count problems, not lines: one bad BAT entry,
+ * one shared cluster, one unreferenced cluster, the in-use flag, a bad
+ * header...  One finding may stand for many ("... and 40 more"), so the
+ * counts stay exact while the list stays readable.
+ *
+ * A repair keeps every intermediate state readable (format-notes §7): shared
+ * clusters are copied to fresh space and made durable before the BAT names
+ * the copies, the BAT is durable before the tail is cut, and the in-use flag
+ * is cleared last.  Then the image is scanned again, so what follows the
+ * FIXED items is the state on disk, not a prediction.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define CHECK_CAP	20		/* findings of a kind, then a sum */
+#define COPY_CHUNK	(1U << 20)	/* bounce buffer for copies */
+#define BAT_CHUNK	4096U		/* BAT rewritten in such pieces */
+
+struct checker {
+	struct prld_report *rep;
+	struct prld_err *err;
+	bool repair;
+	bool quiet;		/* scanning only to plan a repair */
+	bool after_repair;	/* this scan follows a repair */
+	int error;		/* sticky allocation failure */
+};
+
+/* What the descriptor says every expanding image must agree with. */
+struct expect {
+	uint32_t blocksize;
+	uint64_t disk_size;
+};
+
+/* A referenced data cluster: its slot, and who names it. */
+struct ref {
+	uint64_t slot;
+	uint64_t key;		/* 0: format extension, else index + 1 */
+};
+
+/* Findings of one kind: the first CHECK_CAP are listed, the rest summed. */
+struct tally {
+	unsigned int shown;
+	uint64_t extra;
+};
+
+/* One image as read from disk, and what scanning it found. */
+struct scan {
+	const char *name;
+	int fd;
+	uint64_t file_size;
+	__u8 hdr[PRLD_HEADER_SIZE];
+	struct prld_geom g;
+	bool header_ok;
+	__u8 *bat;		/* raw little-endian entries */
+	struct ref *refs;	/* valid entries (+ extension), sorted */
+	uint64_t nrefs;
+	uint64_t mapped;	/* valid BAT entries */
+	uint64_t alloc_end;	/* end of the highest referenced cluster */
+};
+
+/* ---- findings ------------------------------------------------------ */
+
+static void count_add(unsigned int *counter, uint64_t n)
+{
+	if (n > UINT_MAX - *counter)
+		*counter = UINT_MAX;
+	else
+		*counter += (unsigned int)n;
+}
+
+/* Room for one more finding; the array doubles from 8. */
+static bool report_grow(struct checker *c)
+{
+	struct prld_report *rep = c->rep;
+	struct prld_finding *items;
+	unsigned int n = rep->count;
+
+	if (n && (n < 8 || (n & (n - 1))))
+		return true;
+	items = realloc(rep->items, (n ? 2 * (size_t)n : 8) * sizeof(*items));
+	if (!items) {
+		c->error = prld_set_err(c->err, -ENOMEM,
+					"out of memory recording findings");
+		return false;
+	}
+	rep->items = items;
+	return true;
+}
+
+/* Record a finding that stands for @n problems. */
+static __attribute__((format(printf, 5, 0)))
+void vadd(struct checker *c, enum prld_severity sev, uint64_t n,
+	  const char *file, const char *fmt, va_list ap)
+{
+	struct prld_report *rep = c->rep;
+	struct prld_finding *f;
+
+	if (c->quiet || c->error || !report_grow(c))
+		return;
+	f = &rep->items[rep->count++];
+	f->severity = sev;
+	snprintf(f->file, sizeof(f->file), "%s", file);
+	vsnprintf(f->msg, sizeof(f->msg), fmt, ap);
+	if (sev == PRLD_SEV_CORRUPT)
+		count_add(&rep->corrupt, n);
+	else if (sev == PRLD_SEV_LEAK)
+		count_add(&rep->leaks, n);
+	else if (sev == PRLD_SEV_FIXED)
+		count_add(&rep->fixed, n);
+}
+
+static __attribute__((format(printf, 5, 6)))
+void add(struct checker *c, enum prld_severity sev, uint64_t n,
+	 const char *file, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vadd(c, sev, n, file, fmt, ap);
+	va_end(ap);
+}
+
+/* Like add(), but past CHECK_CAP findings only count toward a summary. */
+static __attribute__((format(printf, 6, 7)))
+void add_capped(struct checker *c, struct tally *t, enum prld_severity sev,
+		uint64_t n, const char *file, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (t->shown >= CHECK_CAP) {
+		t->extra += n;
+		return;
+	}
+	t->shown++;
+	va_start(ap, fmt);
+	vadd(c, sev, n, file, fmt, ap);
+	va_end(ap);
+}
+
+static void tally_flush(struct checker *c, const struct tally *t,
+			enum prld_severity sev, const char *file,
+			const char *what)
+{
+	if (t->extra)
+		add(c, sev, t->extra, file, "... and %llu more: %s",
+		    (unsigned long long)t->extra, what);
+}
+
+/*
+ * A validator fault in prld_fault_err()'s words, minus the file name that
+ * the finding carries separately.
+ */
+static void add_fault(struct checker *c, struct tally *t, const char *file,
+		      const struct prld_fault *f, const char *extra)
+{
+	struct prld_err e = { 0 };
+	size_t skip = strlen(file);
+	const char *msg;
+
+	prld_fault_err(&e, file, f);
+	msg = e.msg;
+	if (!strncmp(msg, file, skip) && !strncmp(msg + skip, ": ", 2))
+		msg += skip + 2;
+	if (t)
+		add_capped(c, t, PRLD_SEV_CORRUPT, 1, file, "%s%s", msg,
+			   extra);
+	else
+		add(c, PRLD_SEV_CORRUPT, 1, file, "%s%s", msg, extra);
+}
+
+static int io_error(struct checker *c, int code, const char *file,
+		    const char *what)
+{
+	return prld_set_err(c->err, code, "%s: %s: %s", file, what,
+			    strerror(-code));
+}
+
+/* ---- scanning one image --------------------------------------------- */
+
+/* Read up to @len bytes; a short file is not an error here. */
+static int read_upto(int fd, void *buf, size_t len, uint64_t off,
+		     size_t *got)
+{
+	ssize_t n;
+
+	*got = 0;
+	while (*got < len) {
+		n = pread(fd, (char *)buf + *got, len - *got,
+			  (off_t)(off + *got));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			break;
+		*got += (size_t)n;
+	}
+	return 0;
+}
+
+static void scan_release(struct scan *s)
+{
+	free(s->bat);
+	free(s->refs);
+	s->bat = NULL;
+	s->refs = NULL;
+	s->nrefs = 0;
+	s->mapped = 0;
+	s->header_ok = false;
+}
+
+/*
+ * prld_check_placement() shifts ext_off into bytes unchecked; an ext_off
+ * above 2^55 sectors would wrap into a plausible offset.  Refuse it here.
+ */
+static bool ext_off_wraps(const struct prld_geom *g)
+{
+	return g->ext_off > (UINT64_MAX >> PRLD_SECTOR_SHIFT);
+}
+
+static int scan_header(struct checker *c, struct scan *s)
+{
+	struct prld_fault f;
+	size_t got;
+	int ret;
+
+	memset(s->hdr, 0, sizeof(s->hdr));
+	ret = read_upto(s->fd, s->hdr, sizeof(s->hdr), 0, &got);
+	if (ret)
+		return io_error(c, ret, s->name, "reading the header");
+	if (prld_header_check(s->hdr, got, s->file_size, &s->g, &f)) {
+		add_fault(c, NULL, s->name, &f, "");
+		return 0;
+	}
+	if (ext_off_wraps(&s->g)) {
+		prld_fail(&f, PRLD_E_EXT_OFF, PRLD_OFF_EXT_OFF, s->g.ext_off,
+			  0);
+		add_fault(c, NULL, s->name, &f, "");
+		return 0;
+	}
+	s->header_ok = true;
+	return 0;
+}
+
+/* Header fields that are valid but deserve a word, or disagree with the
+ * descriptor. */
+static void scan_header_fields(struct checker *c, const struct scan *s,
+			       const struct expect *exp)
+{
+	const struct prld_geom *g = &s->g;
+	__u64 canon = prld_canonical_data_off(g->bat_entries,
+					      g->cluster_sectors);
+
+	if (g->inuse == PRLD_INUSE_MAGIC)
+		add(c, PRLD_SEV_CORRUPT, 1, s->name,
+		    "in-use flag set: image was not closed cleanly");
+	else if (g->inuse && g->inuse != PRLD_CLEAN_ALT_MAGIC)
+		add(c, PRLD_SEV_NOTE, 0, s->name,
+		    "unknown in-use value 0x%08x, treated as clean", g->inuse);
+	if (exp && g->cluster_sectors != exp->blocksize)
+		add(c, PRLD_SEV_CORRUPT, 1, s->name,
+		    "cluster size %u sectors differs from the descriptor's Blocksize %u",
+		    g->cluster_sectors, exp->blocksize);
+	if (exp && g->nb_sectors != exp->disk_size)
+		add(c, PRLD_SEV_CORRUPT, 1, s->name,
+		    "virtual size %llu sectors differs from the descriptor's Disk_size %llu",
+		    (unsigned long long)g->nb_sectors,
+		    (unsigned long long)exp->disk_size);
+	if (g->flags & PRLD_FLAG_CONVERTING)
+		add(c, PRLD_SEV_NOTE, 0, s->name,
+		    "format conversion in progress flag set (writable opens refuse the image)");
+	if (g->ext_off)
+		add(c, PRLD_SEV_NOTE, 0, s->name,
+		    "format extension at sector %llu (contents not checked)",
+		    (unsigned long long)g->ext_off);
+	if (g->data_off > canon)
+		add(c, PRLD_SEV_NOTE, 0, s->name,
+		    "data_off %u is above the canonical %llu: %llu bytes unused",
+		    g->data_off, (unsigned long long)canon,
+		    (unsigned long long)(g->data_off - canon) <<
+			    PRLD_SECTOR_SHIFT);
+}
+
+/* Index of a bad entry's kind in the per-kind tallies. */
+static unsigned int bad_kind(enum prld_status s)
+{
+	return s == PRLD_E_BAT_LOW ? 0 : s == PRLD_E_BAT_ALIGN ? 1 : 2;
+}
+
+static const enum prld_status bad_status[3] = {
+	PRLD_E_BAT_LOW, PRLD_E_BAT_ALIGN, PRLD_E_BAT_EOF,
+};
+
+/* Read the BAT; judge every entry; collect the valid ones in s->refs. */
+static int scan_bat(struct checker *c, struct scan *s)
+{
+	const struct prld_geom *g = &s->g;
+	struct tally bad[3] = { { 0 } };
+	struct prld_fault f;
+	__u64 off;
+	uint64_t nonzero = 0;
+	__u32 i, e;
+	int ret;
+
+	/* The header check put the whole BAT inside the file. */
+	s->bat = malloc((size_t)g->bat_entries * 4);
+	if (!s->bat)
+		return prld_set_err(c->err, -ENOMEM,
+				    "%s: out of memory for a BAT of %u entries",
+				    s->name, g->bat_entries);
+	ret = prld_pread_full(s->fd, s->bat, (size_t)g->bat_entries * 4,
+			      PRLD_BAT_OFFSET);
+	if (ret)
+		return io_error(c, ret, s->name, "reading the BAT");
+	for (i = 0; i < g->bat_entries; i++)
+		nonzero += prld_get_le32(s->bat + 4ULL * i) != 0;
+	s->refs = malloc((nonzero + 1) * sizeof(*s->refs));
+	if (!s->refs)
+		return prld_set_err(c->err, -ENOMEM,
+				    "%s: out of memory for %llu BAT entries",
+				    s->name, (unsigned long long)nonzero);
+	/* The extension cluster is in use even though no entry names it. */
+	if (g->ext_off)
+		s->refs[s->nrefs++] = (struct ref){
+			prld_offset_to_slot(g, g->ext_off << PRLD_SECTOR_SHIFT),
+			0 };
+	for (i = 0; i < g->bat_entries; i++) {
+		e = prld_get_le32(s->bat + 4ULL * i);
+		if (!e)
+			continue;
+		if (prld_bat_entry_check(g, i, e, s->file_size, &off, &f)) {
+			add_fault(c, &bad[bad_kind(f.status)], s->name, &f, "");
+			continue;
+		}
+		s->refs[s->nrefs++] = (struct ref){
+			prld_offset_to_slot(g, off), (uint64_t)i + 1 };
+		s->mapped++;
+	}
+	for (i = 0; i < 3; i++)
+		tally_flush(c, &bad[i], PRLD_SEV_CORRUPT, s->name,
+			    prld_status_str(bad_status[i]));
+	return 0;
+}
+
+static int ref_cmp(const void *a, const void *b)
+{
+	const struct ref *x = a, *y = b;
+
+	if (x->slot != y->slot)
+		return x->slot < y->slot ? -1 : 1;
+	return (x->key > y->key) - (x->key < y->key);
+}
+
+static void report_dup(struct checker *c, struct scan *s, struct tally *t,
+		       const struct ref *r, uint64_t owner)
+{
+	__u32 idx = (__u32)(r->key - 1);
+	struct prld_fault f;
+	char who[64];
+
+	if (owner)
+		snprintf(who, sizeof(who), "; same cluster as BAT entry %llu",
+			 (unsigned long long)(owner - 1));
+	else
+		snprintf(who, sizeof(who),
+			 "; the cluster holds the format extension");
+	prld_fail(&f, PRLD_E_BAT_DUP, idx, prld_get_le32(s->bat + 4ULL * idx),
+		  0);
+	add_fault(c, t, s->name, &f, who);
+}
+
+static void report_hole(struct checker *c, struct scan *s, struct tally *t,
+			uint64_t first, uint64_t n)
+{
+	add_capped(c, t, PRLD_SEV_LEAK, n, s->name,
+		   "unreferenced clusters: %llu at offset %llu%s",
+		   (unsigned long long)n,
+		   (unsigned long long)prld_slot_to_offset(&s->g, first),
+		   c->after_repair ? " (not reclaimed)" : "");
+}
+
+/* Shared clusters and holes, from the valid entries sorted by slot. */
+static void scan_refs(struct checker *c, struct scan *s)
+{
+	struct tally dups = { 0 }, holes = { 0 };
+	uint64_t i, next = 0, owner = 0;
+	const struct ref *r;
+
+	qsort(s->refs, s->nrefs, sizeof(*s->refs), ref_cmp);
+	for (i = 0; i < s->nrefs; i++) {
+		r = &s->refs[i];
+		if (i && r->slot == s->refs[i - 1].slot) {
+			report_dup(c, s, &dups, r, owner);
+			continue;
+		}
+		owner = r->key;
+		if (r->slot > next)
+			report_hole(c, s, &holes, next, r->slot - next);
+		next = r->slot + 1;
+	}
+	tally_flush(c, &dups, PRLD_SEV_CORRUPT, s->name,
+		    prld_status_str(PRLD_E_BAT_DUP));
+	tally_flush(c, &holes, PRLD_SEV_LEAK, s->name,
+		    c->after_repair ? "unreferenced clusters (not reclaimed)" :
+				      "unreferenced clusters");
+	s->alloc_end = prld_slot_to_offset(&s->g, next);
+}
+
+/* Bytes past the last whole cluster, and whole clusters past the last
+ * referenced one. */
+static void tail_sizes(const struct scan *s, uint64_t *partial,
+		       uint64_t *tail)
+{
+	uint64_t cl = prld_cluster_bytes(&s->g);
+
+	*partial = (s->file_size - prld_data_start(&s->g)) % cl;
+	*tail = s->file_size - *partial - s->alloc_end;
+}
+
+static void scan_tail(struct checker *c, const struct scan *s)
+{
+	uint64_t partial, tail;
+
+	tail_sizes(s, &partial, &tail);
+	if (partial)
+		add(c, PRLD_SEV_LEAK, 1, s->name,
+		    "failed extension: the file ends %llu bytes into a cluster",
+		    (unsigned long long)partial);
+	if (tail)
+		add(c, PRLD_SEV_LEAK, 1, s->name,
+		    "leaked tail: %llu bytes after the last allocated cluster",
+		    (unsigned long long)tail);
+	if ((s->g.flags & PRLD_FLAG_EMPTY) && s->mapped)
+		add(c, PRLD_SEV_NOTE, 0, s->name,
+		    "empty flag set although %llu clusters are mapped",
+		    (unsigned long long)s->mapped);
+}
+
+/* Everything about one open image file; the caller releases @s. */
+static int scan_image(struct checker *c, struct scan *s,
+		      const struct expect *exp)
+{
+	struct stat st;
+	int ret;
+
+	scan_release(s);
+	if (fstat(s->fd, &st) < 0)
+		return io_error(c, -errno, s->name, "stat");
+	s->file_size = (uint64_t)st.st_size;
+	ret = scan_header(c, s);
+	if (ret || !s->header_ok)
+		return ret;
+	scan_header_fields(c, s, exp);
+	ret = scan_bat(c, s);
+	if (ret)
+		return ret;
+	scan_refs(c, s);
+	scan_tail(c, s);
+	return 0;
+}
+
+/* ---- repairing one image -------------------------------------------- */
+
+static const char *const zero_reason[3] = {
+	"it pointed into the header or BAT",
+	"it was not on a cluster boundary",
+	"it pointed past the end of the file",
+};
+
+/* Entries naming no reachable data: nothing to save, so drop them. */
+static void zero_bad_entries(struct checker *c, const struct scan *s,
+			     __u8 *bat)
+{
+	struct tally t[3] = { { 0 } };
+	struct prld_fault f;
+	__u64 off;
+	unsigned int k;
+	__u32 i, e;
+
+	for (i = 0; i < s->g.bat_entries; i++) {
+		e = prld_get_le32(bat + 4ULL * i);
+		if (!e || !prld_bat_entry_check(&s->g, i, e, s->file_size,
+						&off, &f))
+			continue;
+		k = bad_kind(f.status);
+		prld_put_le32(bat + 4ULL * i, 0);
+		add_capped(c, &t[k], PRLD_SEV_FIXED, 1, s->name,
+			   "zeroed BAT entry %u (value %u): %s; the data there was unreachable anyway",
+			   i, e, zero_reason[k]);
+	}
+	for (k = 0; k < 3; k++)
+		tally_flush(c, &t[k], PRLD_SEV_FIXED, s->name,
+			    "zeroed BAT entries");
+}
+
+static int copy_range(struct checker *c, const struct scan *s, uint64_t src,
+		      uint64_t dst, uint64_t len)
+{
+	size_t chunk = len < COPY_CHUNK ? (size_t)len : COPY_CHUNK;
+	void *buf = malloc(chunk);
+	size_t n;
+	int ret = 0;
+
+	if (!buf)
+		return prld_set_err(c->err, -ENOMEM,
+				    "%s: out of memory copying a cluster",
+				    s->name);
+	while (len && !ret) {
+		n = len < chunk ? (size_t)len : chunk;
+		ret = prld_pread_full(s->fd, buf, n, src);
+		if (ret) {
+			io_error(c, ret, s->name, "reading a shared cluster");
+			break;
+		}
+		ret = prld_pwrite_full(s->fd, buf, n, dst);
+		if (ret)
+			io_error(c, ret, s->name, "writing a cluster copy");
+		src += n;
+		dst += n;
+		len -= n;
+	}
+	free(buf);
+	return ret;
+}
+
+/*
+ * Give every later entry of a shared cluster its own copy at *@end, past
+ * every referenced cluster.  Only @bat (memory) names the copies yet.
+ */
+static int relocate_dups(struct checker *c, const struct scan *s, __u8 *bat,
+			 uint64_t *end)
+{
+	const struct prld_geom *g = &s->g;
+	uint64_t cl = prld_cluster_bytes(g), src, i;
+	struct tally t = { 0 };
+	const struct ref *r;
+	bool copied = false;
+	__u32 idx;
+	int ret;
+
+	for (i = 1; i < s->nrefs; i++) {
+		r = &s->refs[i];
+		if (r->slot != s->refs[i - 1].slot)
+			continue;
+		if (*end > prld_max_entry_offset(g))
+			break;	/* no entry can name more space: stays */
+		src = prld_slot_to_offset(g, r->slot);
+		ret = copy_range(c, s, src, *end, cl);
+		if (ret)
+			return ret;
+		idx = (__u32)(r->key - 1);
+		prld_put_le32(bat + 4ULL * idx, prld_offset_to_bat(g, *end));
+		add_capped(c, &t, PRLD_SEV_FIXED, 1, s->name,
+			   "BAT entry %u shared the cluster at offset %llu: copied it to offset %llu (data kept)",
+			   idx, (unsigned long long)src,
+			   (unsigned long long)*end);
+		*end += cl;
+		copied = true;
+	}
+	tally_flush(c, &t, PRLD_SEV_FIXED, s->name,
+		    "shared clusters copied");
+	/* The copies must be durable before any BAT entry names them. */
+	if (copied && fdatasync(s->fd) < 0)
+		return io_error(c, -errno, s->name, "fdatasync");
+	return 0;
+}
+
+/* Write back the BAT pieces that changed, then make them durable. */
+static int write_bat(struct checker *c, const struct scan *s,
+		     const __u8 *bat)
+{
+	size_t len = (size_t)s->g.bat_entries * 4, pos, n;
+	bool wrote = false;
+	int ret;
+
+	for (pos = 0; pos < len; pos += n) {
+		n = len - pos < BAT_CHUNK ? len - pos : BAT_CHUNK;
+		if (!memcmp(bat + pos, s->bat + pos, n))
+			continue;
+		ret = prld_pwrite_full(s->fd, bat + pos, n,
+				       PRLD_BAT_OFFSET + pos);
+		if (ret)
+			return io_error(c, ret, s->name, "writing the BAT");
+		wrote = true;
+	}
+	if (wrote && fdatasync(s->fd) < 0)
+		return io_error(c, -errno, s->name, "fdatasync");
+	return 0;
+}
+
+/* Drop whatever lies past @end, the end of the last referenced cluster. */
+static int cut_tail(struct checker *c, const struct scan *s, uint64_t end)
+{
+	uint64_t partial, tail;
+	const char *what;
+
+	tail_sizes(s, &partial, &tail);
+	if (!partial && !tail)
+		return 0;
+	what = partial && tail ? "leaked tail and failed extension" :
+	       partial ? "failed extension" : "leaked tail";
+	if (s->file_size <= end) {
+		add(c, PRLD_SEV_FIXED, !!partial + !!tail, s->name,
+		    "%s reused for the cluster copies", what);
+		return 0;
+	}
+	if (ftruncate(s->fd, (off_t)end) < 0)
+		return io_error(c, -errno, s->name, "truncate");
+	if (fsync(s->fd) < 0)
+		return io_error(c, -errno, s->name, "fsync");
+	add(c, PRLD_SEV_FIXED, !!partial + !!tail, s->name,
+	    "%s: truncated %llu bytes after the last allocated cluster", what,
+	    (unsigned long long)(s->file_size - end));
+	return 0;
+}
+
+/* Last step: with everything else durable, the image is clean again. */
+static int fix_header(struct checker *c, const struct scan *s)
+{
+	__u8 hdr[PRLD_HEADER_SIZE];
+	__u32 flags = s->g.flags;
+	bool dirty = false;
+	int ret;
+
+	memcpy(hdr, s->hdr, sizeof(hdr));
+	if ((flags & PRLD_FLAG_EMPTY) && s->mapped) {
+		prld_put_le32(hdr + PRLD_OFF_FLAGS, flags & ~PRLD_FLAG_EMPTY);
+		add(c, PRLD_SEV_FIXED, 1, s->name,
+		    "cleared the empty flag: clusters are mapped");
+		dirty = true;
+	}
+	if (s->g.inuse == PRLD_INUSE_MAGIC) {
+		prld_put_le32(hdr + PRLD_OFF_INUSE, 0);
+		add(c, PRLD_SEV_FIXED, 1, s->name, "cleared the in-use flag");
+		dirty = true;
+	}
+	if (!dirty)
+		return 0;
+	ret = prld_pwrite_full(s->fd, hdr, sizeof(hdr), 0);
+	if (ret)
+		return io_error(c, ret, s->name, "writing the header");
+	if (fsync(s->fd) < 0)
+		return io_error(c, -errno, s->name, "fsync");
+	return 0;
+}
+
+static int repair_image(struct checker *c, const struct scan *s)
+{
+	size_t len = (size_t)s->g.bat_entries * 4;
+	uint64_t end = s->alloc_end;
+	__u8 *bat = malloc(len);
+	int ret;
+
+	if (!bat)
+		return prld_set_err(c->err, -ENOMEM,
+				    "%s: out of memory for the BAT", s->name);
+	memcpy(bat, s->bat, len);
+	zero_bad_entries(c, s, bat);
+	ret = relocate_dups(c, s, bat, &end);
+	if (!ret)
+		ret = write_bat(c, s, bat);
+	if (!ret)
+		ret = cut_tail(c, s, end);
+	if (!ret)
+		ret = fix_header(c, s);
+	free(bat);
+	return ret;
+}
+
+/* ---- files ---------------------------------------------------------- */
+
+/*
+ * A plain check takes no lock, but says when a writer holds one: what it
+ * reads may be changing.  A repair must be alone with the file.
+ */
+static int lock_image(struct checker *c, int fd, const char *name)
+{
+	if (c->repair) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return 0;
+		if (errno == EWOULDBLOCK)
+			return prld_set_err(c->err, -EBUSY,
+					    "%s: image is in use; cannot repair it",
+					    name);
+		return io_error(c, -errno, name, "flock");
+	}
+	if (flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK)
+		add(c, PRLD_SEV_NOTE, 0, name,
+		    "image is open for writing elsewhere: findings may be stale");
+	return 0;
+}
+
+static int check_open_image(struct checker *c, struct scan *s,
+			    const struct expect *exp)
+{
+	int ret = 0;
+
+	if (c->repair) {
+		c->quiet = true;
+		ret = scan_image(c, s, exp);
+		c->quiet = false;
+		if (!ret && s->header_ok)
+			ret = repair_image(c, s);
+		if (ret)
+			return ret;
+		c->after_repair = true;
+	}
+	ret = scan_image(c, s, exp);
+	c->after_repair = false;
+	if (!ret && c->repair && !s->header_ok)
+		add(c, PRLD_SEV_NOTE, 0, s->name,
+		    "cannot repair: the header is invalid (image left untouched)");
+	return ret;
+}
+
+static int check_image(struct checker *c, const char *path,
+		       const struct expect *exp)
+{
+	struct scan s = { .name = path };
+	struct stat st;
+	int ret;
+
+	s.fd = open(path, (c->repair ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+	if (s.fd < 0)
+		return io_error(c, -errno, path, "open");
+	if (fstat(s.fd, &st) < 0) {
+		ret = io_error(c, -errno, path, "stat");
+	} else if (!S_ISREG(st.st_mode)) {
+		add(c, PRLD_SEV_CORRUPT, 1, path, "not a regular file");
+		ret = 0;
+	} else {
+		ret = lock_image(c, s.fd, path);
+		if (!ret)
+			ret = check_open_image(c, &s, exp);
+	}
+	scan_release(&s);
+	close(s.fd);
+	return ret;
+}
+
+/* A raw layer has no header: it only has to cover the disk. */
+static int check_plain(struct checker *c, const char *path,
+		       uint64_t disk_size)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return io_error(c, -errno, path, "stat");
+	if (!S_ISREG(st.st_mode))
+		add(c, PRLD_SEV_CORRUPT, 1, path, "not a regular file");
+	else if ((uint64_t)st.st_size < disk_size << PRLD_SECTOR_SHIFT)
+		add(c, PRLD_SEV_CORRUPT, 1, path,
+		    "plain image of %llu bytes is shorter than Disk_size (%llu bytes)",
+		    (unsigned long long)st.st_size,
+		    (unsigned long long)(disk_size << PRLD_SECTOR_SHIFT));
+	return 0;
+}
+
+/* ---- descriptors ---------------------------------------------------- */
+
+static void check_chain(struct checker *c, const struct prld_desc *d)
+{
+	struct prld_err e = { 0 };
+	unsigned int *idx = NULL, n = 0;
+
+	if (desc_chain(d, NULL, &idx, &n, &e) < 0) {
+		if (e.code == -ENOMEM)
+			c->error = prld_set_err(c->err, e.code, "%s", e.msg);
+		else
+			add(c, PRLD_SEV_CORRUPT, 1, d->path,
+			    "snapshot chain from TopGUID does not reach the root: %s",
+			    e.msg);
+	}
+	free(idx);
+}
+
+static int check_layer(struct checker *c, const struct prld_desc *d,
+		       const struct prld_desc_image *im)
+{
+	struct expect exp = { d->blocksize, d->disk_size };
+	char *path = im->file[0] == '/' ? strdup(im->file) :
+					  prld_join(d->dir, im->file);
+	struct stat st;
+	int ret = 0;
+
+	if (!path)
+		return prld_set_err(c->err, -ENOMEM, "out of memory");
+	if (stat(path, &st) < 0) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			add(c, PRLD_SEV_CORRUPT, 1, path,
+			    "image file %s (GUID %s) is missing", im->file,
+			    im->guid);
+		else
+			ret = io_error(c, -errno, path, "stat");
+	} else if (im->kind == PRLD_LAYER_PLAIN) {
+		ret = check_plain(c, path, d->disk_size);
+	} else {
+		ret = check_image(c, path, &exp);
+	}
+	free(path);
+	return ret;
+}
+
+static int check_disk(struct checker *c, const char *desc_path)
+{
+	struct prld_err e = { 0 };
+	struct prld_desc *d = NULL;
+	unsigned int i;
+	int ret;
+
+	ret = desc_load(desc_path, &d, &e);
+	if (ret == -ENOMEM)
+		return prld_set_err(c->err, ret, "%s", e.msg);
+	if (ret < 0) {
+		add(c, PRLD_SEV_CORRUPT, 1, desc_path, "%s", e.msg);
+		return 0;
+	}
+	check_chain(c, d);
+	for (i = 0, ret = 0; i < d->nimages && !ret && !c->error; i++)
+		ret = check_layer(c, d, &d->images[i]);
+	desc_free(d);
+	return ret;
+}
+
+/* Does @path start with an image magic?  Then it is an image, whatever
+ * its name (prld_open decides the same way). */
+static bool has_image_magic(const char *path)
+{
+	__u8 hdr[PRLD_HEADER_SIZE] = { 0 };
+	struct prld_geom g;
+	size_t got = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	read_upto(fd, hdr, PRLD_MAGIC_LEN, 0, &got);
+	close(fd);
+	return got == PRLD_MAGIC_LEN && prld_header_decode(hdr, &g) == PRLD_OK;
+}
+
+static bool is_descriptor(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	size_t n;
+
+	base = base ? base + 1 : path;
+	n = strlen(base);
+	if (strcmp(base, PRLD_DESCRIPTOR) &&
+	    (n < 4 || strcasecmp(base + n - 4, ".xml")))
+		return false;
+	return !has_image_magic(path);
+}
+
+static int check_path(struct checker *c, const char *path)
+{
+	struct stat st;
+	char *desc;
+	int ret;
+
+	if (stat(path, &st) < 0)
+		return io_error(c, -errno, path, "stat");
+	if (!S_ISDIR(st.st_mode)) {
+		if (is_descriptor(path))
+			return check_disk(c, path);
+		return check_image(c, path, NULL);
+	}
+	desc = prld_join(path, PRLD_DESCRIPTOR);
+	if (!desc)
+		return prld_set_err(c->err, -ENOMEM, "out of memory");
+	if (stat(desc, &st) < 0)
+		ret = prld_set_err(c->err, -errno,
+				   "%s: not a disk directory (no %s): %s", path,
+				   PRLD_DESCRIPTOR, strerror(errno));
+	else
+		ret = check_disk(c, desc);
+	free(desc);
+	return ret;
+}
+
+int prld_check(const char *path, bool repair, struct prld_report *rep,
+	       struct prld_err *err)
+{
+	struct checker c = { .rep = rep, .err = err, .repair = repair };
+	int ret;
+
+	memset(rep, 0, sizeof(*rep));
+	if (err)
+		memset(err, 0, sizeof(*err));
+	ret = check_path(&c, path);
+	if (!ret)
+		ret = c.error;
+	if (ret)
+		prld_report_free(rep);
+	return ret;
+}
+
+int prld_report_exit_status(const struct prld_report *rep)
+{
+	if (rep->corrupt)
+		return 2;
+	if (rep->leaks)
+		return 3;
+	return 0;
+}
+
+void prld_report_free(struct prld_report *rep)
+{
+	if (!rep)
+		return;
+	free(rep->items);
+	memset(rep, 0, sizeof(*rep));
+}
