@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * prld.h - internal interfaces of the prld block driver.
+ *
+ *   prld_main.c    module init/exit, /dev/prld-control
+ *   prld_dev.c     device lifetime: add, remove, open/release, free_disk
+ *   prld_ioctl.c   block device ioctls: configure, detach, status, map
+ *   prld_attach.c  reading and validating images from their files
+ *   prld_chain.c   the in-memory map: owner per cluster, allocation
+ *                  bookkeeping, bitmaps (pure logic, no block layer)
+ *   prld_io.c      the request path
+ */
+#ifndef PRLD_H
+#define PRLD_H
+
+#include <linux/blk-mq.h>
+#include <linux/fs.h>
+#include <linux/mutex.h>
+#include <linux/types.h>
+#include <linux/workqueue.h>
+
+#include "prld_compat.h"
+#include "prld_format.h"
+#include "prld_ioctl.h"
+
+#define PRLD_PART_SHIFT		4	/* 15 partitions per device */
+#define PRLD_QUEUE_DEPTH	128
+
+/* Device lifetime, as loop's: only BOUND devices do I/O. */
+enum prld_state {
+	PRLD_UNBOUND,
+	PRLD_BOUND,
+	PRLD_RUNDOWN,		/* being detached */
+	PRLD_DELETING,		/* being removed */
+};
+
+/* One image file of the chain. */
+struct prld_layer {
+	struct file *file;
+	struct prld_geom geom;
+	u32 *bat;		/* native-endian copy, geom.bat_entries */
+	u64 allocated;		/* non-zero entries */
+	bool writable;		/* only ever the top */
+};
+
+/*
+ * The chain and its map.  owner[c] is 1 + the index of the highest layer
+ * that maps cluster c (0: no layer does), so resolving a cluster costs the
+ * same whatever the depth.  Only the top changes while bound, always under
+ * alloc_lock.
+ */
+struct prld_chain {
+	unsigned int nr_layers;
+	struct prld_layer *layers;	/* base first */
+	u8 *owner;			/* geom.bat_entries bytes */
+	u32 clusters;
+	u32 cluster_sectors;
+	u64 cluster_bytes;
+	u64 alloc_next;			/* byte offset of the next new cluster */
+	u64 allocated;			/* clusters mapped in any layer */
+};
+
+struct prld_device {
+	int index;
+	enum prld_state state;
+	struct mutex mutex;		/* state, configuration */
+	bool idr_visible;		/* under prld_ctl_mutex */
+	unsigned int flags;		/* PRLD_CONFIG_* */
+	bool dirty;			/* in-use flag written by us */
+	u64 offset;			/* policy, bytes */
+	struct prld_chain chain;
+	struct mutex alloc_lock;	/* new clusters, BAT writes */
+	bool wrote;			/* something was allocated */
+	struct workqueue_struct *wq;
+	struct blk_mq_tag_set tag_set;
+	struct gendisk *disk;
+};
+
+/* Per request, in the blk-mq PDU. */
+struct prld_cmd {
+	struct work_struct work;
+	struct request *rq;
+	struct bio_vec *bvec;		/* allocated for multi-bio requests */
+};
+
+/* prld_main.c */
+extern struct mutex prld_ctl_mutex;
+extern struct idr prld_index_idr;
+extern int prld_major;
+
+/* prld_dev.c */
+int prld_add(int index);
+int prld_remove(int index);
+int prld_get_free(void);
+void prld_remove_all(void);
+void prld_clear(struct prld_device *dev, bool from_release);
+
+/* prld_ioctl.c */
+int prld_ioctl(struct block_device *bdev, PRLD_OPEN_MODE_T mode,
+	       unsigned int cmd, unsigned long arg);
+
+/* prld_attach.c */
+int prld_layer_load(struct prld_layer *layer, struct file *file,
+		    bool writable, unsigned int index);
+void prld_layer_release(struct prld_layer *layer);
+void prld_chain_release(struct prld_chain *chain);
+int prld_mark_in_use(struct prld_layer *top, u64 alloc_next);
+int prld_finish_top(struct prld_chain *chain, bool wrote);
+int prld_write_bat(struct prld_layer *top, u32 cluster, u32 entry);
+int prld_file_read(struct file *file, void *buf, size_t len, loff_t pos);
+int prld_file_write(struct file *file, const void *buf, size_t len,
+		    loff_t pos);
+
+/* prld_chain.c (pure logic: no block layer, KUnit-testable) */
+int prld_chain_check_layers(const struct prld_chain *chain);
+int prld_chain_build(struct prld_chain *chain);
+void prld_chain_free(struct prld_chain *chain);
+u64 prld_chain_alloc_start(const struct prld_layer *top, u64 file_size);
+bool prld_chain_resolve(const struct prld_chain *chain, u32 cluster,
+			unsigned int *layer, u64 *file_off);
+void prld_chain_commit(struct prld_chain *chain, u32 cluster, u64 file_off);
+void prld_chain_uncommit(struct prld_chain *chain, u32 cluster);
+void prld_chain_map_bits(const struct prld_chain *chain, u32 from, u32 to,
+			 u64 first_bit, u8 *buf, u64 nbytes);
+u64 prld_layer_count(const struct prld_layer *layer);
+
+/* prld_io.c */
+extern const struct blk_mq_ops prld_mq_ops;
+int prld_flush(struct prld_device *dev);
+
+#endif /* PRLD_H */

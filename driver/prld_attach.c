@@ -1,0 +1,261 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * prld_attach.c - read each image's header and BAT from the file userspace
+ * handed in, and judge them with the shared validators of prld_format.h.
+ * Nothing map-like is ever taken from userspace: only file descriptors.
+ *
+ * Also the two header updates of a read-write attachment: the in-use flag
+ * at attach, and the clean-close sequence at detach.
+ */
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+
+#include "prld.h"
+
+/*
+ * A BAT of 2^28 entries is 1 GiB of memory and maps 256 TiB at 1 MiB
+ * clusters; anything larger is refused rather than left to the allocator.
+ */
+#define PRLD_MAX_BAT_ENTRIES	(1U << 28)
+
+int prld_file_read(struct file *file, void *buf, size_t len,
+			   loff_t pos)
+{
+	ssize_t n;
+
+	while (len) {
+		n = kernel_read(file, buf, len, &pos);
+		if (n < 0)
+			return n;
+		if (n == 0)
+			return -EIO;	/* the file shrank under us */
+		buf += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int prld_file_write(struct file *file, const void *buf, size_t len,
+			    loff_t pos)
+{
+	ssize_t n;
+
+	while (len) {
+		n = kernel_write(file, buf, len, &pos);
+		if (n < 0)
+			return n;
+		if (n == 0)
+			return -EIO;
+		buf += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static void prld_report_fault(unsigned int index, const struct prld_fault *f)
+{
+	pr_err("prld: layer %u: %s (field 0x%x, value %llu, limit %llu)\n",
+	       index, prld_status_str(f->status), f->field, f->value, f->limit);
+}
+
+/* Header rules, then what a writable top additionally needs. */
+static int prld_load_header(struct prld_layer *layer, u64 size, bool writable,
+			    unsigned int index)
+{
+	u8 hdr[PRLD_HEADER_SIZE] = { 0 };
+	struct prld_fault f;
+	int ret;
+
+	if (size >= PRLD_HEADER_SIZE) {
+		ret = prld_file_read(layer->file, hdr, sizeof(hdr), 0);
+		if (ret)
+			return ret;
+	}
+	if (prld_header_check(hdr, size >= PRLD_HEADER_SIZE ? sizeof(hdr) : 0,
+			      size, &layer->geom, &f) != PRLD_OK) {
+		prld_report_fault(index, &f);
+		return -EINVAL;
+	}
+	if (layer->geom.bat_entries > PRLD_MAX_BAT_ENTRIES) {
+		pr_err("prld: layer %u: %u BAT entries, at most %u supported\n",
+		       index, layer->geom.bat_entries, PRLD_MAX_BAT_ENTRIES);
+		return -EFBIG;
+	}
+	if (!writable)
+		return 0;
+	if (layer->geom.inuse == PRLD_INUSE_MAGIC) {
+		pr_err("prld: layer %u: in-use flag set (not closed cleanly); repair it first\n",
+		       index);
+		return -EUCLEAN;
+	}
+	if (layer->geom.ext_off || layer->geom.flags & PRLD_FLAG_CONVERTING) {
+		pr_err("prld: layer %u: format extension or conversion in progress: read-only\n",
+		       index);
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
+/* Read the whole BAT, validate it, and convert it in place to CPU order. */
+static int prld_load_bat(struct prld_layer *layer, u64 size, unsigned int index)
+{
+	const struct prld_geom *g = &layer->geom;
+	u64 slots = prld_data_slots(g, size);
+	size_t bytes = 4 * (size_t)g->bat_entries;
+	struct prld_fault f;
+	u8 *raw, *seen;
+	u32 i;
+	int ret;
+
+	raw = kvmalloc(bytes ? bytes : 1, GFP_KERNEL);
+	seen = kvzalloc(DIV_ROUND_UP(slots, 8) + 1, GFP_KERNEL);
+	ret = -ENOMEM;
+	if (!raw || !seen)
+		goto out;
+	ret = prld_file_read(layer->file, raw, bytes, PRLD_BAT_OFFSET);
+	if (ret)
+		goto out;
+	if (prld_bat_check(g, raw, g->bat_entries, size, seen, &f) != PRLD_OK) {
+		prld_report_fault(index, &f);
+		ret = -EINVAL;
+		goto out;
+	}
+	/* Each entry is read whole before its own bytes are overwritten. */
+	for (i = 0; i < g->bat_entries; i++)
+		((u32 *)raw)[i] = prld_get_le32(raw + 4 * (size_t)i);
+	layer->bat = (u32 *)raw;
+	raw = NULL;
+	layer->allocated = prld_layer_count(layer);
+out:
+	kvfree(raw);
+	kvfree(seen);
+	return ret;
+}
+
+/*
+ * Load layer @index from @file, which the caller holds a reference to;
+ * on success the layer owns that reference.
+ */
+int prld_layer_load(struct prld_layer *layer, struct file *file,
+		    bool writable, unsigned int index)
+{
+	struct inode *inode = file_inode(file);
+	u64 size;
+	int ret;
+
+	if (!S_ISREG(inode->i_mode)) {
+		pr_err("prld: layer %u: not a regular file\n", index);
+		return -EINVAL;
+	}
+	if (writable && !(file->f_mode & FMODE_WRITE)) {
+		pr_err("prld: layer %u: top opened read-only, attach read-write needs it writable\n",
+		       index);
+		return -EBADF;
+	}
+	layer->file = file;
+	layer->writable = writable;
+	size = i_size_read(inode);
+	ret = prld_load_header(layer, size, writable, index);
+	if (!ret)
+		ret = prld_load_bat(layer, size, index);
+	if (ret)
+		layer->file = NULL;
+	return ret;
+}
+
+void prld_layer_release(struct prld_layer *layer)
+{
+	kvfree(layer->bat);
+	layer->bat = NULL;
+	if (layer->file)
+		fput(layer->file);
+	layer->file = NULL;
+}
+
+/* Release every layer's file and map: the chain is empty afterwards. */
+void prld_chain_release(struct prld_chain *chain)
+{
+	unsigned int i;
+
+	for (i = 0; i < chain->nr_layers; i++)
+		prld_layer_release(&chain->layers[i]);
+	kfree(chain->layers);
+	prld_chain_free(chain);
+	memset(chain, 0, sizeof(*chain));
+}
+
+/* inuse, data_off and flags are adjacent: one write updates both flags. */
+static int prld_write_state(struct prld_layer *top)
+{
+	u8 buf[12];
+
+	prld_put_le32(buf, top->geom.inuse);
+	prld_put_le32(buf + 4, top->geom.data_off);
+	prld_put_le32(buf + 8, top->geom.flags);
+	return prld_file_write(top->file, buf, sizeof(buf), PRLD_OFF_INUSE);
+}
+
+/*
+ * Before the first write: drop the remains of a failed extension (so every
+ * new cluster is fresh zeroed space), then set the in-use flag and make it
+ * durable.
+ */
+int prld_mark_in_use(struct prld_layer *top, u64 alloc_next)
+{
+	int ret;
+
+	if (i_size_read(file_inode(top->file)) > alloc_next) {
+		ret = vfs_truncate(&top->file->f_path, alloc_next);
+		if (ret)
+			return ret;
+	}
+	top->geom.inuse = PRLD_INUSE_MAGIC;
+	ret = prld_write_state(top);
+	if (!ret)
+		ret = vfs_fsync(top->file, 0);
+	if (ret)
+		top->geom.inuse = 0;
+	return ret;
+}
+
+/*
+ * Clean close of the top: data and BAT durable, file ends after its last
+ * cluster, then the in-use flag is cleared and that is made durable too.
+ */
+int prld_finish_top(struct prld_chain *chain, bool wrote)
+{
+	struct prld_layer *top = &chain->layers[chain->nr_layers - 1];
+	int ret;
+
+	ret = vfs_fsync(top->file, 0);
+	if (ret)
+		return ret;
+	if (i_size_read(file_inode(top->file)) > chain->alloc_next) {
+		ret = vfs_truncate(&top->file->f_path, chain->alloc_next);
+		if (ret)
+			return ret;
+	}
+	top->geom.inuse = 0;
+	if (wrote)
+		top->geom.flags &= ~PRLD_FLAG_EMPTY;
+	ret = prld_write_state(top);
+	if (!ret)
+		ret = vfs_fsync(top->file, 0);
+	return ret;
+}
+
+/* Write BAT entry @cluster of the top as @entry and make it durable. */
+int prld_write_bat(struct prld_layer *top, u32 cluster, u32 entry)
+{
+	loff_t pos = PRLD_BAT_OFFSET + 4 * (loff_t)cluster;
+	u8 le[4];
+	int ret;
+
+	prld_put_le32(le, entry);
+	ret = prld_file_write(top->file, le, sizeof(le), pos);
+	if (!ret)
+		ret = vfs_fsync_range(top->file, pos, pos + sizeof(le) - 1, 1);
+	return ret;
+}

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * prld_compat.h - the few block-layer interfaces that differ between the
+ * kernels prld supports (Debian's 6.1 and 6.12).  Everything else is
+ * written once against the common API.
+ */
+#ifndef PRLD_COMPAT_H
+#define PRLD_COMPAT_H
+
+#include <linux/blk-mq.h>
+#include <linux/blkdev.h>
+
+/*
+ * Feature tests rather than version numbers: 6.5 replaced fmode_t by
+ * blk_mode_t (and BLK_OPEN_*) in the block_device_operations and dropped
+ * the mode from ->release; 6.11 moved queue limits into the queue_limits
+ * given to blk_mq_alloc_disk() (with BLK_FEAT_*) and removed the
+ * blk_queue_* setters.
+ */
+#ifdef BLK_OPEN_WRITE
+#define PRLD_OPEN_MODE_T	blk_mode_t
+#define PRLD_MODE_WRITE(m)	((m) & BLK_OPEN_WRITE)
+#define PRLD_RELEASE_ARGS	struct gendisk *disk
+#else
+#define PRLD_OPEN_MODE_T	fmode_t
+#define PRLD_MODE_WRITE(m)	((m) & FMODE_WRITE)
+#define PRLD_RELEASE_ARGS	struct gendisk *disk, fmode_t mode
+#endif
+
+/* The fixed limits every prld queue gets, whatever is attached later. */
+struct prld_limits {
+	unsigned int max_hw_sectors;
+	unsigned int max_discard_sectors;
+};
+
+#ifdef BLK_FEAT_WRITE_CACHE
+static inline struct gendisk *prld_alloc_disk(struct blk_mq_tag_set *set,
+					      const struct prld_limits *pl,
+					      void *queuedata)
+{
+	struct queue_limits lim = {
+		.logical_block_size = SECTOR_SIZE,
+		.physical_block_size = SECTOR_SIZE,
+		.max_hw_sectors = pl->max_hw_sectors,
+		.max_hw_discard_sectors = pl->max_discard_sectors,
+		.max_write_zeroes_sectors = pl->max_discard_sectors,
+		.discard_granularity = SECTOR_SIZE,
+		.features = BLK_FEAT_WRITE_CACHE | BLK_FEAT_FUA,
+	};
+
+	return blk_mq_alloc_disk(set, &lim, queuedata);
+}
+#else
+static inline struct gendisk *prld_alloc_disk(struct blk_mq_tag_set *set,
+					      const struct prld_limits *pl,
+					      void *queuedata)
+{
+	struct gendisk *disk = blk_mq_alloc_disk(set, queuedata);
+
+	if (IS_ERR(disk))
+		return disk;
+	blk_queue_logical_block_size(disk->queue, SECTOR_SIZE);
+	blk_queue_physical_block_size(disk->queue, SECTOR_SIZE);
+	blk_queue_max_hw_sectors(disk->queue, pl->max_hw_sectors);
+	blk_queue_max_discard_sectors(disk->queue, pl->max_discard_sectors);
+	blk_queue_max_write_zeroes_sectors(disk->queue,
+					   pl->max_discard_sectors);
+	disk->queue->limits.discard_granularity = SECTOR_SIZE;
+	blk_queue_write_cache(disk->queue, true, true);
+	return disk;
+}
+#endif
+
+#endif /* PRLD_COMPAT_H */

@@ -1,0 +1,311 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * prld_dev.c - the life of a /dev/prldN: created by the control device,
+ * bound to a chain by PRLD_CONFIGURE, unbound by PRLD_DETACH (or at last
+ * close with autoclear), removed by the control device or module exit.
+ *
+ * As in loop: dev->state says what may happen next and is changed under
+ * dev->mutex; a device being torn down is in RUNDOWN so nobody else
+ * touches it; files are fput() without dev->mutex held (fput may take
+ * the disk's open_mutex, which is taken before dev->mutex elsewhere); the
+ * structure itself is freed only from ->free_disk, when the last gendisk
+ * reference is gone.
+ */
+#include <linux/blkdev.h>
+#include <linux/idr.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+
+#include "prld.h"
+
+static const struct prld_limits prld_queue_limits = {
+	.max_hw_sectors = 2048,			/* 1 MiB requests */
+	.max_discard_sectors = UINT_MAX >> SECTOR_SHIFT,
+};
+
+static void prld_release(PRLD_RELEASE_ARGS)
+{
+	struct prld_device *dev = disk->private_data;
+
+	if (disk_openers(disk) > 0)
+		return;
+	mutex_lock(&dev->mutex);
+	if (dev->state == PRLD_BOUND && (dev->flags & PRLD_CONFIG_AUTOCLEAR)) {
+		dev->state = PRLD_RUNDOWN;
+		mutex_unlock(&dev->mutex);
+		/* No opener left, so no I/O in flight: no freeze needed. */
+		prld_clear(dev, true);
+		return;
+	}
+	mutex_unlock(&dev->mutex);
+}
+
+static void prld_free_disk(struct gendisk *disk)
+{
+	struct prld_device *dev = disk->private_data;
+
+	destroy_workqueue(dev->wq);
+	mutex_destroy(&dev->alloc_lock);
+	mutex_destroy(&dev->mutex);
+	kfree(dev);
+}
+
+static const struct block_device_operations prld_fops = {
+	.owner = THIS_MODULE,
+	.release = prld_release,
+	.ioctl = prld_ioctl,
+	.compat_ioctl = blkdev_compat_ptr_ioctl,
+	.free_disk = prld_free_disk,
+};
+
+/*
+ * Detach: the caller moved the device to RUNDOWN.  From ->release the disk's
+ * open_mutex is already held and no I/O can be in flight.
+ */
+void prld_clear(struct prld_device *dev, bool from_release)
+{
+	struct gendisk *disk = dev->disk;
+	bool partscan = !test_bit(GD_SUPPRESS_PART_SCAN, &disk->state);
+	int ret;
+
+	if (!from_release)
+		blk_mq_freeze_queue(disk->queue);
+	if (dev->dirty) {
+		ret = prld_finish_top(&dev->chain, dev->wrote);
+		if (ret)
+			pr_err("prld%d: clean close of the top image failed (%d): it stays marked in use\n",
+			       dev->index, ret);
+	}
+	set_capacity(disk, 0);
+	invalidate_disk(disk);
+	if (!from_release)
+		blk_mq_unfreeze_queue(disk->queue);
+	if (partscan) {
+		if (!from_release)
+			mutex_lock(&disk->open_mutex);
+		ret = bdev_disk_changed(disk, false);
+		if (!from_release)
+			mutex_unlock(&disk->open_mutex);
+		if (ret)
+			pr_warn("prld%d: dropping partitions failed (%d)\n",
+				dev->index, ret);
+	}
+	set_bit(GD_SUPPRESS_PART_SCAN, &disk->state);
+	kobject_uevent(&disk_to_dev(disk)->kobj, KOBJ_CHANGE);
+	prld_chain_release(&dev->chain);	/* fput, outside dev->mutex */
+	mutex_lock(&dev->mutex);
+	dev->flags = 0;
+	dev->dirty = false;
+	dev->wrote = false;
+	dev->offset = 0;
+	dev->state = PRLD_UNBOUND;
+	mutex_unlock(&dev->mutex);
+	/* Taken at configure: the module stays while a device is bound. */
+	module_put(THIS_MODULE);
+}
+
+static int prld_alloc_index(struct prld_device *dev, int index)
+{
+	int ret;
+
+	ret = mutex_lock_killable(&prld_ctl_mutex);
+	if (ret)
+		return ret;
+	if (index >= 0) {
+		ret = idr_alloc(&prld_index_idr, dev, index, index + 1,
+				GFP_KERNEL);
+		if (ret == -ENOSPC)
+			ret = -EEXIST;
+	} else {
+		ret = idr_alloc(&prld_index_idr, dev, 0,
+				1 << (MINORBITS - PRLD_PART_SHIFT), GFP_KERNEL);
+	}
+	mutex_unlock(&prld_ctl_mutex);
+	return ret;
+}
+
+static void prld_free_index(int index)
+{
+	mutex_lock(&prld_ctl_mutex);
+	idr_remove(&prld_index_idr, index);
+	mutex_unlock(&prld_ctl_mutex);
+}
+
+static int prld_init_tag_set(struct prld_device *dev)
+{
+	struct blk_mq_tag_set *set = &dev->tag_set;
+
+	set->ops = &prld_mq_ops;
+	set->nr_hw_queues = 1;
+	set->queue_depth = PRLD_QUEUE_DEPTH;
+	set->numa_node = NUMA_NO_NODE;
+	set->cmd_size = sizeof(struct prld_cmd);
+	set->flags = BLK_MQ_F_SHOULD_MERGE | BLK_MQ_F_STACKING;
+	set->driver_data = dev;
+	return blk_mq_alloc_tag_set(set);
+}
+
+static void prld_init_disk(struct prld_device *dev, struct gendisk *disk)
+{
+	disk->major = prld_major;
+	disk->first_minor = dev->index << PRLD_PART_SHIFT;
+	disk->minors = 1 << PRLD_PART_SHIFT;
+	disk->fops = &prld_fops;
+	disk->private_data = dev;
+	disk->events = DISK_EVENT_MEDIA_CHANGE;
+	disk->event_flags = DISK_EVENT_FLAG_UEVENT;
+	/* Partitions are scanned only while a chain is attached. */
+	set_bit(GD_SUPPRESS_PART_SCAN, &disk->state);
+	snprintf(disk->disk_name, DISK_NAME_LEN, PRLD_DEVICE_PREFIX "%d",
+		 dev->index);
+}
+
+/* Create /dev/prld@index (any free index if negative); returns it. */
+int prld_add(int index)
+{
+	struct prld_device *dev;
+	struct gendisk *disk;
+	int ret;
+
+	dev = kzalloc(sizeof(*dev), GFP_KERNEL);
+	if (!dev)
+		return -ENOMEM;
+	mutex_init(&dev->mutex);
+	mutex_init(&dev->alloc_lock);
+	dev->state = PRLD_UNBOUND;
+	ret = prld_alloc_index(dev, index);
+	if (ret < 0)
+		goto out_free_dev;
+	dev->index = ret;
+	dev->wq = alloc_workqueue(PRLD_DEVICE_PREFIX "%d",
+				  WQ_UNBOUND | WQ_FREEZABLE, 0, dev->index);
+	ret = -ENOMEM;
+	if (!dev->wq)
+		goto out_free_index;
+	ret = prld_init_tag_set(dev);
+	if (ret)
+		goto out_free_wq;
+	disk = prld_alloc_disk(&dev->tag_set, &prld_queue_limits, dev);
+	if (IS_ERR(disk)) {
+		ret = PTR_ERR(disk);
+		goto out_free_tags;
+	}
+	dev->disk = disk;
+	prld_init_disk(dev, disk);
+	ret = add_disk(disk);
+	if (ret)
+		goto out_put_disk;
+	mutex_lock(&prld_ctl_mutex);
+	dev->idr_visible = true;
+	mutex_unlock(&prld_ctl_mutex);
+	return dev->index;
+
+out_put_disk:
+	/* ->free_disk runs only for added disks: the rest is freed here. */
+	put_disk(disk);
+out_free_tags:
+	blk_mq_free_tag_set(&dev->tag_set);
+out_free_wq:
+	destroy_workqueue(dev->wq);
+out_free_index:
+	prld_free_index(dev->index);
+out_free_dev:
+	mutex_destroy(&dev->alloc_lock);
+	mutex_destroy(&dev->mutex);
+	kfree(dev);
+	return ret;
+}
+
+/* Unlink an unbound device; the last put_disk() frees it. */
+static void prld_destroy(struct prld_device *dev)
+{
+	del_gendisk(dev->disk);
+	blk_mq_free_tag_set(&dev->tag_set);
+	prld_free_index(dev->index);
+	put_disk(dev->disk);
+}
+
+/* Hide @index from the idr while deciding, so two removers can't race. */
+static struct prld_device *prld_hide(int index, int *err)
+{
+	struct prld_device *dev;
+
+	*err = mutex_lock_killable(&prld_ctl_mutex);
+	if (*err)
+		return NULL;
+	dev = idr_find(&prld_index_idr, index);
+	if (!dev || !dev->idr_visible) {
+		*err = -ENODEV;
+		dev = NULL;
+	} else {
+		dev->idr_visible = false;
+	}
+	mutex_unlock(&prld_ctl_mutex);
+	return dev;
+}
+
+static void prld_unhide(struct prld_device *dev)
+{
+	mutex_lock(&prld_ctl_mutex);
+	dev->idr_visible = true;
+	mutex_unlock(&prld_ctl_mutex);
+}
+
+int prld_remove(int index)
+{
+	struct prld_device *dev;
+	int ret;
+
+	if (index < 0)
+		return -EINVAL;
+	dev = prld_hide(index, &ret);
+	if (!dev)
+		return ret;
+	ret = mutex_lock_killable(&dev->mutex);
+	if (ret)
+		goto out_unhide;
+	if (dev->state != PRLD_UNBOUND || disk_openers(dev->disk) > 0) {
+		mutex_unlock(&dev->mutex);
+		ret = -EBUSY;
+		goto out_unhide;
+	}
+	dev->state = PRLD_DELETING;
+	mutex_unlock(&dev->mutex);
+	prld_destroy(dev);
+	return 0;
+
+out_unhide:
+	prld_unhide(dev);
+	return ret;
+}
+
+int prld_get_free(void)
+{
+	struct prld_device *dev;
+	enum prld_state state;
+	int id, ret;
+
+	ret = mutex_lock_killable(&prld_ctl_mutex);
+	if (ret)
+		return ret;
+	idr_for_each_entry(&prld_index_idr, dev, id) {
+		/* Unlocked peek: a race only makes one device too many. */
+		state = data_race(dev->state);
+		if (dev->idr_visible && state == PRLD_UNBOUND) {
+			mutex_unlock(&prld_ctl_mutex);
+			return id;
+		}
+	}
+	mutex_unlock(&prld_ctl_mutex);
+	return prld_add(-1);
+}
+
+/* Module exit: no device is bound (each holds a module reference). */
+void prld_remove_all(void)
+{
+	struct prld_device *dev;
+	int id;
+
+	idr_for_each_entry(&prld_index_idr, dev, id)
+		prld_destroy(dev);
+}

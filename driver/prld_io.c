@@ -1,0 +1,392 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * prld_io.c - the request path.
+ *
+ * ->queue_rq hands each request to the device's workqueue (file I/O may
+ * sleep).  The worker walks the request one cluster at a time: each piece
+ * is resolved through the in-memory map to a layer and a file offset and
+ * read or written there with one kiocb over the request's own pages.
+ *
+ * Reads and writes into clusters the top already holds take no lock.  A
+ * write into a cluster the top does not hold allocates one at the end of
+ * the top file under alloc_lock, in the order of the format notes, 7:
+ * fresh zeroed space (or a copy of the lower layer's cluster), the data,
+ * fdatasync, the BAT entry, fdatasync, and only then the in-memory map.
+ */
+#include <linux/blk-mq.h>
+#include <linux/falloc.h>
+#include <linux/fs.h>
+#include <linux/math64.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/uio.h>
+
+#include "prld.h"
+
+#define PRLD_COPY_CHUNK	(1U << 20)
+
+/* One piece of a request that lies inside a single cluster. */
+struct prld_piece {
+	u32 cluster;
+	u64 in_cluster;		/* byte offset inside the cluster */
+	size_t len;
+};
+
+static void prld_piece_at(const struct prld_chain *chain, u64 pos,
+			  size_t left, struct prld_piece *p)
+{
+	u64 rem;
+
+	p->cluster = (u32)div64_u64_rem(pos, chain->cluster_bytes, &rem);
+	p->in_cluster = rem;
+	p->len = min_t(u64, left, chain->cluster_bytes - rem);
+}
+
+static ssize_t prld_file_rw(struct prld_device *dev, struct file *file,
+			    struct iov_iter *iter, u64 pos, bool write)
+{
+	struct kiocb kiocb;
+
+	init_sync_kiocb(&kiocb, file);
+	kiocb.ki_pos = pos;
+	if (dev->flags & PRLD_CONFIG_DIRECT_IO)
+		kiocb.ki_flags |= IOCB_DIRECT;
+	if (write)
+		return vfs_iocb_iter_write(file, &kiocb, iter);
+	return vfs_iocb_iter_read(file, &kiocb, iter);
+}
+
+/* Move exactly @len bytes of @iter to or from @file at @pos. */
+static int prld_iter_io(struct prld_device *dev, struct file *file,
+			struct iov_iter *iter, size_t len, u64 pos, bool write)
+{
+	size_t rest = iov_iter_count(iter) - len;
+	ssize_t done;
+
+	iov_iter_truncate(iter, len);
+	done = prld_file_rw(dev, file, iter, pos, write);
+	iov_iter_reexpand(iter, iov_iter_count(iter) + rest);
+	if (done < 0)
+		return done;
+	return done == len ? 0 : -EIO;
+}
+
+/* Copy the lower layer's whole cluster to @dst_off in the top. */
+static int prld_copy_up(struct prld_chain *chain, unsigned int layer,
+			u64 src_off, u64 dst_off)
+{
+	struct file *src = chain->layers[layer].file;
+	struct file *dst = chain->layers[chain->nr_layers - 1].file;
+	size_t chunk = min_t(u64, chain->cluster_bytes, PRLD_COPY_CHUNK);
+	u64 done;
+	void *buf;
+	int ret = 0;
+
+	buf = kvmalloc(chunk, GFP_NOIO);
+	if (!buf)
+		return -ENOMEM;
+	for (done = 0; done < chain->cluster_bytes && !ret; done += chunk) {
+		ret = prld_file_read(src, buf, chunk, src_off + done);
+		if (!ret)
+			ret = prld_file_write(dst, buf, chunk, dst_off + done);
+	}
+	kvfree(buf);
+	return ret;
+}
+
+/* Make [off, off + cluster) of the top fresh space that reads as zeros. */
+static int prld_extend(struct prld_chain *chain, u64 off)
+{
+	struct file *top = chain->layers[chain->nr_layers - 1].file;
+	int ret;
+
+	ret = vfs_fallocate(top, 0, off, chain->cluster_bytes);
+	if (ret == -EOPNOTSUPP)
+		ret = vfs_truncate(&top->f_path, off + chain->cluster_bytes);
+	return ret;
+}
+
+/*
+ * Give the top its own copy of @p's cluster holding the piece's new data.
+ * Caller holds alloc_lock and has seen that the top does not map it.
+ */
+static int prld_alloc_piece(struct prld_device *dev, const struct prld_piece *p,
+			    struct iov_iter *iter)
+{
+	struct prld_chain *chain = &dev->chain;
+	struct prld_layer *top = &chain->layers[chain->nr_layers - 1];
+	u64 off = chain->alloc_next, lower_off;
+	unsigned int lower;
+	int ret = 0;
+
+	if (p->len < chain->cluster_bytes) {
+		if (prld_chain_resolve(chain, p->cluster, &lower, &lower_off))
+			ret = prld_copy_up(chain, lower, lower_off, off);
+		else
+			ret = prld_extend(chain, off);
+	}
+	if (!ret)
+		ret = prld_iter_io(dev, top->file, iter, p->len,
+				   off + p->in_cluster, true);
+	if (!ret)
+		ret = vfs_fsync_range(top->file, off,
+				      off + chain->cluster_bytes - 1, 1);
+	if (ret)
+		return ret;	/* nothing points here: the space is reused */
+	ret = prld_write_bat(top, p->cluster, prld_offset_to_bat(&top->geom, off));
+	/*
+	 * Past this point the entry may be on disk even if the write failed,
+	 * so the space is never handed out again: a leak, not a duplicate.
+	 */
+	chain->alloc_next = off + chain->cluster_bytes;
+	if (ret)
+		return ret;
+	prld_chain_commit(chain, p->cluster, off);
+	dev->wrote = true;
+	return 0;
+}
+
+static int prld_write_piece(struct prld_device *dev, const struct prld_piece *p,
+			    struct iov_iter *iter)
+{
+	struct prld_chain *chain = &dev->chain;
+	unsigned int top = chain->nr_layers - 1, layer;
+	u64 off;
+	int ret;
+
+	if (prld_chain_resolve(chain, p->cluster, &layer, &off) && layer == top)
+		return prld_iter_io(dev, chain->layers[top].file, iter, p->len,
+				    off + p->in_cluster, true);
+	mutex_lock(&dev->alloc_lock);
+	/* Another writer may have allocated it while we waited. */
+	if (prld_chain_resolve(chain, p->cluster, &layer, &off) && layer == top) {
+		mutex_unlock(&dev->alloc_lock);
+		return prld_iter_io(dev, chain->layers[top].file, iter, p->len,
+				    off + p->in_cluster, true);
+	}
+	ret = prld_alloc_piece(dev, p, iter);
+	mutex_unlock(&dev->alloc_lock);
+	return ret;
+}
+
+static int prld_read_piece(struct prld_device *dev, const struct prld_piece *p,
+			   struct iov_iter *iter)
+{
+	unsigned int layer;
+	u64 off;
+
+	if (!prld_chain_resolve(&dev->chain, p->cluster, &layer, &off))
+		return iov_iter_zero(p->len, iter) == p->len ? 0 : -EIO;
+	return prld_iter_io(dev, dev->chain.layers[layer].file, iter, p->len,
+			    off + p->in_cluster, false);
+}
+
+/* An iov_iter over all of @rq's pages (as loop builds one). */
+static int prld_rq_iter(struct prld_cmd *cmd, struct iov_iter *iter, int dir)
+{
+	struct request *rq = cmd->rq;
+	struct req_iterator rq_iter;
+	struct bio_vec tmp, *bvec;
+	unsigned int offset = 0;
+	int nr_bvec = 0;
+
+	rq_for_each_bvec(tmp, rq, rq_iter)
+		nr_bvec++;
+	if (rq->bio != rq->biotail) {
+		bvec = kmalloc_array(nr_bvec, sizeof(*bvec), GFP_NOIO);
+		if (!bvec)
+			return -ENOMEM;
+		cmd->bvec = bvec;
+		rq_for_each_bvec(tmp, rq, rq_iter)
+			*bvec++ = tmp;
+		bvec = cmd->bvec;
+	} else {
+		/* A split bio may start inside its first bvec. */
+		offset = rq->bio->bi_iter.bi_bvec_done;
+		bvec = __bvec_iter_bvec(rq->bio->bi_io_vec, rq->bio->bi_iter);
+	}
+	iov_iter_bvec(iter, dir, bvec, nr_bvec, blk_rq_bytes(rq));
+	iter->iov_offset = offset;
+	return 0;
+}
+
+static int prld_rw(struct prld_device *dev, struct prld_cmd *cmd, bool write)
+{
+	struct request *rq = cmd->rq;
+	u64 pos = ((u64)blk_rq_pos(rq) << SECTOR_SHIFT) + dev->offset;
+	size_t left = blk_rq_bytes(rq);
+	struct prld_piece p;
+	struct iov_iter iter;
+	int ret;
+
+	ret = prld_rq_iter(cmd, &iter, write ? ITER_SOURCE : ITER_DEST);
+	while (!ret && left) {
+		prld_piece_at(&dev->chain, pos, left, &p);
+		if (write)
+			ret = prld_write_piece(dev, &p, &iter);
+		else
+			ret = prld_read_piece(dev, &p, &iter);
+		pos += p.len;
+		left -= p.len;
+	}
+	return ret;
+}
+
+int prld_flush(struct prld_device *dev)
+{
+	struct prld_chain *chain = &dev->chain;
+
+	if (dev->flags & PRLD_CONFIG_READ_ONLY)
+		return 0;
+	return vfs_fsync(chain->layers[chain->nr_layers - 1].file, 0);
+}
+
+/* Zeros over a piece the top does not hold: allocate it like a write. */
+static int prld_zero_by_write(struct prld_device *dev,
+			      const struct prld_piece *p)
+{
+	struct iov_iter iter;
+	struct kvec kv;
+	int ret;
+
+	kv.iov_len = p->len;
+	kv.iov_base = kvzalloc(p->len, GFP_NOIO);
+	if (!kv.iov_base)
+		return -ENOMEM;
+	iov_iter_kvec(&iter, ITER_SOURCE, &kv, 1, p->len);
+	ret = prld_write_piece(dev, p, &iter);
+	kvfree(kv.iov_base);
+	return ret;
+}
+
+/* Whole cluster of a one-layer disk: unmap durably, then free the space. */
+static int prld_unmap_cluster(struct prld_device *dev, u32 cluster, u64 off)
+{
+	struct prld_chain *chain = &dev->chain;
+	struct prld_layer *top = &chain->layers[0];
+	int ret;
+
+	mutex_lock(&dev->alloc_lock);
+	ret = prld_write_bat(top, cluster, 0);
+	if (!ret)
+		prld_chain_uncommit(chain, cluster);
+	mutex_unlock(&dev->alloc_lock);
+	if (ret)
+		return ret;
+	/* Unreferenced now: failing to punch only wastes space. */
+	vfs_fallocate(top->file, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		      off, chain->cluster_bytes);
+	return 0;
+}
+
+static int prld_zero_piece(struct prld_device *dev, const struct prld_piece *p,
+			   bool may_unmap)
+{
+	struct prld_chain *chain = &dev->chain;
+	unsigned int top = chain->nr_layers - 1, layer;
+	struct file *file = chain->layers[top].file;
+	u64 off;
+	int ret;
+
+	if (!prld_chain_resolve(chain, p->cluster, &layer, &off))
+		return 0;	/* already reads as zeros */
+	if (layer != top)
+		return prld_zero_by_write(dev, p);
+	if (may_unmap && top == 0 && p->len == chain->cluster_bytes)
+		return prld_unmap_cluster(dev, p->cluster, off);
+	ret = vfs_fallocate(file, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE,
+			    off + p->in_cluster, p->len);
+	if (ret == -EOPNOTSUPP)
+		ret = prld_zero_by_write(dev, p);
+	return ret;
+}
+
+/* DISCARD and WRITE_ZEROES: both leave the range reading as zeros. */
+static int prld_discard(struct prld_device *dev, struct request *rq)
+{
+	u64 pos = ((u64)blk_rq_pos(rq) << SECTOR_SHIFT) + dev->offset;
+	u64 left = blk_rq_bytes(rq);
+	bool may_unmap = !(rq->cmd_flags & REQ_NOUNMAP);
+	struct prld_piece p;
+	int ret = 0;
+
+	while (!ret && left) {
+		prld_piece_at(&dev->chain, pos, left, &p);
+		ret = prld_zero_piece(dev, &p, may_unmap);
+		pos += p.len;
+		left -= p.len;
+	}
+	return ret;
+}
+
+static int prld_handle(struct prld_device *dev, struct prld_cmd *cmd)
+{
+	struct request *rq = cmd->rq;
+	bool ro = dev->flags & PRLD_CONFIG_READ_ONLY;
+	int ret;
+
+	if (op_is_write(req_op(rq)) && req_op(rq) != REQ_OP_FLUSH && ro)
+		return -EROFS;	/* the block layer only warns about these */
+	switch (req_op(rq)) {
+	case REQ_OP_FLUSH:
+		return prld_flush(dev);
+	case REQ_OP_READ:
+		return prld_rw(dev, cmd, false);
+	case REQ_OP_WRITE:
+		ret = prld_rw(dev, cmd, true);
+		if (!ret && (rq->cmd_flags & REQ_FUA))
+			ret = prld_flush(dev);
+		return ret;
+	case REQ_OP_DISCARD:
+	case REQ_OP_WRITE_ZEROES:
+		return prld_discard(dev, rq);
+	default:
+		return -EOPNOTSUPP;
+	}
+}
+
+static void prld_work(struct work_struct *work)
+{
+	struct prld_cmd *cmd = container_of(work, struct prld_cmd, work);
+	struct prld_device *dev = cmd->rq->q->queuedata;
+	int ret;
+
+	ret = prld_handle(dev, cmd);
+	kfree(cmd->bvec);
+	cmd->bvec = NULL;
+	if (ret)
+		pr_err_ratelimited("prld%d: %s of %u bytes at sector %llu failed: %d\n",
+				   dev->index, blk_op_str(req_op(cmd->rq)),
+				   blk_rq_bytes(cmd->rq),
+				   (u64)blk_rq_pos(cmd->rq), ret);
+	blk_mq_end_request(cmd->rq, errno_to_blk_status(ret));
+}
+
+static blk_status_t prld_queue_rq(struct blk_mq_hw_ctx *hctx,
+				  const struct blk_mq_queue_data *bd)
+{
+	struct prld_cmd *cmd = blk_mq_rq_to_pdu(bd->rq);
+	struct prld_device *dev = bd->rq->q->queuedata;
+
+	blk_mq_start_request(bd->rq);
+	if (READ_ONCE(dev->state) != PRLD_BOUND)
+		return BLK_STS_IOERR;
+	cmd->rq = bd->rq;
+	queue_work(dev->wq, &cmd->work);
+	return BLK_STS_OK;
+}
+
+static int prld_init_request(struct blk_mq_tag_set *set, struct request *rq,
+			     unsigned int hctx_idx, unsigned int numa_node)
+{
+	struct prld_cmd *cmd = blk_mq_rq_to_pdu(rq);
+
+	INIT_WORK(&cmd->work, prld_work);
+	cmd->bvec = NULL;
+	return 0;
+}
+
+const struct blk_mq_ops prld_mq_ops = {
+	.queue_rq = prld_queue_rq,
+	.init_request = prld_init_request,
+};

@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note OR MIT */
+/*
+ * prld_ioctl.h - the user/kernel interface of the prld block driver,
+ * shared unchanged by driver/ and prldctl.
+ *
+ * Control device /dev/prld-control (as loop-control):
+ *   PRLD_CTL_ADD(index or -1)  -> index of the new /dev/prldN
+ *   PRLD_CTL_REMOVE(index)     -> 0, -EBUSY while bound or open
+ *   PRLD_CTL_GET_FREE          -> index of an unbound device (made if none)
+ *
+ * Block device /dev/prldN:
+ *   PRLD_CONFIGURE   attach a chain of image files in one step
+ *   PRLD_DETACH      detach (or, with PRLD_DETACH_DEFERRED, at last close)
+ *   PRLD_GET_STATUS  geometry, flags, chain depth, allocation
+ *   PRLD_GET_LAYER   one layer's file, format and allocation
+ *   PRLD_FLUSH       make every completed write durable
+ *   PRLD_GET_MAP     the blocks map, read from the in-kernel BAT
+ *
+ * Every structure starts with its size (the ABI version) and ends with
+ * reserved space: the kernel rejects unknown flags and any non-zero
+ * reserved or padding field with -EINVAL, so they can gain meaning later.
+ */
+#ifndef PRLD_IOCTL_H
+#define PRLD_IOCTL_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+#define PRLD_CONTROL_NAME	"prld-control"
+#define PRLD_DEVICE_PREFIX	"prld"
+#define PRLD_IOCTL_MAGIC	0xDC
+#define PRLD_MAX_LAYERS		255	/* owner cache holds 1 + index in a u8 */
+#define PRLD_PATH_MAX		1024
+
+/* PRLD_CONFIGURE flags */
+#define PRLD_CONFIG_READ_ONLY	(1U << 0)	/* no writes to the top */
+#define PRLD_CONFIG_DIRECT_IO	(1U << 1)	/* O_DIRECT-style file I/O */
+#define PRLD_CONFIG_AUTOCLEAR	(1U << 2)	/* detach at last close */
+#define PRLD_CONFIG_NO_PARTSCAN	(1U << 3)	/* don't scan partitions */
+#define PRLD_CONFIG_FLAGS_ALL	0xfU
+
+struct prld_config {
+	__u32 size;		/* sizeof(struct prld_config) */
+	__u32 flags;		/* PRLD_CONFIG_* */
+	__u64 offset;		/* bytes skipped at the start; sector multiple */
+	__u64 fds;		/* user pointer to __s32[nr_layers], base first */
+	__u32 nr_layers;	/* 1..PRLD_MAX_LAYERS */
+	__u32 pad;		/* must be zero */
+	__u64 reserved[4];	/* must be zero */
+};
+
+/* PRLD_DETACH argument */
+#define PRLD_DETACH_DEFERRED	(1U << 0)	/* detach at last close */
+
+/* PRLD_GET_STATUS: flags also carry the PRLD_CONFIG_* in effect */
+#define PRLD_STATUS_DIRTY	(1U << 16)	/* in-use flag set by us */
+
+struct prld_device_status {
+	__u32 size;		/* in: sizeof(struct prld_device_status) */
+	__u32 index;		/* N of /dev/prldN */
+	__u32 flags;		/* PRLD_CONFIG_* | PRLD_STATUS_* */
+	__u32 nr_layers;	/* chain depth */
+	__u64 offset;		/* bytes */
+	__u64 virtual_sectors;	/* the image's size */
+	__u64 device_sectors;	/* capacity: virtual size less offset */
+	__u32 cluster_sectors;
+	__u32 pad;
+	__u64 clusters;		/* BAT entries */
+	__u64 allocated;	/* clusters mapped in any layer */
+	__u64 reserved[4];
+};
+
+/* PRLD_GET_LAYER flags */
+#define PRLD_LAYER_WRITABLE	(1U << 0)
+#define PRLD_LAYER_V1		(1U << 1)	/* sector-unit BAT */
+
+struct prld_layer_status {
+	__u32 size;		/* in: sizeof(struct prld_layer_status) */
+	__u32 layer;		/* in: 0 = base */
+	__u32 flags;		/* PRLD_LAYER_* */
+	__u32 pad;
+	__u64 allocated;	/* clusters mapped in this layer */
+	__u64 file_size;	/* bytes */
+	__u64 reserved[4];
+	char path[PRLD_PATH_MAX];	/* backing file, as d_path() sees it */
+};
+
+/* PRLD_GET_MAP: bits of clusters held by layers (from_layer, to_layer] */
+#define PRLD_MAP_FROM_NONE	0xffffffffU	/* from below the base */
+
+struct prld_map_request {
+	__u32 size;		/* in: sizeof(struct prld_map_request) */
+	__u32 from_layer;	/* in: exclusive; PRLD_MAP_FROM_NONE = all */
+	__u32 to_layer;		/* in: inclusive, < nr_layers */
+	__u32 pad;
+	__u64 first_bit;	/* in: cluster of bit 0; multiple of 8 */
+	__u64 bits;		/* in: user pointer to the buffer */
+	__u64 buf_bytes;	/* in: buffer size */
+	__u64 granularity;	/* out: bytes per bit */
+	__u64 nbits;		/* out: significant bits of the whole map */
+	__u64 reserved[4];
+};
+
+#define PRLD_CTL_ADD		_IO(PRLD_IOCTL_MAGIC, 0x00)
+#define PRLD_CTL_REMOVE		_IO(PRLD_IOCTL_MAGIC, 0x01)
+#define PRLD_CTL_GET_FREE	_IO(PRLD_IOCTL_MAGIC, 0x02)
+
+#define PRLD_CONFIGURE		_IOW(PRLD_IOCTL_MAGIC, 0x10, struct prld_config)
+#define PRLD_DETACH		_IO(PRLD_IOCTL_MAGIC, 0x11)
+#define PRLD_GET_STATUS		_IOWR(PRLD_IOCTL_MAGIC, 0x12, struct prld_device_status)
+#define PRLD_GET_LAYER		_IOWR(PRLD_IOCTL_MAGIC, 0x13, \
+				      struct prld_layer_status)
+#define PRLD_FLUSH		_IO(PRLD_IOCTL_MAGIC, 0x14)
+#define PRLD_GET_MAP		_IOWR(PRLD_IOCTL_MAGIC, 0x15, \
+				      struct prld_map_request)
+
+#endif /* PRLD_IOCTL_H */
