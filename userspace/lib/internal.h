@@ -98,11 +98,13 @@ struct prld_desc_image {
 	char guid[PRLD_GUID_LEN + 1];
 	enum prld_layer_kind kind;
 	char *file;			/* as written in <File> */
+	void *node;			/* its <Image> (xmlNodePtr); NULL: new */
 };
 
 struct prld_desc_shot {
 	char guid[PRLD_GUID_LEN + 1];
 	char parent[PRLD_GUID_LEN + 1];
+	void *node;			/* its <Shot> (xmlNodePtr); NULL: new */
 };
 
 struct prld_desc {
@@ -136,7 +138,12 @@ int desc_chain(const struct prld_desc *d, const char *top_guid,
 int desc_new(const char *dir, uint64_t disk_size, const struct prld_chs *chs,
 	     uint32_t blocksize, const char *file, enum prld_layer_kind kind,
 	     struct prld_desc **out, struct prld_err *err);
-/* Write the model back into the DOM and save: .tmp, fsync, rename, dirsync. */
+/*
+ * Write the model back into the DOM and save: .tmp, fsync, rename, dirsync.
+ * An entry keeps its XML node (and the unknown elements inside it) through
+ * renames and moves in the arrays; an entry with node NULL, or a copy of
+ * another entry's node, gets a new element; nodes no entry holds are removed.
+ */
 int desc_save(struct prld_desc *d, struct prld_err *err);
 void desc_free(struct prld_desc *d);
 /* "{...}" with a fresh random uuid (libuuid). */
