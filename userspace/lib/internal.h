@@ -73,6 +73,13 @@ struct prld_image {
 int image_open(const char *path, enum prld_layer_kind kind, bool writable,
 	       uint64_t plain_sectors, uint32_t plain_cluster,
 	       struct prld_image **out, struct prld_err *err);
+/*
+ * PRLD_OPEN_FAKE: the validated header only, read-only, no BAT (every
+ * lookup is 0, allocated 0) and no lock, so it works on an image in use.
+ */
+int image_open_header(const char *path, enum prld_layer_kind kind,
+		      uint64_t plain_sectors, uint32_t plain_cluster,
+		      struct prld_image **out, struct prld_err *err);
 /* Set the in-use flag and make it durable (once, before the first write). */
 int image_begin_write(struct prld_image *img, struct prld_err *err);
 /* Byte offset of virtual cluster @cluster in the file, 0 if unmapped. */

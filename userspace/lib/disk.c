@@ -1,0 +1,675 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * disk.c - the layered disk the public API works on: a chain of images
+ * (base first) from a DiskDescriptor.xml, or one bare image.  Reads resolve
+ * top-down; writes go to the top layer, copying a cluster up from below
+ * before a partial write (format-notes §6).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+static struct prld_image *top_layer(const struct prld_disk *disk)
+{
+	return disk->layers[disk->nlayers - 1];
+}
+
+static uint64_t disk_cluster_bytes(const struct prld_disk *disk)
+{
+	return (uint64_t)disk->cluster_sectors << PRLD_SECTOR_SHIFT;
+}
+
+/* Does @img hold @cluster?  A plain layer holds every one in place. */
+static bool layer_maps(const struct prld_image *img, uint32_t cluster,
+		       uint64_t *off)
+{
+	if (img->kind == PRLD_LAYER_PLAIN) {
+		*off = (uint64_t)cluster * prld_cluster_bytes(&img->geom);
+		return cluster < img->geom.bat_entries;
+	}
+	*off = image_lookup(img, cluster);
+	return *off != 0;
+}
+
+/* ---- open ----------------------------------------------------------- */
+
+static void free_disk(struct prld_disk *disk)
+{
+	unsigned int i;
+
+	if (!disk)
+		return;
+	for (i = 0; i < disk->nlayers; i++)
+		free((char *)disk->info[i].file);
+	free(disk->info);
+	free(disk->layers);
+	if (disk->desc)
+		desc_free(disk->desc);
+	free(disk);
+}
+
+/* Close every layer, top first; the first error wins. */
+static int close_layers(struct prld_disk *disk, struct prld_err *err)
+{
+	struct prld_err tmp;
+	unsigned int i;
+	int ret = 0, r;
+
+	for (i = disk->nlayers; i-- > 0;) {
+		r = image_close(disk->layers[i], ret ? &tmp : err);
+		disk->layers[i] = NULL;
+		if (r && !ret)
+			ret = r;
+	}
+	return ret;
+}
+
+static int alloc_layers(struct prld_disk *disk, unsigned int n,
+			struct prld_err *err)
+{
+	disk->layers = calloc(n, sizeof(*disk->layers));
+	disk->info = calloc(n, sizeof(*disk->info));
+	if (!disk->layers || !disk->info)
+		return prld_set_err(err, -ENOMEM, "out of memory");
+	disk->nlayers = n;
+	return 0;
+}
+
+/* Does the file start with one of the two image magics? */
+static bool has_image_magic(const char *path)
+{
+	char buf[PRLD_MAGIC_LEN];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	bool yes;
+
+	if (fd < 0)
+		return false;
+	yes = prld_pread_full(fd, buf, sizeof(buf), 0) == 0 &&
+	      (!memcmp(buf, PRLD_MAGIC_V1, PRLD_MAGIC_LEN) ||
+	       !memcmp(buf, PRLD_MAGIC_V2, PRLD_MAGIC_LEN));
+	close(fd);
+	return yes;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && !strcasecmp(s + n - m, suffix);
+}
+
+static bool can_write(const struct prld_disk *disk)
+{
+	return (disk->flags & PRLD_OPEN_WRITE) &&
+	       !(disk->flags & PRLD_OPEN_FAKE);
+}
+
+/* FAKE opens read headers only; everything else validates the BAT too. */
+static int open_layer(const struct prld_disk *disk, const char *path,
+		      enum prld_layer_kind kind, bool top, uint64_t sectors,
+		      uint32_t cluster, struct prld_image **img,
+		      struct prld_err *err)
+{
+	if (disk->flags & PRLD_OPEN_FAKE)
+		return image_open_header(path, kind, sectors, cluster, img,
+					 err);
+	return image_open(path, kind, top && can_write(disk), sectors, cluster,
+			  img, err);
+}
+
+static int set_layer_file(struct prld_layer_info *li, const char *path,
+			  struct prld_err *err)
+{
+	li->file = strdup(path);
+	if (!li->file)
+		return prld_set_err(err, -ENOMEM, "%s: out of memory", path);
+	return 0;
+}
+
+static int open_bare(struct prld_disk *disk, const char *path,
+		     struct prld_err *err)
+{
+	struct prld_image *img;
+	int ret;
+
+	ret = alloc_layers(disk, 1, err);
+	if (!ret)
+		ret = set_layer_file(&disk->info[0], path, err);
+	if (!ret)
+		ret = open_layer(disk, path, PRLD_LAYER_EXPANDING, true, 0, 0,
+				 &img, err);
+	if (ret)
+		return ret;
+	disk->layers[0] = img;
+	disk->info[0].top = true;
+	disk->size_bytes = img->geom.nb_sectors << PRLD_SECTOR_SHIFT;
+	disk->cluster_sectors = img->geom.cluster_sectors;
+	return 0;
+}
+
+/* Every layer must agree with the descriptor on cluster and size. */
+static int layer_matches(const struct prld_desc *d,
+			 const struct prld_image *img, struct prld_err *err)
+{
+	if (img->geom.cluster_sectors != d->blocksize)
+		return prld_set_err(err, -EINVAL,
+				    "%s: cluster size %u sectors differs from the descriptor's Blocksize %u",
+				    img->path, img->geom.cluster_sectors,
+				    d->blocksize);
+	if (img->geom.nb_sectors != d->disk_size)
+		return prld_set_err(err, -EINVAL,
+				    "%s: virtual size %llu sectors differs from the descriptor's Disk_size %llu",
+				    img->path,
+				    (unsigned long long)img->geom.nb_sectors,
+				    (unsigned long long)d->disk_size);
+	return 0;
+}
+
+static const char *parent_of(const struct prld_desc *d, const char *guid)
+{
+	unsigned int i;
+
+	for (i = 0; i < d->nshots; i++)
+		if (!strcasecmp(d->shots[i].guid, guid))
+			return d->shots[i].parent;
+	return "";
+}
+
+/* Open layer @i of the chain (descriptor image @di); only the top writes. */
+static int open_chain_layer(struct prld_disk *disk, unsigned int i,
+			    unsigned int di, struct prld_err *err)
+{
+	const struct prld_desc *d = disk->desc;
+	const struct prld_desc_image *di_img = &d->images[di];
+	struct prld_layer_info *li = &disk->info[i];
+	bool top = i == disk->nlayers - 1;
+	char *path;
+	int ret;
+
+	path = di_img->file[0] == '/' ? strdup(di_img->file) :
+					prld_join(d->dir, di_img->file);
+	if (!path)
+		return prld_set_err(err, -ENOMEM, "out of memory");
+	li->file = path;
+	snprintf(li->guid, sizeof(li->guid), "%s", di_img->guid);
+	snprintf(li->parent, sizeof(li->parent), "%s",
+		 parent_of(d, di_img->guid));
+	li->top = top;
+	ret = open_layer(disk, path, di_img->kind, top, d->disk_size,
+			 d->blocksize, &disk->layers[i], err);
+	if (!ret)
+		ret = layer_matches(d, disk->layers[i], err);
+	return ret;
+}
+
+static int open_descriptor(struct prld_disk *disk, const char *path,
+			   struct prld_err *err)
+{
+	unsigned int *idx = NULL, n = 0, i;
+	int ret;
+
+	ret = desc_load(path, &disk->desc, err);
+	if (!ret)
+		ret = desc_chain(disk->desc, NULL, &idx, &n, err);
+	if (!ret && n == 0)
+		ret = prld_set_err(err, -EINVAL, "%s: no images in the chain",
+				   path);
+	if (!ret)
+		ret = alloc_layers(disk, n, err);
+	for (i = 0; !ret && i < n; i++)
+		ret = open_chain_layer(disk, i, idx[i], err);
+	free(idx);
+	if (ret)
+		return ret;
+	disk->size_bytes = disk->desc->disk_size << PRLD_SECTOR_SHIFT;
+	disk->cluster_sectors = disk->desc->blocksize;
+	return 0;
+}
+
+/* A directory, its DiskDescriptor.xml, or a bare image: open the right one. */
+static int open_any(struct prld_disk *disk, const char *path,
+		    struct prld_err *err)
+{
+	struct stat st;
+	char *desc;
+	int ret;
+
+	if (stat(path, &st) < 0)
+		return prld_set_err(err, -errno, "%s: %s", path,
+				    strerror(errno));
+	if (S_ISDIR(st.st_mode)) {
+		desc = prld_join(path, PRLD_DESCRIPTOR);
+		if (!desc)
+			return prld_set_err(err, -ENOMEM, "out of memory");
+		ret = open_descriptor(disk, desc, err);
+		free(desc);
+		return ret;
+	}
+	if (has_image_magic(path))
+		return open_bare(disk, path, err);
+	if (ends_with(path, ".xml"))
+		return open_descriptor(disk, path, err);
+	/* Let the image validator say what is wrong with the header. */
+	return open_bare(disk, path, err);
+}
+
+static int apply_policy(struct prld_disk *disk, const char *path,
+			const struct prld_policy *policy, struct prld_err *err)
+{
+	disk->offset = policy ? policy->offset : 0;
+	if (disk->offset > disk->size_bytes)
+		return prld_set_err(err, -EINVAL,
+				    "%s: offset %llu is beyond the disk size %llu bytes",
+				    path, (unsigned long long)disk->offset,
+				    (unsigned long long)disk->size_bytes);
+	return 0;
+}
+
+int prld_open(const char *path, unsigned int flags,
+	      const struct prld_policy *policy, struct prld_disk **out,
+	      struct prld_err *err)
+{
+	struct prld_disk *disk;
+	int ret;
+
+	*out = NULL;
+	disk = calloc(1, sizeof(*disk));
+	if (!disk)
+		return prld_set_err(err, -ENOMEM, "%s: out of memory", path);
+	disk->flags = flags;
+	ret = open_any(disk, path, err);
+	if (!ret)
+		ret = apply_policy(disk, path, policy, err);
+	if (ret) {
+		close_layers(disk, NULL);
+		free_disk(disk);
+		return ret;
+	}
+	*out = disk;
+	return 0;
+}
+
+int prld_close(struct prld_disk *disk, struct prld_err *err)
+{
+	int ret;
+
+	if (!disk)
+		return 0;
+	ret = close_layers(disk, err);
+	free_disk(disk);
+	return ret;
+}
+
+/* ---- info ----------------------------------------------------------- */
+
+/* Refresh the parts of a layer's info that change while writing. */
+static void fill_layer(struct prld_layer_info *li, const struct prld_image *img)
+{
+	li->kind = img->kind;
+	li->fmt = img->kind == PRLD_LAYER_PLAIN ? 0 : (int)img->geom.fmt;
+	li->cluster_sectors = img->geom.cluster_sectors;
+	li->nb_sectors = img->geom.nb_sectors;
+	li->file_size = img->file_size;
+	li->allocated = img->allocated;
+	li->flags = img->geom.flags;
+	li->in_use = img->geom.inuse == PRLD_INUSE_MAGIC;
+}
+
+/* A bare image keeps heads and cylinders; sectors per track is the rest. */
+static void bare_chs(const struct prld_geom *g, struct prld_info *out)
+{
+	uint64_t hc = (uint64_t)g->heads * g->cylinders;
+	struct prld_chs chs;
+
+	if (hc && g->nb_sectors % hc == 0 && g->nb_sectors / hc <= UINT32_MAX) {
+		out->heads = g->heads;
+		out->cylinders = g->cylinders;
+		out->sectors = (uint32_t)(g->nb_sectors / hc);
+		return;
+	}
+	prld_chs_from_size(g->nb_sectors, &chs);
+	out->cylinders = chs.cylinders;
+	out->heads = chs.heads;
+	out->sectors = chs.sectors;
+}
+
+int prld_get_info(struct prld_disk *disk, struct prld_info *out)
+{
+	unsigned int i;
+
+	if (!disk || !out)
+		return -EINVAL;
+	memset(out, 0, sizeof(*out));
+	for (i = 0; i < disk->nlayers; i++)
+		fill_layer(&disk->info[i], disk->layers[i]);
+	out->size_sectors = disk->size_bytes >> PRLD_SECTOR_SHIFT;
+	out->visible_bytes = disk->size_bytes - disk->offset;
+	out->cluster_sectors = disk->cluster_sectors;
+	out->clusters = top_layer(disk)->geom.bat_entries;
+	out->has_descriptor = disk->desc != NULL;
+	out->nlayers = disk->nlayers;
+	out->layers = disk->info;
+	if (disk->desc) {
+		out->cylinders = disk->desc->cylinders;
+		out->heads = disk->desc->heads;
+		out->sectors = disk->desc->sectors;
+	} else {
+		bare_chs(&top_layer(disk)->geom, out);
+	}
+	return 0;
+}
+
+/* ---- data ----------------------------------------------------------- */
+
+static int check_range(const struct prld_disk *disk, size_t len,
+		       uint64_t off, const char *op, struct prld_err *err)
+{
+	uint64_t visible = disk->size_bytes - disk->offset;
+
+	if (disk->flags & PRLD_OPEN_FAKE)
+		return prld_set_err(err, -EPERM,
+				    "%s: opened for parameters only; cannot %s",
+				    disk->info[disk->nlayers - 1].file, op);
+	if (off > visible || len > visible - off)
+		return prld_set_err(err, -ENXIO,
+				    "%s: cannot %s %zu bytes at offset %llu: the disk has %llu bytes",
+				    disk->info[disk->nlayers - 1].file, op,
+				    len, (unsigned long long)off,
+				    (unsigned long long)visible);
+	return 0;
+}
+
+/* One piece of a request that stays inside a single cluster. */
+struct chunk {
+	uint32_t cluster;
+	uint64_t in;		/* byte offset inside the cluster */
+	size_t len;
+};
+
+static struct chunk next_chunk(const struct prld_disk *disk, uint64_t pos,
+			       size_t left)
+{
+	uint64_t cb = disk_cluster_bytes(disk);
+	struct chunk c = {
+		.cluster = (uint32_t)(pos / cb),
+		.in = pos % cb,
+	};
+
+	c.len = cb - c.in < left ? (size_t)(cb - c.in) : left;
+	return c;
+}
+
+/* Read bytes of @c from the highest layer at or below @from holding it. */
+static int read_chunk(const struct prld_disk *disk, unsigned int from,
+		      const struct chunk *c, void *buf, struct prld_err *err)
+{
+	const struct prld_image *img;
+	uint64_t foff;
+	unsigned int i;
+	int ret;
+
+	for (i = from + 1; i-- > 0;) {
+		img = disk->layers[i];
+		if (!layer_maps(img, c->cluster, &foff))
+			continue;
+		ret = prld_pread_full(img->fd, buf, c->len, foff + c->in);
+		if (ret)
+			return prld_set_err(err, ret,
+					    "%s: cannot read cluster %u: %s",
+					    img->path, c->cluster,
+					    strerror(-ret));
+		return 0;
+	}
+	memset(buf, 0, c->len);
+	return 0;
+}
+
+int prld_pread(struct prld_disk *disk, void *buf, size_t len, uint64_t off,
+	       struct prld_err *err)
+{
+	uint64_t pos;
+	char *p = buf;
+	int ret;
+
+	ret = check_range(disk, len, off, "read", err);
+	pos = off + disk->offset;
+	while (!ret && len) {
+		struct chunk c = next_chunk(disk, pos, len);
+
+		ret = read_chunk(disk, disk->nlayers - 1, &c, p, err);
+		p += c.len;
+		pos += c.len;
+		len -= c.len;
+	}
+	return ret;
+}
+
+/*
+ * Build the whole new content of a cluster the top does not hold: what
+ * the layers below hold (zeros past the disk's end), with @c overlaid.
+ */
+static int build_cluster(const struct prld_disk *disk, const struct chunk *c,
+			 const void *src, char *cbuf, struct prld_err *err)
+{
+	uint64_t cb = disk_cluster_bytes(disk);
+	uint64_t start = (uint64_t)c->cluster * cb;
+	struct chunk whole = { .cluster = c->cluster, .in = 0 };
+	int ret = 0;
+
+	whole.len = (size_t)(disk->size_bytes - start < cb ?
+			     disk->size_bytes - start : cb);
+	memset(cbuf + whole.len, 0, (size_t)(cb - whole.len));
+	if (disk->nlayers > 1)
+		ret = read_chunk(disk, disk->nlayers - 2, &whole, cbuf, err);
+	else
+		memset(cbuf, 0, whole.len);
+	if (!ret)
+		memcpy(cbuf + c->in, src, c->len);
+	return ret;
+}
+
+static int write_chunk(struct prld_disk *disk, const struct chunk *c,
+		       const void *src, char **cbuf, struct prld_err *err)
+{
+	struct prld_image *top = top_layer(disk);
+	uint64_t cb = disk_cluster_bytes(disk);
+	uint64_t foff;
+	int ret;
+
+	if (layer_maps(top, c->cluster, &foff)) {
+		ret = prld_pwrite_full(top->fd, src, c->len, foff + c->in);
+		if (ret)
+			return prld_set_err(err, ret,
+					    "%s: cannot write cluster %u: %s",
+					    top->path, c->cluster,
+					    strerror(-ret));
+		top->data_written = true;
+		return 0;
+	}
+	if (c->len == cb)	/* whole cluster: nothing to copy up */
+		return image_alloc(top, c->cluster, src, NULL, err);
+	if (!*cbuf) {
+		*cbuf = malloc((size_t)cb);
+		if (!*cbuf)
+			return prld_set_err(err, -ENOMEM,
+					    "%s: out of memory for a %llu-byte cluster",
+					    top->path, (unsigned long long)cb);
+	}
+	ret = build_cluster(disk, c, src, *cbuf, err);
+	if (!ret)
+		ret = image_alloc(top, c->cluster, *cbuf, NULL, err);
+	return ret;
+}
+
+static int check_writable(const struct prld_disk *disk, struct prld_err *err)
+{
+	if (disk->flags & PRLD_OPEN_FAKE)
+		return prld_set_err(err, -EPERM,
+				    "%s: opened for parameters only; cannot write",
+				    disk->info[disk->nlayers - 1].file);
+	if (!(disk->flags & PRLD_OPEN_WRITE))
+		return prld_set_err(err, -EBADF,
+				    "%s: disk opened read-only; cannot write",
+				    disk->info[disk->nlayers - 1].file);
+	return 0;
+}
+
+int prld_pwrite(struct prld_disk *disk, const void *buf, size_t len,
+		uint64_t off, struct prld_err *err)
+{
+	const char *p = buf;
+	char *cbuf = NULL;
+	uint64_t pos;
+	int ret;
+
+	ret = check_writable(disk, err);
+	if (!ret)
+		ret = check_range(disk, len, off, "write", err);
+	if (!ret && len)
+		ret = image_begin_write(top_layer(disk), err);
+	pos = off + disk->offset;
+	while (!ret && len) {
+		struct chunk c = next_chunk(disk, pos, len);
+
+		ret = write_chunk(disk, &c, p, &cbuf, err);
+		p += c.len;
+		pos += c.len;
+		len -= c.len;
+	}
+	free(cbuf);
+	return ret;
+}
+
+static int sector_range(uint32_t nsectors, uint64_t sector, size_t *len,
+			uint64_t *off, struct prld_err *err)
+{
+	if (sector > (UINT64_MAX >> PRLD_SECTOR_SHIFT))
+		return prld_set_err(err, -ENXIO, "sector %llu is out of range",
+				    (unsigned long long)sector);
+	*len = (size_t)nsectors << PRLD_SECTOR_SHIFT;
+	*off = sector << PRLD_SECTOR_SHIFT;
+	return 0;
+}
+
+int prld_read(struct prld_disk *disk, void *buf, uint32_t nsectors,
+	      uint64_t sector, struct prld_err *err)
+{
+	uint64_t off = 0;
+	size_t len = 0;
+	int ret;
+
+	ret = sector_range(nsectors, sector, &len, &off, err);
+	if (!ret)
+		ret = prld_pread(disk, buf, len, off, err);
+	return ret;
+}
+
+int prld_write(struct prld_disk *disk, const void *buf, uint32_t nsectors,
+	       uint64_t sector, struct prld_err *err)
+{
+	uint64_t off = 0;
+	size_t len = 0;
+	int ret;
+
+	ret = sector_range(nsectors, sector, &len, &off, err);
+	if (!ret)
+		ret = prld_pwrite(disk, buf, len, off, err);
+	return ret;
+}
+
+int prld_flush(struct prld_disk *disk, struct prld_err *err)
+{
+	if (disk->flags & PRLD_OPEN_FAKE)
+		return prld_set_err(err, -EPERM,
+				    "%s: opened for parameters only",
+				    disk->info[disk->nlayers - 1].file);
+	return image_sync(top_layer(disk), err);
+}
+
+/* ---- maps ----------------------------------------------------------- */
+
+/* Index of the chain layer named @guid, or -ENOENT with a message. */
+static int find_layer(const struct prld_disk *disk, const char *guid,
+		      struct prld_err *err)
+{
+	unsigned int i;
+
+	if (!disk->desc)
+		return prld_set_err(err, -ENOENT,
+				    "%s: a bare image has no snapshots (no GUID %s)",
+				    disk->info[0].file, guid);
+	for (i = 0; i < disk->nlayers; i++)
+		if (!strcasecmp(disk->info[i].guid, guid))
+			return (int)i;
+	return prld_set_err(err, -ENOENT,
+			    "%s: no layer with GUID %s in the open chain",
+			    disk->desc->path, guid);
+}
+
+/* Layers lo..hi (inclusive) the two GUIDs select. */
+static int map_range(const struct prld_disk *disk, const char *from,
+		     const char *to, int *lo, int *hi, struct prld_err *err)
+{
+	*lo = 0;
+	*hi = (int)disk->nlayers - 1;
+	if (from) {
+		*lo = find_layer(disk, from, err);
+		if (*lo < 0)
+			return *lo;
+		(*lo)++;	/* strictly above @from */
+	}
+	if (to) {
+		*hi = find_layer(disk, to, err);
+		if (*hi < 0)
+			return *hi;
+	}
+	if (*lo > *hi + 1)
+		return prld_set_err(err, -EINVAL,
+				    "%s: snapshot %s is above %s; give the older one first",
+				    disk->info[0].file, from, to);
+	return 0;
+}
+
+int prld_get_map(struct prld_disk *disk, const char *from_guid,
+		 const char *to_guid, struct prld_map *out,
+		 struct prld_err *err)
+{
+	uint64_t nbits = top_layer(disk)->geom.bat_entries, foff;
+	uint32_t c;
+	int lo, hi, i, ret;
+
+	memset(out, 0, sizeof(*out));
+	if (disk->flags & PRLD_OPEN_FAKE)
+		return prld_set_err(err, -EPERM,
+				    "%s: opened for parameters only; no map",
+				    disk->info[disk->nlayers - 1].file);
+	ret = map_range(disk, from_guid, to_guid, &lo, &hi, err);
+	if (ret)
+		return ret;
+	out->bits = calloc((size_t)((nbits + 7) / 8) + 1, 1);
+	if (!out->bits)
+		return prld_set_err(err, -ENOMEM, "out of memory for the map");
+	out->granularity = disk_cluster_bytes(disk);
+	out->nbits = nbits;
+	for (i = lo; i <= hi; i++)
+		for (c = 0; c < nbits; c++)
+			if (layer_maps(disk->layers[i], c, &foff))
+				out->bits[c / 8] |= (uint8_t)(1U << (c % 8));
+	return 0;
+}
+
+void prld_map_free(struct prld_map *map)
+{
+	if (!map)
+		return;
+	free(map->bits);
+	map->bits = NULL;
+	map->nbits = 0;
+}

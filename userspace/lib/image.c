@@ -1,0 +1,495 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * image.c - one image file: open and validate (header and whole BAT through
+ * prld_format.h), look clusters up, allocate new clusters following the
+ * crash-safety order of format-notes §7, and close cleanly.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+static void image_free(struct prld_image *img)
+{
+	if (!img)
+		return;
+	if (img->fd >= 0)
+		close(img->fd);
+	free(img->bat);
+	free(img->path);
+	free(img);
+}
+
+static int sys_err(struct prld_err *err, const char *path, const char *what)
+{
+	int code = -errno;
+
+	return prld_set_err(err, code, "%s: %s: %s", path, what,
+			    strerror(-code));
+}
+
+/*
+ * Open the file and take the lock that matches the access mode; a
+ * header-only open takes none, so it works while a writer holds the file.
+ */
+static int open_locked(struct prld_image *img, bool lock_it,
+		       struct prld_err *err)
+{
+	int mode = img->writable ? O_RDWR : O_RDONLY;
+	int lock = img->writable ? LOCK_EX : LOCK_SH;
+	struct stat st;
+
+	img->fd = open(img->path, mode | O_CLOEXEC);
+	if (img->fd < 0)
+		return sys_err(err, img->path, "cannot open");
+	if (lock_it && flock(img->fd, lock | LOCK_NB) < 0) {
+		if (errno == EWOULDBLOCK)
+			return prld_set_err(err, -EBUSY,
+					    "%s: in use by another process",
+					    img->path);
+		return sys_err(err, img->path, "cannot lock");
+	}
+	if (fstat(img->fd, &st) < 0)
+		return sys_err(err, img->path, "cannot stat");
+	if (!S_ISREG(st.st_mode))
+		return prld_set_err(err, -EINVAL, "%s: not a regular file",
+				    img->path);
+	img->file_size = (uint64_t)st.st_size;
+	return 0;
+}
+
+/* A raw layer: every cluster lives at its own offset. */
+static int plain_setup(struct prld_image *img, uint64_t sectors,
+		       uint32_t cluster, struct prld_err *err)
+{
+	uint64_t need = sectors << PRLD_SECTOR_SHIFT;
+
+	if (!sectors || !cluster || cluster > PRLD_MAX_CLUSTER_SECTORS)
+		return prld_set_err(err, -EINVAL,
+				    "%s: plain layer needs a size and a block size of 1..%u sectors (size %llu, block %u)",
+				    img->path, PRLD_MAX_CLUSTER_SECTORS,
+				    (unsigned long long)sectors, cluster);
+	if (prld_div_round_up(sectors, cluster) > UINT32_MAX)
+		return prld_set_err(err, -EFBIG,
+				    "%s: plain layer of %llu sectors has too many blocks",
+				    img->path, (unsigned long long)sectors);
+	if (img->file_size < need)
+		return prld_set_err(err, -EINVAL,
+				    "%s: plain file is %llu bytes, shorter than the virtual size %llu bytes",
+				    img->path,
+				    (unsigned long long)img->file_size,
+				    (unsigned long long)need);
+	img->geom = (struct prld_geom){
+		.fmt = 0,
+		.cluster_sectors = cluster,
+		.bat_entries = (uint32_t)prld_div_round_up(sectors, cluster),
+		.nb_sectors = sectors,
+	};
+	img->allocated = img->geom.bat_entries;
+	img->alloc_next = img->file_size;
+	return 0;
+}
+
+static int read_header(struct prld_image *img, struct prld_err *err)
+{
+	__u8 hdr[PRLD_HEADER_SIZE] = { 0 };
+	struct prld_fault f;
+	size_t len = img->file_size < PRLD_HEADER_SIZE ?
+		     (size_t)img->file_size : PRLD_HEADER_SIZE;
+	int ret;
+
+	ret = prld_pread_full(img->fd, hdr, len, 0);
+	if (ret)
+		return prld_set_err(err, ret, "%s: cannot read header: %s",
+				    img->path, strerror(-ret));
+	if (prld_header_check(hdr, len, img->file_size, &img->geom, &f))
+		return prld_fault_err(err, img->path, &f);
+	return 0;
+}
+
+/* What a writer must not touch, checked before the BAT is even read. */
+static int writable_ok(const struct prld_image *img, struct prld_err *err)
+{
+	const struct prld_geom *g = &img->geom;
+
+	if (g->inuse == PRLD_INUSE_MAGIC)
+		return prld_set_err(err, -EUCLEAN,
+				    "%s: image was not closed cleanly (in-use flag set); run `prldctl check --repair` first",
+				    img->path);
+	if (g->ext_off)
+		return prld_set_err(err, -EOPNOTSUPP,
+				    "%s: images with a format extension (ext_off %llu) are read-only",
+				    img->path, (unsigned long long)g->ext_off);
+	if (g->flags & PRLD_FLAG_CONVERTING)
+		return prld_set_err(err, -EOPNOTSUPP,
+				    "%s: a format conversion is in progress (flags 0x%x); read-only",
+				    img->path, g->flags);
+	return 0;
+}
+
+/* Validate the raw little-endian BAT in @raw, then decode it into img->bat. */
+static int decode_bat(struct prld_image *img, __u8 *raw, struct prld_err *err)
+{
+	const struct prld_geom *g = &img->geom;
+	__u64 slots = prld_data_slots(g, img->file_size);
+	struct prld_fault f;
+	__u8 *seen;
+	__u32 i;
+	int ret = 0;
+
+	seen = calloc((size_t)(slots / 8 + 1), 1);
+	if (!seen)
+		return prld_set_err(err, -ENOMEM, "%s: out of memory",
+				    img->path);
+	if (prld_bat_check(g, raw, g->bat_entries, img->file_size, seen, &f))
+		ret = prld_fault_err(err, img->path, &f);
+	free(seen);
+	if (ret)
+		return ret;
+	/* In place: entry i's bytes are exactly bat[i]'s storage. */
+	for (i = 0; i < g->bat_entries; i++)
+		img->bat[i] = prld_get_le32(raw + 4ULL * i);
+	return 0;
+}
+
+/*
+ * Where the next cluster goes: after the highest mapped cluster, after
+ * any whole clusters the file already has (leaked space is reused, a
+ * torn tail is not, §7.5), and never inside the header area.
+ */
+static void compute_alloc_next(struct prld_image *img)
+{
+	const struct prld_geom *g = &img->geom;
+	__u64 cl = prld_cluster_bytes(g);
+	__u64 data = prld_data_start(g);
+	__u64 next = data + prld_data_slots(g, img->file_size) * cl;
+	__u32 i;
+
+	img->allocated = 0;
+	for (i = 0; i < g->bat_entries; i++) {
+		__u64 end;
+
+		if (!img->bat[i])
+			continue;
+		img->allocated++;
+		end = prld_bat_to_offset(g, img->bat[i]) + cl;
+		if (end > next)
+			next = end;
+	}
+	img->alloc_next = next;
+}
+
+static int expanding_setup(struct prld_image *img, struct prld_err *err)
+{
+	size_t bat_bytes;
+	int ret;
+
+	ret = read_header(img, err);
+	if (ret)
+		return ret;
+	if (img->writable) {
+		ret = writable_ok(img, err);
+		if (ret)
+			return ret;
+	}
+	bat_bytes = (size_t)img->geom.bat_entries * 4;
+	img->bat = malloc(bat_bytes ? bat_bytes : 1);
+	if (!img->bat)
+		return prld_set_err(err, -ENOMEM,
+				    "%s: out of memory for a %zu-byte BAT",
+				    img->path, bat_bytes);
+	ret = prld_pread_full(img->fd, img->bat, bat_bytes, PRLD_BAT_OFFSET);
+	if (ret)
+		return prld_set_err(err, ret, "%s: cannot read BAT: %s",
+				    img->path, strerror(-ret));
+	ret = decode_bat(img, (__u8 *)img->bat, err);
+	if (ret)
+		return ret;
+	compute_alloc_next(img);
+	return 0;
+}
+
+static struct prld_image *image_new(const char *path,
+				    enum prld_layer_kind kind, bool writable)
+{
+	struct prld_image *img = calloc(1, sizeof(*img));
+
+	if (!img)
+		return NULL;
+	img->fd = -1;
+	img->kind = kind;
+	img->writable = writable;
+	img->path = strdup(path);
+	if (!img->path) {
+		free(img);
+		return NULL;
+	}
+	return img;
+}
+
+/* Shared by both opens: @full reads the BAT and locks, else header only. */
+static int open_image(const char *path, enum prld_layer_kind kind,
+		      bool writable, bool full, uint64_t plain_sectors,
+		      uint32_t plain_cluster, struct prld_image **out,
+		      struct prld_err *err)
+{
+	struct prld_image *img;
+	int ret;
+
+	*out = NULL;
+	img = image_new(path, kind, writable);
+	if (!img)
+		return prld_set_err(err, -ENOMEM, "%s: out of memory", path);
+	ret = open_locked(img, full, err);
+	if (!ret && kind == PRLD_LAYER_PLAIN)
+		ret = plain_setup(img, plain_sectors, plain_cluster, err);
+	else if (!ret && full)
+		ret = expanding_setup(img, err);
+	else if (!ret)
+		ret = read_header(img, err);
+	if (ret) {
+		image_free(img);
+		return ret;
+	}
+	*out = img;
+	return 0;
+}
+
+int image_open(const char *path, enum prld_layer_kind kind, bool writable,
+	       uint64_t plain_sectors, uint32_t plain_cluster,
+	       struct prld_image **out, struct prld_err *err)
+{
+	return open_image(path, kind, writable, true, plain_sectors,
+			  plain_cluster, out, err);
+}
+
+int image_open_header(const char *path, enum prld_layer_kind kind,
+		      uint64_t plain_sectors, uint32_t plain_cluster,
+		      struct prld_image **out, struct prld_err *err)
+{
+	return open_image(path, kind, false, false, plain_sectors,
+			  plain_cluster, out, err);
+}
+
+static int sync_fd(struct prld_image *img, struct prld_err *err)
+{
+	if (fdatasync(img->fd) < 0)
+		return sys_err(err, img->path, "cannot sync");
+	return 0;
+}
+
+/* Write the in-use word, data_off and flags (bytes 0x2c..0x37) at once. */
+static int write_state(struct prld_image *img, __u32 inuse, __u32 flags,
+		       struct prld_err *err)
+{
+	__u8 buf[12];
+	int ret;
+
+	prld_put_le32(buf, inuse);
+	prld_put_le32(buf + 4, img->geom.data_off);
+	prld_put_le32(buf + 8, flags);
+	ret = prld_pwrite_full(img->fd, buf, sizeof(buf), PRLD_OFF_INUSE);
+	if (ret)
+		return prld_set_err(err, ret, "%s: cannot write header: %s",
+				    img->path, strerror(-ret));
+	return sync_fd(img, err);
+}
+
+int image_begin_write(struct prld_image *img, struct prld_err *err)
+{
+	int ret;
+
+	if (!img->writable)
+		return prld_set_err(err, -EBADF, "%s: opened read-only",
+				    img->path);
+	if (img->marked_in_use)
+		return 0;
+	if (img->kind == PRLD_LAYER_EXPANDING) {
+		/* The flag must be durable before any data write (§3). */
+		ret = write_state(img, PRLD_INUSE_MAGIC, img->geom.flags, err);
+		if (ret)
+			return ret;
+		img->geom.inuse = PRLD_INUSE_MAGIC;
+	}
+	img->marked_in_use = true;
+	return 0;
+}
+
+uint64_t image_lookup(const struct prld_image *img, uint32_t cluster)
+{
+	if (cluster >= img->geom.bat_entries)
+		return 0;
+	if (img->kind == PRLD_LAYER_PLAIN)
+		return (uint64_t)cluster * prld_cluster_bytes(&img->geom);
+	if (!img->bat)		/* header-only open */
+		return 0;
+	return prld_bat_to_offset(&img->geom, img->bat[cluster]);
+}
+
+static int alloc_args_ok(const struct prld_image *img, uint32_t cluster,
+			 struct prld_err *err)
+{
+	const struct prld_geom *g = &img->geom;
+
+	if (!img->writable || img->kind != PRLD_LAYER_EXPANDING)
+		return prld_set_err(err, -EBADF,
+				    "%s: cannot allocate in a read-only or plain layer",
+				    img->path);
+	if (cluster >= g->bat_entries)
+		return prld_set_err(err, -EINVAL,
+				    "%s: cluster %u beyond the BAT (%u entries)",
+				    img->path, cluster, g->bat_entries);
+	if (img->bat[cluster])
+		return prld_set_err(err, -EEXIST,
+				    "%s: cluster %u is already allocated",
+				    img->path, cluster);
+	if (img->alloc_next > prld_max_entry_offset(g))
+		return prld_set_err(err, -ENOSPC,
+				    "%s: offset %llu cannot be expressed in a BAT entry",
+				    img->path,
+				    (unsigned long long)img->alloc_next);
+	return 0;
+}
+
+/*
+ * Make [off, off + cl) space that reads as zeros (§7.1).  A torn tail
+ * past @off (a failed extension) may hold stale bytes: cut it first.
+ */
+static int extend_zeroed(struct prld_image *img, uint64_t off, uint64_t cl,
+			 struct prld_err *err)
+{
+	if (img->file_size > off && ftruncate(img->fd, (off_t)off) < 0)
+		return sys_err(err, img->path, "cannot truncate");
+	if (ftruncate(img->fd, (off_t)(off + cl)) < 0)
+		return sys_err(err, img->path, "cannot extend");
+	return 0;
+}
+
+static int write_bat_entry(struct prld_image *img, uint32_t cluster,
+			   __u32 entry, struct prld_err *err)
+{
+	__u8 le[4];
+	int ret;
+
+	prld_put_le32(le, entry);
+	ret = prld_pwrite_full(img->fd, le, sizeof(le),
+			       PRLD_BAT_OFFSET + 4ULL * cluster);
+	if (ret)
+		return prld_set_err(err, ret, "%s: cannot write BAT entry %u: %s",
+				    img->path, cluster, strerror(-ret));
+	return sync_fd(img, err);
+}
+
+/* Best effort after a failed allocation: unmap on disk, give space back. */
+static void alloc_rollback(struct prld_image *img, uint32_t cluster,
+			   uint64_t off, bool bat_written)
+{
+	__u8 zero[4] = { 0 };
+	struct stat st;
+
+	if (bat_written &&
+	    (prld_pwrite_full(img->fd, zero, sizeof(zero),
+			      PRLD_BAT_OFFSET + 4ULL * cluster) ||
+	     fdatasync(img->fd) < 0))
+		return;	/* the entry may be on disk: keep its cluster */
+	if (ftruncate(img->fd, (off_t)off) == 0)
+		fdatasync(img->fd);
+	if (fstat(img->fd, &st) == 0)
+		img->file_size = (uint64_t)st.st_size;
+}
+
+int image_alloc(struct prld_image *img, uint32_t cluster, const void *data,
+		uint64_t *file_off, struct prld_err *err)
+{
+	const struct prld_geom *g = &img->geom;
+	uint64_t cl = prld_cluster_bytes(g);
+	uint64_t off = img->alloc_next;
+	bool bat_written = false;
+	int ret;
+
+	ret = alloc_args_ok(img, cluster, err);
+	if (!ret)
+		ret = image_begin_write(img, err);
+	if (ret)
+		return ret;
+	ret = extend_zeroed(img, off, cl, err);
+	if (!ret && data) {
+		ret = prld_pwrite_full(img->fd, data, (size_t)cl, off);
+		if (ret)
+			prld_set_err(err, ret, "%s: cannot write cluster %u: %s",
+				     img->path, cluster, strerror(-ret));
+	}
+	/* Data (or the zeroed extension) durable before the BAT names it. */
+	if (!ret)
+		ret = sync_fd(img, err);
+	if (!ret) {
+		bat_written = true;
+		ret = write_bat_entry(img, cluster, prld_offset_to_bat(g, off),
+				      err);
+	}
+	if (ret) {
+		alloc_rollback(img, cluster, off, bat_written);
+		return ret;
+	}
+	img->bat[cluster] = prld_offset_to_bat(g, off);
+	img->allocated++;
+	img->alloc_next = off + cl;
+	img->file_size = off + cl;
+	img->data_written = true;
+	if (file_off)
+		*file_off = off;
+	return 0;
+}
+
+int image_sync(struct prld_image *img, struct prld_err *err)
+{
+	if (!img->writable)
+		return 0;
+	return sync_fd(img, err);
+}
+
+/* Data durable, trailing space cut, in-use flag cleared (§3). */
+static int finish_expanding(struct prld_image *img, struct prld_err *err)
+{
+	uint64_t end = img->alloc_next;
+	__u32 flags = img->geom.flags;
+	int ret;
+
+	if (end < prld_data_start(&img->geom))
+		end = prld_data_start(&img->geom);
+	ret = sync_fd(img, err);
+	if (ret)
+		return ret;
+	if (img->file_size != end && ftruncate(img->fd, (off_t)end) < 0)
+		return sys_err(err, img->path, "cannot truncate");
+	img->file_size = end;
+	if (img->data_written)
+		flags &= ~PRLD_FLAG_EMPTY;
+	ret = write_state(img, 0, flags, err);
+	if (ret)
+		return ret;
+	img->geom.inuse = 0;
+	img->geom.flags = flags;
+	return 0;
+}
+
+int image_close(struct prld_image *img, struct prld_err *err)
+{
+	int ret = 0;
+
+	if (!img)
+		return 0;
+	if (img->writable && img->marked_in_use) {
+		if (img->kind == PRLD_LAYER_EXPANDING)
+			ret = finish_expanding(img, err);
+		else
+			ret = sync_fd(img, err);
+	}
+	image_free(img);
+	return ret;
+}
