@@ -60,8 +60,14 @@ for spec in 64M:1M 100M:64K 3G:1M 1000M:32K; do
 		"$spec: same file length as qemu"
 	cmp -s -i 64 "$WORK/p-$spec.hds" "$WORK/q-$spec.hds"
 	ok $? "$spec: same (empty) BAT and padding as qemu"
+	# QEMU 7.2 reports one leaked cluster on its own empty images whose
+	# BAT spans several clusters (format notes, 4): same verdict as its own.
+	run qemu-img check -f parallels "$WORK/q-$spec.hds"
+	qrc=$RC
 	run qemu-img check -f parallels "$WORK/p-$spec.hds"
-	is "$RC" 0 "$spec: qemu-img check exit 0"
+	is "$RC" "$qrc" "$spec: qemu-img check gives ours its own image's verdict"
+	run "$PRLDCTL" check "$WORK/p-$spec.hds"
+	is "$RC" 0 "$spec: prldctl check clean"
 done
 
 # V1 and an explicit geometry.

@@ -156,6 +156,62 @@ int prld_check(const char *path, bool repair, struct prld_report *rep,
 int prld_report_exit_status(const struct prld_report *rep);
 void prld_report_free(struct prld_report *rep);
 
+/*
+ * The kernel driver: attach a disk as /dev/prldN, query and detach it.
+ * prld_attach() opens the chain's files (lower layers read-only, shared
+ * flock; top exclusive) and hands only their descriptors to the kernel,
+ * which reads and validates the images itself.
+ */
+enum prld_direct_io {
+	PRLD_DIO_AUTO = 0,	/* direct I/O where the filesystem allows it */
+	PRLD_DIO_ON,
+	PRLD_DIO_OFF,
+};
+
+struct prld_attach_opts {
+	bool read_only;
+	uint64_t offset;		/* bytes, multiple of 512 */
+	enum prld_direct_io direct_io;
+	bool autoclear;			/* detach at last close */
+	bool no_partscan;
+};
+
+struct prld_dev_layer {
+	char path[1024];
+	uint64_t allocated;
+	uint64_t file_size;
+	bool writable;
+	bool v1;
+};
+
+struct prld_dev_info {
+	char device[64];		/* /dev/prldN */
+	int index;
+	bool read_only, direct_io, autoclear, partscan, dirty;
+	uint64_t offset;
+	uint64_t virtual_sectors, device_sectors;
+	uint32_t cluster_sectors;
+	uint64_t clusters, allocated;
+	unsigned int nlayers;
+	struct prld_dev_layer *layers;	/* base first; prld_dev_info_free */
+};
+
+/* @devpath receives "/dev/prldN". */
+int prld_attach(const char *path, const struct prld_attach_opts *opts,
+		char *devpath, size_t devpath_len, struct prld_err *err);
+/* @target: /dev/prldN, or a disk (dir/image) that is attached. */
+int prld_detach(const char *target, bool deferred, struct prld_err *err);
+bool prld_is_device(const char *path);
+int prld_dev_get_info(const char *devpath, struct prld_dev_info *out,
+		      struct prld_err *err);
+void prld_dev_info_free(struct prld_dev_info *info);
+/* Every bound device; *count entries, free each and the array. */
+int prld_dev_list(struct prld_dev_info **out, unsigned int *count,
+		  struct prld_err *err);
+/* The map from the in-kernel BAT: layers (from, to]; -1 from = all. */
+int prld_dev_get_map(const char *devpath, int from_layer, int to_layer,
+		     struct prld_map *out, struct prld_err *err);
+
 /* Sizes such as "64M", "1G", "512" (bytes; binary K/M/G/T suffixes). */
 int prld_parse_size(const char *text, uint64_t *bytes);
 

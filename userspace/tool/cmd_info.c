@@ -131,7 +131,9 @@ int cmd_info(int argc, char **argv)
 		json = true;
 	}
 	if (optind != argc - 1)
-		return usage_error("expected one DIR or IMAGE");
+		return usage_error("expected one DIR, IMAGE or /dev/prldN");
+	if (prld_is_device(argv[optind]))
+		return device_info(argv[optind], json);
 	disk = open_disk(argv[optind], PRLD_OPEN_READ, 0);
 	if (!disk)
 		return PRLDCTL_EXIT_FAIL;

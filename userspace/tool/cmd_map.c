@@ -98,6 +98,29 @@ static int print_map(const struct prld_map *m, enum map_output out)
 	return 0;
 }
 
+/* The map of an attached device, read from the in-kernel BAT. */
+static int device_map(const char *dev, const char *from, const char *to,
+		      enum map_output out)
+{
+	struct prld_err err = { 0 };
+	struct prld_dev_info info;
+	struct prld_map map;
+	int status;
+
+	if (from || to)
+		return fail("%s: --from/--to on a device come with snapshots; "
+			    "use the disk directory", dev);
+	if (prld_dev_get_info(dev, &info, &err) < 0)
+		return fail_err(&err);
+	status = prld_dev_get_map(dev, -1, (int)info.nlayers - 1, &map, &err);
+	prld_dev_info_free(&info);
+	if (status < 0)
+		return fail_err(&err);
+	status = print_map(&map, out);
+	prld_map_free(&map);
+	return status;
+}
+
 int cmd_map(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -129,7 +152,9 @@ int cmd_map(int argc, char **argv)
 		}
 	}
 	if (optind != argc - 1)
-		return usage_error("expected one DIR or IMAGE");
+		return usage_error("expected one DIR, IMAGE or /dev/prldN");
+	if (prld_is_device(argv[optind]))
+		return device_map(argv[optind], from, to, out);
 	disk = open_disk(argv[optind], PRLD_OPEN_READ, 0);
 	if (!disk)
 		return PRLDCTL_EXIT_FAIL;

@@ -25,6 +25,13 @@ static const struct command commands[] = {
 	  "write stdin into the virtual disk" },
 	{ "check", cmd_check, "[--repair] [--json] DIR|IMAGE",
 	  "verify (and repair) images and descriptor; exit 0/2/3" },
+	{ "open", cmd_open,
+	  "[-r] [--offset BYTES] [--direct-io on|off|auto] [--autoclear]\n"
+	  "                 [--no-partscan] DIR|IMAGE",
+	  "attach a disk as /dev/prldN (kernel driver)" },
+	{ "close", cmd_close, "[--deferred] /dev/prldN|DIR|IMAGE",
+	  "detach a device (--deferred: at last close)" },
+	{ "list", cmd_list, "[--json]", "attached devices" },
 	{ "map", cmd_map,
 	  "[--json|--raw] [--from GUID] [--to GUID] DIR|IMAGE",
 	  "bitmap of allocated clusters" },

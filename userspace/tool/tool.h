@@ -26,6 +26,11 @@ int cmd_read(int argc, char **argv);
 int cmd_write(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_map(int argc, char **argv);
+int cmd_open(int argc, char **argv);
+int cmd_close(int argc, char **argv);
+int cmd_list(int argc, char **argv);
+/* info of an attached /dev/prldN, from the kernel. */
+int device_info(const char *dev, bool json);
 
 /* "prldctl: <message>" on stderr; returns PRLDCTL_EXIT_FAIL. */
 int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -1,0 +1,320 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * attach.c - hand a disk to the prld kernel driver, and take it back.
+ *
+ * The chain is resolved and validated here first (prld_open, the same
+ * shared validators the kernel runs) so the user gets a message naming the
+ * file and the field; the kernel then reads and validates everything again
+ * itself from the file descriptors: it never trusts userspace's view.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "prld_ioctl.h"
+
+#define PRLD_CONTROL_PATH "/dev/" PRLD_CONTROL_NAME
+#define ATTACH_TRIES 8
+
+struct chain_files {
+	unsigned int n;
+	char **paths;		/* base first */
+	int *fds;
+};
+
+static void chain_files_free(struct chain_files *cf)
+{
+	unsigned int i;
+
+	for (i = 0; i < cf->n; i++) {
+		free(cf->paths[i]);
+		if (cf->fds[i] >= 0)
+			close(cf->fds[i]);
+	}
+	free(cf->paths);
+	free(cf->fds);
+	cf->n = 0;
+}
+
+/*
+ * Resolve and validate the chain with libprld; keep only the paths.
+ * PRLD_OPEN_FAKE (headers only, no lock) finds the files of an attached
+ * disk, whose top the kernel's file holds locked.
+ */
+static int chain_resolve(const char *path, unsigned int flags,
+			 struct chain_files *cf, struct prld_err *err)
+{
+	struct prld_disk *disk;
+	struct prld_info info;
+	unsigned int i;
+	int ret;
+
+	ret = prld_open(path, flags, NULL, &disk, err);
+	if (ret < 0)
+		return ret;
+	prld_get_info(disk, &info);
+	cf->paths = calloc(info.nlayers, sizeof(*cf->paths));
+	cf->fds = malloc(info.nlayers * sizeof(*cf->fds));
+	ret = cf->paths && cf->fds ? 0 :
+		prld_set_err(err, -ENOMEM, "%s: out of memory", path);
+	for (i = 0; !ret && i < info.nlayers; i++) {
+		cf->fds[i] = -1;
+		cf->n = i + 1;
+		if (info.layers[i].kind == PRLD_LAYER_PLAIN)
+			ret = prld_set_err(err, -EOPNOTSUPP,
+					   "%s: plain (raw) layers are not supported by the driver",
+					   info.layers[i].file);
+		else if (!(cf->paths[i] = strdup(info.layers[i].file)))
+			ret = prld_set_err(err, -ENOMEM, "out of memory");
+	}
+	prld_close(disk, NULL);
+	return ret;
+}
+
+/* Does this filesystem take O_DIRECT?  (The kernel would refuse it.) */
+static bool dio_possible(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECT | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+/*
+ * Open every layer for the kernel: lower layers read-only with a shared
+ * lock, the top read-write with an exclusive one.  The kernel's reference
+ * keeps the open file description, and so the lock, while attached.
+ */
+static int chain_open(struct chain_files *cf, bool read_only, bool dio,
+		      struct prld_err *err)
+{
+	unsigned int i;
+	bool top;
+	int flags;
+
+	for (i = 0; i < cf->n; i++) {
+		top = i == cf->n - 1;
+		flags = (top && !read_only ? O_RDWR : O_RDONLY) | O_CLOEXEC |
+			(dio ? O_DIRECT : 0);
+		cf->fds[i] = open(cf->paths[i], flags);
+		if (cf->fds[i] < 0)
+			return prld_set_err(err, -errno, "%s: %s", cf->paths[i],
+					    strerror(errno));
+		if (flock(cf->fds[i], (top && !read_only ? LOCK_EX : LOCK_SH) |
+				      LOCK_NB) < 0)
+			return prld_set_err(err, -EBUSY,
+					    "%s: in use by another process or device",
+					    cf->paths[i]);
+	}
+	return 0;
+}
+
+static int open_control(struct prld_err *err)
+{
+	int fd = open(PRLD_CONTROL_PATH, O_RDWR | O_CLOEXEC);
+
+	if (fd >= 0)
+		return fd;
+	if (errno == ENOENT)
+		return prld_set_err(err, -ENOENT,
+				    PRLD_CONTROL_PATH ": not found: is the prld module loaded? (modprobe prld)");
+	if (errno == EACCES || errno == EPERM)
+		return prld_set_err(err, -EPERM,
+				    PRLD_CONTROL_PATH ": permission denied (attaching needs root)");
+	return prld_set_err(err, -errno, PRLD_CONTROL_PATH ": %s",
+			    strerror(errno));
+}
+
+/* devtmpfs creates the node with the disk; give it a moment to appear. */
+static int open_device(const char *dev, bool read_only)
+{
+	int fd, i;
+
+	for (i = 0; i < 100; i++) {
+		fd = open(dev, (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+		if (fd >= 0 || errno != ENOENT)
+			return fd;
+		usleep(10000);
+	}
+	return -1;
+}
+
+static int explain_configure(int code, const char *disk, const char *top,
+			     struct prld_err *err)
+{
+	switch (code) {
+	case -EUCLEAN:
+		return prld_set_err(err, code,
+				    "%s: in-use flag set (not closed cleanly): run 'prldctl check --repair %s' or attach read-only (-r)",
+				    top, disk);
+	case -EPERM:
+		return prld_set_err(err, code, "%s: attaching needs CAP_SYS_ADMIN (run as root)",
+				    disk);
+	case -EBUSY:
+		return prld_set_err(err, code, "%s: a file of this disk is attached elsewhere",
+				    disk);
+	case -EOPNOTSUPP:
+		return prld_set_err(err, code,
+				    "%s: image has a format extension or a conversion in progress: attach read-only (-r)",
+				    top);
+	default:
+		return prld_set_err(err, code, "%s: the driver refused the disk: %s (see dmesg)",
+				    disk, strerror(-code));
+	}
+}
+
+/* One attempt on a free device; -EAGAIN if someone took it first. */
+static int configure_one(int ctl, const struct chain_files *cf,
+			 const struct prld_attach_opts *o, unsigned int flags,
+			 char *devpath, size_t len)
+{
+	struct prld_config cfg = {
+		.size = sizeof(cfg),
+		.flags = flags,
+		.offset = o->offset,
+		.fds = (uintptr_t)cf->fds,
+		.nr_layers = cf->n,
+	};
+	int index, fd, ret = 0;
+
+	index = ioctl(ctl, PRLD_CTL_GET_FREE, 0);
+	if (index < 0)
+		return -errno;
+	snprintf(devpath, len, "/dev/" PRLD_DEVICE_PREFIX "%d", index);
+	fd = open_device(devpath, o->read_only);
+	if (fd < 0)
+		return -errno;
+	if (ioctl(fd, PRLD_CONFIGURE, &cfg) < 0)
+		ret = -errno;
+	close(fd);
+	/* EBUSY from a bound device: another attach won the race. */
+	if (ret == -EBUSY) {
+		struct prld_dev_info info;
+
+		if (prld_dev_get_info(devpath, &info, NULL) == 0) {
+			prld_dev_info_free(&info);
+			return -EAGAIN;
+		}
+	}
+	return ret;
+}
+
+static unsigned int config_flags(const struct prld_attach_opts *o, bool dio)
+{
+	return (o->read_only ? PRLD_CONFIG_READ_ONLY : 0) |
+	       (dio ? PRLD_CONFIG_DIRECT_IO : 0) |
+	       (o->autoclear ? PRLD_CONFIG_AUTOCLEAR : 0) |
+	       (o->no_partscan ? PRLD_CONFIG_NO_PARTSCAN : 0);
+}
+
+int prld_attach(const char *path, const struct prld_attach_opts *o,
+		char *devpath, size_t devpath_len, struct prld_err *err)
+{
+	struct chain_files cf = { 0 };
+	int ctl = -1, ret, tries;
+	bool dio;
+
+	if (o->offset % PRLD_SECTOR_SIZE)
+		return prld_set_err(err, -EINVAL,
+				    "%s: offset %llu is not a multiple of 512",
+				    path, (unsigned long long)o->offset);
+	ret = chain_resolve(path, PRLD_OPEN_READ, &cf, err);
+	if (ret < 0)
+		goto out;
+	dio = o->direct_io == PRLD_DIO_ON ||
+	      (o->direct_io == PRLD_DIO_AUTO && dio_possible(cf.paths[cf.n - 1]));
+	ret = chain_open(&cf, o->read_only, dio, err);
+	if (ret < 0)
+		goto out;
+	ret = ctl = open_control(err);
+	if (ret < 0)
+		goto out;
+	for (tries = 0; tries < ATTACH_TRIES; tries++) {
+		ret = configure_one(ctl, &cf, o, config_flags(o, dio), devpath,
+				    devpath_len);
+		if (ret != -EAGAIN)
+			break;
+	}
+	if (ret < 0)
+		explain_configure(ret, path, cf.paths[cf.n - 1], err);
+out:
+	if (ctl >= 0)
+		close(ctl);
+	chain_files_free(&cf);
+	return ret;
+}
+
+/* The device a disk (dir or image) is attached as: its top file's path. */
+static int find_device(const char *target, char *dev, size_t len,
+		       struct prld_err *err)
+{
+	struct chain_files cf = { 0 };
+	struct prld_dev_info *list;
+	unsigned int n, i;
+	bool found = false;
+	char *top = NULL;
+	int ret;
+
+	ret = chain_resolve(target, PRLD_OPEN_READ | PRLD_OPEN_FAKE, &cf, err);
+	if (!ret && !(top = realpath(cf.paths[cf.n - 1], NULL)))
+		ret = prld_set_err(err, -errno, "%s: %s", cf.paths[cf.n - 1],
+				   strerror(errno));
+	chain_files_free(&cf);
+	if (!ret)
+		ret = prld_dev_list(&list, &n, err);
+	if (ret) {
+		free(top);
+		return ret;
+	}
+	for (i = 0; i < n; i++) {
+		if (!found && !strcmp(list[i].layers[list[i].nlayers - 1].path,
+				      top)) {
+			snprintf(dev, len, "%s", list[i].device);
+			found = true;
+		}
+		prld_dev_info_free(&list[i]);
+	}
+	free(list);
+	free(top);
+	if (!found)
+		return prld_set_err(err, -ENXIO, "%s: not attached", target);
+	return 0;
+}
+
+int prld_detach(const char *target, bool deferred, struct prld_err *err)
+{
+	char dev[64];
+	int fd, ret;
+
+	if (prld_is_device(target))
+		snprintf(dev, sizeof(dev), "%s", target);
+	else if ((ret = find_device(target, dev, sizeof(dev), err)) < 0)
+		return ret;
+	fd = open(dev, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return prld_set_err(err, -errno, "%s: %s", dev, strerror(errno));
+	ret = ioctl(fd, PRLD_DETACH, deferred ? PRLD_DETACH_DEFERRED : 0);
+	ret = ret < 0 ? -errno : 0;
+	close(fd);
+	if (ret == -EBUSY)
+		return prld_set_err(err, ret,
+				    "%s: busy (mounted or open elsewhere); unmount it, or use --deferred",
+				    dev);
+	if (ret == -ENXIO)
+		return prld_set_err(err, ret, "%s: not attached", dev);
+	if (ret == -EPERM)
+		return prld_set_err(err, ret, "%s: detaching needs CAP_SYS_ADMIN",
+				    dev);
+	if (ret)
+		return prld_set_err(err, ret, "%s: %s", dev, strerror(-ret));
+	return 0;
+}

@@ -1,0 +1,250 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * kdev.c - questions answered by the prld kernel driver about an attached
+ * device: status, layers, the list of bound devices, the blocks map.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "prld_ioctl.h"
+
+/* The one GET_MAP call's buffer limit in the driver. */
+#define MAP_CHUNK_BYTES (16U << 20)
+
+static bool is_prld_name(const char *name)
+{
+	size_t n = strlen(PRLD_DEVICE_PREFIX);
+
+	if (strncmp(name, PRLD_DEVICE_PREFIX, n) || !name[n])
+		return false;
+	return strspn(name + n, "0123456789") == strlen(name + n);
+}
+
+/* A whole prld disk (not a partition), judged by its sysfs name. */
+bool prld_is_device(const char *path)
+{
+	char link[64], target[512];
+	struct stat st;
+	ssize_t len;
+
+	if (stat(path, &st) < 0 || !S_ISBLK(st.st_mode))
+		return false;
+	snprintf(link, sizeof(link), "/sys/dev/block/%u:%u",
+		 major(st.st_rdev), minor(st.st_rdev));
+	len = readlink(link, target, sizeof(target) - 1);
+	if (len < 0)
+		return false;
+	target[len] = '\0';
+	return is_prld_name(basename(target));
+}
+
+static int open_prld(const char *dev, struct prld_err *err)
+{
+	int fd;
+
+	if (!prld_is_device(dev))
+		return prld_set_err(err, -ENOTBLK, "%s: not a prld device", dev);
+	fd = open(dev, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return prld_set_err(err, -errno, "%s: %s", dev, strerror(errno));
+	return fd;
+}
+
+static void fill_info(struct prld_dev_info *out, const char *dev,
+		      const struct prld_device_status *st)
+{
+	snprintf(out->device, sizeof(out->device), "%s", dev);
+	out->index = (int)st->index;
+	out->read_only = st->flags & PRLD_CONFIG_READ_ONLY;
+	out->direct_io = st->flags & PRLD_CONFIG_DIRECT_IO;
+	out->autoclear = st->flags & PRLD_CONFIG_AUTOCLEAR;
+	out->partscan = !(st->flags & PRLD_CONFIG_NO_PARTSCAN);
+	out->dirty = st->flags & PRLD_STATUS_DIRTY;
+	out->offset = st->offset;
+	out->virtual_sectors = st->virtual_sectors;
+	out->device_sectors = st->device_sectors;
+	out->cluster_sectors = st->cluster_sectors;
+	out->clusters = st->clusters;
+	out->allocated = st->allocated;
+	out->nlayers = st->nr_layers;
+}
+
+static int get_layer(int fd, unsigned int i, struct prld_dev_layer *out)
+{
+	struct prld_layer_status ls = { .size = sizeof(ls), .layer = i };
+
+	if (ioctl(fd, PRLD_GET_LAYER, &ls) < 0)
+		return -errno;
+	snprintf(out->path, sizeof(out->path), "%s", ls.path);
+	out->allocated = ls.allocated;
+	out->file_size = ls.file_size;
+	out->writable = ls.flags & PRLD_LAYER_WRITABLE;
+	out->v1 = ls.flags & PRLD_LAYER_V1;
+	return 0;
+}
+
+static int get_status(int fd, const char *dev, struct prld_device_status *st,
+		      struct prld_err *err)
+{
+	*st = (struct prld_device_status){ .size = sizeof(*st) };
+	if (ioctl(fd, PRLD_GET_STATUS, st) == 0)
+		return 0;
+	if (errno == ENXIO)
+		return prld_set_err(err, -ENXIO, "%s: not attached", dev);
+	return prld_set_err(err, -errno, "%s: %s", dev, strerror(errno));
+}
+
+int prld_dev_get_info(const char *dev, struct prld_dev_info *out,
+		      struct prld_err *err)
+{
+	struct prld_device_status st;
+	unsigned int i;
+	int fd, ret;
+
+	memset(out, 0, sizeof(*out));
+	fd = open_prld(dev, err);
+	if (fd < 0)
+		return fd;
+	ret = get_status(fd, dev, &st, err);
+	if (!ret) {
+		fill_info(out, dev, &st);
+		out->layers = calloc(st.nr_layers, sizeof(*out->layers));
+		if (!out->layers)
+			ret = prld_set_err(err, -ENOMEM, "out of memory");
+	}
+	for (i = 0; !ret && i < st.nr_layers; i++)
+		if ((ret = get_layer(fd, i, &out->layers[i])) < 0)
+			prld_set_err(err, ret, "%s: layer %u: %s", dev, i,
+				     strerror(-ret));
+	close(fd);
+	if (ret)
+		prld_dev_info_free(out);
+	return ret;
+}
+
+void prld_dev_info_free(struct prld_dev_info *info)
+{
+	free(info->layers);
+	info->layers = NULL;
+	info->nlayers = 0;
+}
+
+static int append_bound(const char *name, struct prld_dev_info **list,
+			unsigned int *count, struct prld_err *err)
+{
+	struct prld_dev_info info, *grown;
+	char dev[sizeof(((struct dirent *)0)->d_name) + 8];
+	int ret;
+
+	snprintf(dev, sizeof(dev), "/dev/%s", name);
+	ret = prld_dev_get_info(dev, &info, NULL);
+	if (ret == -ENXIO || ret == -ENOENT)
+		return 0;	/* unbound, or its node not there */
+	if (ret)
+		return prld_set_err(err, ret, "%s: %s", dev, strerror(-ret));
+	grown = realloc(*list, (*count + 1) * sizeof(**list));
+	if (!grown) {
+		prld_dev_info_free(&info);
+		return prld_set_err(err, -ENOMEM, "out of memory");
+	}
+	*list = grown;
+	(*list)[(*count)++] = info;
+	return 0;
+}
+
+static int by_index(const void *a, const void *b)
+{
+	return ((const struct prld_dev_info *)a)->index -
+	       ((const struct prld_dev_info *)b)->index;
+}
+
+int prld_dev_list(struct prld_dev_info **out, unsigned int *count,
+		  struct prld_err *err)
+{
+	struct dirent *de;
+	DIR *dir;
+	int ret = 0;
+
+	*out = NULL;
+	*count = 0;
+	dir = opendir("/sys/block");
+	if (!dir)
+		return prld_set_err(err, -errno, "/sys/block: %s",
+				    strerror(errno));
+	while (!ret && (de = readdir(dir)))
+		if (is_prld_name(de->d_name))
+			ret = append_bound(de->d_name, out, count, err);
+	closedir(dir);
+	if (ret) {
+		while (*count)
+			prld_dev_info_free(&(*out)[--*count]);
+		free(*out);
+		*out = NULL;
+		return ret;
+	}
+	qsort(*out, *count, sizeof(**out), by_index);
+	return 0;
+}
+
+/* Fill map->bits in MAP_CHUNK_BYTES pieces (the driver's limit per call). */
+static int read_map(int fd, const char *dev, struct prld_map_request *req,
+		    struct prld_map *map, struct prld_err *err)
+{
+	uint64_t bytes = (map->nbits + 7) / 8, done;
+
+	for (done = 0; done < bytes; done += req->buf_bytes) {
+		req->first_bit = done * 8;
+		req->bits = (uintptr_t)(map->bits + done);
+		req->buf_bytes = bytes - done < MAP_CHUNK_BYTES ?
+				 bytes - done : MAP_CHUNK_BYTES;
+		req->granularity = 0;
+		req->nbits = 0;
+		if (ioctl(fd, PRLD_GET_MAP, req) < 0)
+			return prld_set_err(err, -errno, "%s: reading the map: %s",
+					    dev, strerror(errno));
+	}
+	return 0;
+}
+
+int prld_dev_get_map(const char *dev, int from_layer, int to_layer,
+		     struct prld_map *map, struct prld_err *err)
+{
+	struct prld_device_status st;
+	struct prld_map_request req = { .size = sizeof(req) };
+	int fd, ret;
+
+	memset(map, 0, sizeof(*map));
+	fd = open_prld(dev, err);
+	if (fd < 0)
+		return fd;
+	ret = get_status(fd, dev, &st, err);
+	if (!ret && (to_layer < 0 || to_layer >= (int)st.nr_layers ||
+		     from_layer >= to_layer))
+		ret = prld_set_err(err, -EINVAL, "%s: no layers %d..%d in a chain of %u",
+				   dev, from_layer, to_layer, st.nr_layers);
+	if (!ret) {
+		map->granularity = (uint64_t)st.cluster_sectors * PRLD_SECTOR_SIZE;
+		map->nbits = st.clusters;
+		map->bits = calloc(1, (map->nbits + 7) / 8 + 1);
+		if (!map->bits)
+			ret = prld_set_err(err, -ENOMEM, "out of memory");
+	}
+	req.from_layer = from_layer < 0 ? PRLD_MAP_FROM_NONE : (uint32_t)from_layer;
+	req.to_layer = (uint32_t)to_layer;
+	if (!ret)
+		ret = read_map(fd, dev, &req, map, err);
+	close(fd);
+	if (ret)
+		prld_map_free(map);
+	return ret;
+}
