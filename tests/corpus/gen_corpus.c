@@ -231,6 +231,16 @@ static void ext_off_header(struct image *im)
 	put64(im, PRLD_OFF_EXT_OFF, 1);
 }
 
+/*
+ * 2^55 - 128 sectors is 2^64 - 64 KiB: cluster aligned, and the end of
+ * that "cluster" wraps to 0, inside any file.  It names nothing real.
+ */
+static void ext_off_wrap(struct image *im)
+{
+	base_v2(im);
+	put64(im, PRLD_OFF_EXT_OFF, (~0ULL - CS * 512 + 1) >> 9);
+}
+
 static void short_header(struct image *im)
 {
 	base_v2(im);
@@ -432,6 +442,7 @@ static const struct corpus_case {
 	{ "ext-off-unaligned.hds", 2, PRLD_E_EXT_OFF, NULL,
 	  ext_off_unaligned },
 	{ "ext-off-header.hds", 2, PRLD_E_EXT_OFF, NULL, ext_off_header },
+	{ "ext-off-wrap.hds", 2, PRLD_E_EXT_OFF, NULL, ext_off_wrap },
 	{ "short-header.hds", 2, PRLD_E_SHORT, NULL, short_header },
 	{ "empty-file.hds", 2, PRLD_E_SHORT, NULL, empty_file },
 	{ "short-bat.hds", 2, PRLD_E_DATA_OFF_EOF, NULL, short_bat },

@@ -557,6 +557,15 @@ static void bad_header_case(const char *name, uint64_t off, __u32 v,
 
 static void test_bad_headers(void)
 {
+	/*
+	 * ext_off 2^55 - 128: in bytes 2^64 - 64 KiB, cluster aligned, and
+	 * its end wraps to 0.  It names no cluster of the file.
+	 */
+	bad_header_case("ext-off-wrap.hds", PRLD_OFF_EXT_OFF + 4, 0x7fffff,
+			0, prld_status_str(PRLD_E_EXT_OFF));
+	put32(tpath("ext-off-wrap.hds"), PRLD_OFF_EXT_OFF, 0xffffff80U);
+	expect(tpath("ext-off-wrap.hds"), true, 2, PRLD_SEV_CORRUPT,
+	       prld_status_str(PRLD_E_EXT_OFF), "ext_off wraps");
 	bad_header_case("magic.hds", 4, 0x41414141, 0,
 			prld_status_str(PRLD_E_MAGIC));
 	bad_header_case("version.hds", PRLD_OFF_VERSION, 3, 0,
@@ -736,16 +745,28 @@ static void test_descriptor(void)
 	edit(desc, "<Blocksize>256<", "<Blocksize>128<");
 	expect(dir, false, 0, PRLD_SEV_NOTE, NULL, "disk: Blocksize restored");
 
+	/* A descriptor consistent in itself, but not with its image. */
 	edit(desc, "<Disk_size>2048<", "<Disk_size>1024<");
-	expect(dir, false, 2, PRLD_SEV_CORRUPT, "", "disk: Disk_size");
+	edit(desc, "<End>2048<", "<End>1024<");
+	edit(desc, "<Cylinders>4<", "<Cylinders>2<");
+	expect(dir, false, 2, PRLD_SEV_CORRUPT,
+	       "differs from the descriptor's Disk_size", "disk: Disk_size");
+	/* ... and one that is not: desc_load's own words, once. */
+	edit(desc, "<End>1024<", "<End>2048<");
+	is_int(check(dir, false, &rep), 2, "disk: bad End: exit 2");
+	if (!ok(rep.count == 1 && !strstr(rep.items[0].msg, PRLD_DESCRIPTOR),
+		"disk: one finding, path not repeated in the message"))
+		dump(&rep);
+	prld_report_free(&rep);
 	edit(desc, "<Disk_size>1024<", "<Disk_size>2048<");
+	edit(desc, "<Cylinders>2<", "<Cylinders>4<");
 
 	edit(desc, "root.hds<", "gone.hds<");
 	expect(dir, false, 2, PRLD_SEV_CORRUPT, "missing", "disk: missing");
 	edit(desc, "gone.hds<", "root.hds<");
 
 	edit(desc, "<TopGUID>{5", "<TopGUID>{6");
-	expect(dir, false, 2, PRLD_SEV_CORRUPT, "", "disk: bad TopGUID");
+	expect(dir, false, 2, PRLD_SEV_CORRUPT, "TopGUID", "disk: bad TopGUID");
 	edit(desc, "<TopGUID>{6", "<TopGUID>{5");
 
 	edit(desc, "<StorageData>", "<StorageData");
@@ -760,6 +781,86 @@ static void test_descriptor(void)
 	}
 	expect(dir, false, 0, PRLD_SEV_NOTE, NULL, "disk: restored");
 	free(saved);
+}
+
+#define G1 "{1b3c6b1e-0000-4000-8000-00000000c0de}"
+
+/* Two layers written by hand: base root.hds, top delta. */
+static void write_chain_descriptor(const char *desc)
+{
+	FILE *f = fopen(desc, "w");
+
+	if (!f)
+		die(desc, NULL);
+	fprintf(f,
+		"<?xml version=\"1.0\"?>\n"
+		"<Parallels_disk_image Version=\"1.0\">\n"
+		"<Disk_Parameters><Disk_size>2048</Disk_size>"
+		"<Cylinders>4</Cylinders><Heads>16</Heads><Sectors>32</Sectors>"
+		"<Padding>0</Padding></Disk_Parameters>\n"
+		"<StorageData><Storage><Start>0</Start><End>2048</End>"
+		"<Blocksize>128</Blocksize>\n"
+		"<Image><GUID>" G1 "</GUID><Type>Compressed</Type>"
+		"<File>root.hds</File></Image>\n"
+		"<Image><GUID>" PRLD_TOP_GUID "</GUID><Type>Compressed</Type>"
+		"<File>root.hds." PRLD_TOP_GUID "</File></Image>\n"
+		"</Storage></StorageData>\n"
+		"<Snapshots><TopGUID>" PRLD_TOP_GUID "</TopGUID>\n"
+		"<Shot><GUID>" G1 "</GUID><ParentGUID>" PRLD_ZERO_GUID
+		"</ParentGUID></Shot>\n"
+		"<Shot><GUID>" PRLD_TOP_GUID "</GUID><ParentGUID>" G1
+		"</ParentGUID></Shot>\n"
+		"</Snapshots>\n</Parallels_disk_image>\n");
+	fclose(f);
+}
+
+static void make_delta(const char *path, uint32_t cs)
+{
+	struct prld_create_params p = {
+		.size_sectors = NCL * CS,
+		.cluster_sectors = cs,
+	};
+	struct prld_err err = { 0 };
+
+	unlink(path);
+	if (prld_create_image(path, &p, &err))
+		die("create delta", &err);
+}
+
+static void test_chain(void)
+{
+	char dir[600], desc[700], base[700], top[800];
+	struct prld_report rep;
+
+	snprintf(dir, sizeof(dir), "%s/chain", tmpdir);
+	snprintf(desc, sizeof(desc), "%s/%s", dir, PRLD_DESCRIPTOR);
+	snprintf(base, sizeof(base), "%s/root.hds", dir);
+	snprintf(top, sizeof(top), "%s/root.hds.%s", dir, PRLD_TOP_GUID);
+	make_disk(dir);
+	write_chain_descriptor(desc);
+	make_delta(top, CS);
+	expect(dir, false, 0, PRLD_SEV_NOTE, NULL, "chain: clean");
+
+	/* A finding names the layer it is about. */
+	put32(base, PRLD_OFF_INUSE, PRLD_INUSE_MAGIC);
+	bat_set(top, 1, 40);
+	is_int(check(dir, false, &rep), 2, "chain: both layers damaged");
+	is_int(rep.corrupt, 2, "chain: two corruptions");
+	ok(rep.count == 2 && strstr(rep.items[0].file, "root.hds") &&
+	   !strstr(rep.items[0].file, "{") &&
+	   strstr(rep.items[1].file, PRLD_TOP_GUID),
+	   "chain: base first, then the top, each named");
+	prld_report_free(&rep);
+	is_int(check(desc, true, &rep), 0, "chain: repair both");
+	is_int(rep.fixed, 2, "chain: two repairs");
+	prld_report_free(&rep);
+
+	make_delta(top, 2 * CS);
+	expect(dir, false, 2, PRLD_SEV_CORRUPT, "Blocksize 128",
+	       "chain: delta with another cluster size");
+	unlink(top);
+	expect(dir, false, 2, PRLD_SEV_CORRUPT, "is missing",
+	       "chain: delta missing");
 }
 
 int main(void)
@@ -780,6 +881,7 @@ int main(void)
 	test_busy();
 	test_errors();
 	test_descriptor();
+	test_chain();
 	if (!tap_failed) {
 		char cmd[600];
 

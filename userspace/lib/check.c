@@ -168,21 +168,25 @@ static void tally_flush(struct checker *c, const struct tally *t,
 		    (unsigned long long)t->extra, what);
 }
 
-/*
- * A validator fault in prld_fault_err()'s words, minus the file name that
- * the finding carries separately.
- */
+/* A library message without its "<file>: " lead: the finding names it. */
+static const char *without_file(const char *msg, const char *file)
+{
+	size_t n = strlen(file);
+
+	if (!strncmp(msg, file, n) && !strncmp(msg + n, ": ", 2))
+		return msg + n + 2;
+	return msg;
+}
+
+/* A validator fault in prld_fault_err()'s words. */
 static void add_fault(struct checker *c, struct tally *t, const char *file,
 		      const struct prld_fault *f, const char *extra)
 {
 	struct prld_err e = { 0 };
-	size_t skip = strlen(file);
 	const char *msg;
 
 	prld_fault_err(&e, file, f);
-	msg = e.msg;
-	if (!strncmp(msg, file, skip) && !strncmp(msg + skip, ": ", 2))
-		msg += skip + 2;
+	msg = without_file(e.msg, file);
 	if (t)
 		add_capped(c, t, PRLD_SEV_CORRUPT, 1, file, "%s%s", msg,
 			   extra);
@@ -233,12 +237,14 @@ static void scan_release(struct scan *s)
 }
 
 /*
- * prld_check_placement() shifts ext_off into bytes unchecked; an ext_off
- * above 2^55 sectors would wrap into a plausible offset.  Refuse it here.
+ * prld_check_placement() computes (ext_off << 9) + cluster unchecked: an
+ * ext_off near 2^55 wraps to a "valid" offset, and every slot computed from
+ * it would wrap too.  An extension cluster must start inside the file;
+ * with that bound nothing can wrap.
  */
-static bool ext_off_wraps(const struct prld_geom *g)
+static bool ext_off_wraps(const struct prld_geom *g, uint64_t file_size)
 {
-	return g->ext_off > (UINT64_MAX >> PRLD_SECTOR_SHIFT);
+	return g->ext_off > file_size >> PRLD_SECTOR_SHIFT;
 }
 
 static int scan_header(struct checker *c, struct scan *s)
@@ -255,7 +261,7 @@ static int scan_header(struct checker *c, struct scan *s)
 		add_fault(c, NULL, s->name, &f, "");
 		return 0;
 	}
-	if (ext_off_wraps(&s->g)) {
+	if (ext_off_wraps(&s->g, s->file_size)) {
 		prld_fail(&f, PRLD_E_EXT_OFF, PRLD_OFF_EXT_OFF, s->g.ext_off,
 			  0);
 		add_fault(c, NULL, s->name, &f, "");
@@ -565,8 +571,9 @@ static int relocate_dups(struct checker *c, const struct scan *s, __u8 *bat,
 		r = &s->refs[i];
 		if (r->slot != s->refs[i - 1].slot)
 			continue;
-		if (*end > prld_max_entry_offset(g))
-			break;	/* no entry can name more space: stays */
+		/* Past what an entry can name (or wrapped): leave it. */
+		if (*end > prld_max_entry_offset(g) || *end < s->alloc_end)
+			break;
 		src = prld_slot_to_offset(g, r->slot);
 		ret = copy_range(c, s, src, *end, cl);
 		if (ret)
@@ -792,7 +799,7 @@ static void check_chain(struct checker *c, const struct prld_desc *d)
 		else
 			add(c, PRLD_SEV_CORRUPT, 1, d->path,
 			    "snapshot chain from TopGUID does not reach the root: %s",
-			    e.msg);
+			    without_file(e.msg, d->path));
 	}
 	free(idx);
 }
@@ -835,7 +842,8 @@ static int check_disk(struct checker *c, const char *desc_path)
 	if (ret == -ENOMEM)
 		return prld_set_err(c->err, ret, "%s", e.msg);
 	if (ret < 0) {
-		add(c, PRLD_SEV_CORRUPT, 1, desc_path, "%s", e.msg);
+		add(c, PRLD_SEV_CORRUPT, 1, desc_path, "%s",
+		    without_file(e.msg, desc_path));
 		return 0;
 	}
 	check_chain(c, d);
