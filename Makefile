@@ -1,10 +1,14 @@
 # prld - top-level build.
 #
-#   make deps          install the Debian packages (as root)
-#   make               build userspace/prldctl (and libprld.a)
-#   make test          every test this machine can run
-#   make demo          create a disk, write it, read it back
+#   make deps          install the Debian packages and test kernels (root)
+#   make               build userspace/prldctl, libprld.a and, where kernel
+#                      headers exist, driver/prld.ko for $(KVER)
+#   make test          every test this machine can run (the kernel suite in
+#                      QEMU VMs on each installed Debian test kernel)
+#   make lint          checkpatch, sparse and W=1 on the kernel code
+#   make demo          the main job end to end (in a VM if need be)
 #   make install       tool, headers, library, man page under $(PREFIX)
+#   make dkms-install  the module through dkms, loaded at boot
 #   make fuzz-long     the fuzzers for $(FUZZ_LONG_SECONDS) each
 #
 # BUILD selects the object directory, so the sanitizer build
@@ -18,6 +22,14 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 FUZZ_SECONDS ?= 20
 FUZZ_LONG_SECONDS ?= 600
+
+# The kernel to build the module for: the running one if its headers are
+# installed, otherwise the newest installed headers.
+KVER ?= $(shell k=$$(uname -r); if [ -d /lib/modules/$$k/build ]; then \
+	echo $$k; else for d in /lib/modules/*/build; do [ -d "$$d" ] && \
+	basename "$$(dirname "$$d")"; done | sort -V | tail -n 1; fi)
+KDIR := /lib/modules/$(KVER)/build
+VM_KERNELS = $(shell tests/vm/kernels.sh list)
 
 PKGS := libxml-2.0 uuid json-c
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
@@ -52,9 +64,12 @@ VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full \
 	--errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect
 
 .PHONY: all deps test test-unit test-cli test-asan test-valgrind test-fuzz \
-	fuzz fuzz-long demo install clean
+	test-vm test-dkms module lint fuzz fuzz-long demo install dkms-install clean
 
-all: $(TOOL)
+all: $(TOOL) $(if $(wildcard $(KDIR)),module)
+
+module:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules
 
 $(BUILD)/lib/%.o: userspace/lib/%.c $(HEADERS)
 	@mkdir -p $(@D)
@@ -78,7 +93,7 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/tap.h $(LIBPRLD)
 
 # ---- tests ---------------------------------------------------------
 
-test: test-unit test-cli test-asan test-valgrind test-fuzz
+test: test-unit test-cli test-asan test-valgrind test-fuzz lint test-dkms test-vm
 
 test-unit: $(UNIT_BINS)
 	prove --exec '' $(UNIT_BINS)
@@ -97,6 +112,23 @@ test-cli: $(TOOL) $(CORPUS_GEN)
 test-asan:
 	$(MAKE) BUILD=build-asan CC=$(CLANG) CFLAGS="$(SAN_FLAGS)" \
 		test-unit test-cli
+
+# A raw PRLD_CONFIGURE, for the kernel's own validation tests.
+RAWATTACH := $(BUILD)/rawattach
+
+$(RAWATTACH): tests/kernel/rawattach.c include/prld_ioctl.h
+	@mkdir -p $(@D)
+	$(CC) $(PRLD_CFLAGS) $(CFLAGS) -o $@ $<
+
+# The kernel suite in a VM per installed Debian test kernel (tests/vm).
+test-vm: $(TOOL) $(CORPUS_GEN) $(RAWATTACH)
+	@[ -n "$(VM_KERNELS)" ] || { echo "no test kernels: run make deps"; exit 1; }
+	set -e; for k in $(VM_KERNELS); do tests/kernel/run.sh $$k ext4; done
+	tests/kernel/run.sh $(lastword $(VM_KERNELS)) xfs
+
+# checkpatch from Debian's linux-source-6.1, sparse, and W=1 on each kernel.
+lint:
+	tests/lint.sh $(VM_KERNELS)
 
 test-valgrind: $(UNIT_BINS)
 	prove --exec '$(VALGRIND)' $(UNIT_BINS)
@@ -135,5 +167,13 @@ install: $(TOOL) $(LIBPRLD)
 	install -D -m 0644 include/prld_format.h $(DESTDIR)$(PREFIX)/include/prld/prld_format.h
 	install -D -m 0644 userspace/prldctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/prldctl.8
 
+dkms-install:
+	tests/dkms.sh install
+
+# dkms add + build against every installed test kernel, then removed.
+test-dkms:
+	tests/dkms.sh check $(VM_KERNELS)
+
 clean:
 	rm -rf build build-asan userspace/prldctl
+	$(if $(wildcard $(KDIR)),$(MAKE) -C $(KDIR) M=$(CURDIR) clean)

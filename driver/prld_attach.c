@@ -149,6 +149,12 @@ int prld_layer_load(struct prld_layer *layer, struct file *file,
 		pr_err("prld: layer %u: not a regular file\n", index);
 		return -EINVAL;
 	}
+	/* Header and BAT I/O is small and buffered; direct I/O is per kiocb. */
+	if (file->f_flags & O_DIRECT) {
+		pr_err("prld: layer %u: opened with O_DIRECT; ask for PRLD_CONFIG_DIRECT_IO instead\n",
+		       index);
+		return -EINVAL;
+	}
 	if (writable && !(file->f_mode & FMODE_WRITE)) {
 		pr_err("prld: layer %u: top opened read-only, attach read-write needs it writable\n",
 		       index);

@@ -10,6 +10,9 @@ PACKAGES=(
 	perl clang libclang-rt-dev valgrind
 	# tests: QEMU as the independent peer, XML and JSON inspection
 	qemu-utils libxml2-utils jq xxd
+	# kernel side: lint (checkpatch from the 6.1 source, sparse), dkms,
+	# and the tools the VM tests run (the kernels come from kernels.sh)
+	linux-source-6.1 sparse dkms fio e2fsprogs xfsprogs fdisk util-linux
 )
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -24,7 +27,9 @@ for p in "${PACKAGES[@]}"; do
 done
 if [ ${#missing[@]} -eq 0 ]; then
 	echo "install-deps: all ${#PACKAGES[@]} packages present"
-	exit 0
+else
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# Debian's 6.1 and 6.12 kernels with headers, QEMU and the guest's tools.
+"$(dirname "$0")/vm/kernels.sh" install

@@ -93,8 +93,10 @@ static bool dio_possible(const char *path)
  * Open every layer for the kernel: lower layers read-only with a shared
  * lock, the top read-write with an exclusive one.  The kernel's reference
  * keeps the open file description, and so the lock, while attached.
+ * Never O_DIRECT: direct I/O is chosen per request by the driver, and its
+ * own header and BAT accesses are small buffered ones.
  */
-static int chain_open(struct chain_files *cf, bool read_only, bool dio,
+static int chain_open(struct chain_files *cf, bool read_only,
 		      struct prld_err *err)
 {
 	unsigned int i;
@@ -103,8 +105,7 @@ static int chain_open(struct chain_files *cf, bool read_only, bool dio,
 
 	for (i = 0; i < cf->n; i++) {
 		top = i == cf->n - 1;
-		flags = (top && !read_only ? O_RDWR : O_RDONLY) | O_CLOEXEC |
-			(dio ? O_DIRECT : 0);
+		flags = (top && !read_only ? O_RDWR : O_RDONLY) | O_CLOEXEC;
 		cf->fds[i] = open(cf->paths[i], flags);
 		if (cf->fds[i] < 0)
 			return prld_set_err(err, -errno, "%s: %s", cf->paths[i],
@@ -232,7 +233,7 @@ int prld_attach(const char *path, const struct prld_attach_opts *o,
 		goto out;
 	dio = o->direct_io == PRLD_DIO_ON ||
 	      (o->direct_io == PRLD_DIO_AUTO && dio_possible(cf.paths[cf.n - 1]));
-	ret = chain_open(&cf, o->read_only, dio, err);
+	ret = chain_open(&cf, o->read_only, err);
 	if (ret < 0)
 		goto out;
 	ret = ctl = open_control(err);

@@ -1,0 +1,31 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Shared by the kernel tests (sourced): TAP helpers plus device helpers.
+# Runs inside the test VM with the prld module loaded.
+. "$(dirname "$0")/../cli/tap.sh"
+: "${SCRATCH:?}" "${RAWATTACH:?}"
+S=$SCRATCH/$(basename "$0" .t)
+rm -rf "$S" && mkdir -p "$S"
+DEVS=()
+
+# Detach whatever a failed test left behind, so the next file starts clean.
+cleanup_devices() {
+	local d
+	for d in "${DEVS[@]}"; do
+		"$PRLDCTL" close "$d" 2>/dev/null
+	done
+}
+trap 'cleanup_devices; rm -rf "$WORK"' EXIT
+
+# attach ARGS...: prldctl open, remembering the device for cleanup.
+attach() {
+	local dev
+	dev=$("$PRLDCTL" open "$@") || return 1
+	DEVS+=("$dev")
+	echo "$dev"
+}
+
+# dmesg lines the module printed since the mark.
+dmesg_mark() { DMESG_AT=$(dmesg | wc -l); }
+dmesg_new() { dmesg | tail -n +$((DMESG_AT + 1)); }
+
+rand() { echo $(( ((RANDOM << 15) | RANDOM) % $1 )); }

@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * rawattach - issue PRLD_CONFIGURE directly, without libprld's checks, so
+ * tests reach the kernel's own validation: malformed images, and malformed
+ * ioctl arguments (wrong size, unknown flags, non-zero padding/reserved,
+ * bad descriptors).
+ *
+ *   rawattach [--ro] [--offset N] [--flags X] [--size N] [--pad N]
+ *             [--reserved N] [--nr N] [--bad-fd] [--bad-ptr] [--ro-fds]
+ *             FILE...
+ *
+ * Prints /dev/prldN on success; on failure "configure: <errno name>" on
+ * stderr and exit status 1.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "prld_ioctl.h"
+
+static int fail(const char *what)
+{
+	fprintf(stderr, "%s: %s (%s)\n", what, strerrorname_np(errno),
+		strerror(errno));
+	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "ro", no_argument, NULL, 'r' },
+		{ "offset", required_argument, NULL, 'o' },
+		{ "flags", required_argument, NULL, 'f' },
+		{ "size", required_argument, NULL, 's' },
+		{ "pad", required_argument, NULL, 'p' },
+		{ "reserved", required_argument, NULL, 'R' },
+		{ "nr", required_argument, NULL, 'n' },
+		{ "bad-fd", no_argument, NULL, 'b' },
+		{ "bad-ptr", no_argument, NULL, 'P' },
+		{ "ro-fds", no_argument, NULL, 'O' },
+		{ 0 }
+	};
+	struct prld_config cfg = { .size = sizeof(cfg) };
+	int c, ctl, dev, index, nr = -1, ro = 0, bad_fd = 0, bad_ptr = 0, i;
+	int ro_fds = 0;
+	char path[64];
+	int32_t fds[PRLD_MAX_LAYERS + 1];
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'r': ro = 1; cfg.flags |= PRLD_CONFIG_READ_ONLY; break;
+		case 'o': cfg.offset = strtoull(optarg, NULL, 0); break;
+		case 'f': cfg.flags = strtoul(optarg, NULL, 0); break;
+		case 's': cfg.size = strtoul(optarg, NULL, 0); break;
+		case 'p': cfg.pad = strtoul(optarg, NULL, 0); break;
+		case 'R': cfg.reserved[3] = strtoull(optarg, NULL, 0); break;
+		case 'n': nr = atoi(optarg); break;
+		case 'b': bad_fd = 1; break;
+		case 'P': bad_ptr = 1; break;
+		case 'O': ro_fds = 1; break;
+		default: return 2;
+		}
+	}
+	if (argc - optind > PRLD_MAX_LAYERS)
+		return 2;
+	for (i = 0; i <= PRLD_MAX_LAYERS; i++)
+		fds[i] = -1;
+	for (i = optind; i < argc; i++) {
+		int top = i == argc - 1;
+
+		fds[i - optind] = open(argv[i],
+				       top && !ro && !ro_fds ? O_RDWR : O_RDONLY);
+		if (fds[i - optind] < 0)
+			return fail(argv[i]);
+	}
+	if (bad_fd)
+		fds[0] = 1000;
+	cfg.nr_layers = nr >= 0 ? (uint32_t)nr : (uint32_t)(argc - optind);
+	cfg.fds = bad_ptr ? 8 : (uintptr_t)fds;
+	ctl = open("/dev/" PRLD_CONTROL_NAME, O_RDWR);
+	if (ctl < 0)
+		return fail("control");
+	index = ioctl(ctl, PRLD_CTL_GET_FREE, 0);
+	if (index < 0)
+		return fail("get-free");
+	snprintf(path, sizeof(path), "/dev/" PRLD_DEVICE_PREFIX "%d", index);
+	for (i = 0; i < 100 && (dev = open(path, ro ? O_RDONLY : O_RDWR)) < 0;
+	     i++)
+		usleep(10000);
+	if (dev < 0)
+		return fail(path);
+	if (ioctl(dev, PRLD_CONFIGURE, &cfg) < 0)
+		return fail("configure");
+	printf("%s\n", path);
+	return 0;
+}

@@ -1,0 +1,16 @@
+#!/bin/bash
+# run.sh KREL [FS]: the kernel test suite in a VM booting Debian kernel
+# KREL, image files on a FS (ext4 or xfs) scratch disk.  Fails on any
+# failed test or any splat in the guest's kernel log (tests/vm/run.sh).
+set -euo pipefail
+krel=${1:?usage: run.sh KREL [ext4|xfs]}
+fs=${2:-ext4}
+top=$(cd "$(dirname "$0")/../.." && pwd -P)
+ko=$("$top/tests/kernel/build-module.sh" "$krel")
+start=$(date +%s)
+env_args=(-e "PRLD_KO=$ko" -e "PRLD_BACKING_FS=$fs")
+[ -n "${PRLD_KTESTS:-}" ] && env_args+=(-e "PRLD_KTESTS=$PRLD_KTESTS")
+"$top/tests/vm/run.sh" --kernel "$krel" --scratch-size 6G --mem 2G \
+	--timeout "${PRLD_VM_TIMEOUT:-2400}" "${env_args[@]}" -- \
+	tests/kernel/guest.sh
+echo "# kernel suite on $krel ($fs): $(( $(date +%s) - start )) s"

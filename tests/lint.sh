@@ -1,0 +1,55 @@
+#!/bin/bash
+# lint.sh KREL...: the kernel code's quality gates, each a hard failure:
+#   checkpatch.pl --no-tree (from Debian's linux-source-6.1) on driver/ and
+#   include/; a W=1 build with sparse (C=2) for every kernel release given.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd -P)
+cd "$top"
+src=/usr/src/linux-source-6.1.tar.xz
+cache=/var/cache/prld-checkpatch
+status=0
+
+if [ ! -x "$cache/scripts/checkpatch.pl" ]; then
+	[ -f "$src" ] || { echo "lint: $src missing (make deps)" >&2; exit 1; }
+	mkdir -p "$cache"
+	tar -C "$cache" --strip-components=1 -xJf "$src" \
+		linux-source-6.1/scripts/checkpatch.pl \
+		linux-source-6.1/scripts/spelling.txt \
+		linux-source-6.1/scripts/const_structs.checkpatch
+fi
+# Our sources only: not the build's generated prld.mod.c.
+files=$(ls driver/*.[ch] include/*.h | grep -v '\.mod\.c$')
+# shellcheck disable=SC2086
+out=$("$cache/scripts/checkpatch.pl" --no-tree --terse --show-types -f \
+	$files 2>&1 | grep -E 'ERROR|WARNING' || true)
+if [ -n "$out" ]; then
+	echo "$out"
+	echo "lint: checkpatch: not clean"
+	status=1
+else
+	echo "lint: checkpatch clean ($(wc -w <<<"$files") files)"
+fi
+
+for krel in "$@"; do
+	dir=$top/build/lint/$krel
+	rm -rf "$dir" && mkdir -p "$dir/driver" "$dir/include"
+	cp Kbuild "$dir/" && cp driver/Kbuild driver/*.[ch] "$dir/driver/"
+	cp include/*.h "$dir/include/"
+	log=$(make -C "/lib/modules/$krel/build" M="$dir" W=1 C=2 modules 2>&1) ||
+		{ echo "$log"; echo "lint: $krel: build failed"; status=1; continue; }
+	# C=2 prints a CHECK line per file: no such line, no sparse run.
+	if ! grep -q ' CHECK ' <<<"$log"; then
+		echo "lint: $krel: sparse did not run (is it installed?)"
+		status=1
+		continue
+	fi
+	warn=$(grep -E 'warning:|error:' <<<"$log" || true)
+	if [ -n "$warn" ]; then
+		echo "$warn"
+		echo "lint: $krel: W=1/sparse warnings"
+		status=1
+	else
+		echo "lint: $krel: W=1 and sparse clean"
+	fi
+done
+exit $status
