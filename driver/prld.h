@@ -115,7 +115,7 @@ int prld_file_write(struct file *file, const void *buf, size_t len,
 int prld_chain_check_layers(const struct prld_chain *chain);
 int prld_chain_build(struct prld_chain *chain);
 void prld_chain_free(struct prld_chain *chain);
-u64 prld_chain_alloc_start(const struct prld_layer *top, u64 file_size);
+u64 prld_chain_alloc_start(const struct prld_layer *top);
 bool prld_chain_resolve(const struct prld_chain *chain, u32 cluster,
 			unsigned int *layer, u64 *file_off);
 void prld_chain_commit(struct prld_chain *chain, u32 cluster, u64 file_off);

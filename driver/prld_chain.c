@@ -47,15 +47,15 @@ u64 prld_layer_count(const struct prld_layer *layer)
 }
 
 /*
- * Where the next cluster of @top goes: after the highest mapped cluster,
- * and never below a partial cluster at the end of the file, which is the
- * remains of a failed extension (format notes, section 7.5).
+ * Where the next cluster of @top goes: right after its highest mapped
+ * cluster.  Anything beyond in the file is unreferenced (leaked clusters,
+ * a failed extension) and is cut off before the first write, so reused
+ * space is fresh and reads as zeros.
  */
-u64 prld_chain_alloc_start(const struct prld_layer *top, u64 file_size)
+u64 prld_chain_alloc_start(const struct prld_layer *top)
 {
 	const struct prld_geom *g = &top->geom;
-	u64 next = prld_slot_to_offset(g, prld_data_slots(g, file_size));
-	u64 end;
+	u64 next = prld_data_start(g), end;
 	u32 c;
 
 	for (c = 0; c < g->bat_entries; c++) {

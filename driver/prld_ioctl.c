@@ -109,9 +109,8 @@ static int prld_build_chain(struct prld_chain *chain,
 		prld_chain_release(chain);
 		return ret;
 	}
-	chain->alloc_next = prld_chain_alloc_start(
-		&chain->layers[chain->nr_layers - 1],
-		i_size_read(file_inode(chain->layers[chain->nr_layers - 1].file)));
+	chain->alloc_next =
+		prld_chain_alloc_start(&chain->layers[chain->nr_layers - 1]);
 	return 0;
 }
 

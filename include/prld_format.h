@@ -287,6 +287,29 @@ static inline int prld_check_sizes(const struct prld_geom *g,
 	return PRLD_OK;
 }
 
+/*
+ * The format extension cluster lies in the data area, on the cluster grid,
+ * inside the file.  ext_off is compared before it is shifted: a 64-bit
+ * sector number times 512 can wrap around.
+ */
+static inline int prld_check_ext_off(const struct prld_geom *g,
+				     __u64 file_size, struct prld_fault *f)
+{
+	__u64 cl = prld_cluster_bytes(g), ext;
+
+	if (!g->ext_off)
+		return PRLD_OK;
+	if (g->ext_off > file_size >> PRLD_SECTOR_SHIFT)
+		return prld_fail(f, PRLD_E_EXT_OFF, PRLD_OFF_EXT_OFF,
+				 g->ext_off, file_size >> PRLD_SECTOR_SHIFT);
+	ext = g->ext_off << PRLD_SECTOR_SHIFT;
+	if (ext < prld_data_start(g) || (ext - prld_data_start(g)) % cl ||
+	    cl > file_size - ext)
+		return prld_fail(f, PRLD_E_EXT_OFF, PRLD_OFF_EXT_OFF,
+				 g->ext_off, 0);
+	return PRLD_OK;
+}
+
 /* Placement rules: data area after the BAT, aligned, inside the file. */
 static inline int prld_check_placement(const struct prld_geom *g,
 				       __u64 file_size, struct prld_fault *f)
@@ -311,13 +334,7 @@ static inline int prld_check_placement(const struct prld_geom *g,
 	if (last_end - cl > prld_max_entry_offset(g))
 		return prld_fail(f, PRLD_E_TOO_BIG, PRLD_OFF_BAT_ENTRIES,
 				 last_end - cl, prld_max_entry_offset(g));
-	if (g->ext_off &&
-	    ((g->ext_off << PRLD_SECTOR_SHIFT) < data ||
-	     ((g->ext_off << PRLD_SECTOR_SHIFT) - data) % cl ||
-	     (g->ext_off << PRLD_SECTOR_SHIFT) + cl > file_size))
-		return prld_fail(f, PRLD_E_EXT_OFF, PRLD_OFF_EXT_OFF,
-				 g->ext_off, 0);
-	return PRLD_OK;
+	return prld_check_ext_off(g, file_size, f);
 }
 
 /*

@@ -31,37 +31,17 @@ QEMU_AGREES=" bad-magic version-1 version-3 cluster-zero cluster-big
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/prld-corpus.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT
 
-# Cases the opener is known to accept wrongly, as "name:reason".  Their
-# info/read checks are TAP TODO items: reported, not fatal, and prove
-# says "unexpectedly succeeded" once the bug is fixed.
-OPEN_TODO=(
-	"ext-off-wrap:prld_format.h lets (ext_off << 9) + cluster wrap"
-)
-
 n=0
 failed=0
-todo=""
 
 ok() {
-	local directive=""
-
 	n=$((n + 1))
-	[ -z "$todo" ] || directive=" # TODO $todo"
 	if [ "$1" -eq 0 ]; then
-		echo "ok $n - $2$directive"
+		echo "ok $n - $2"
 	else
-		echo "not ok $n - $2$directive"
-		[ -n "$todo" ] || failed=$((failed + 1))
+		echo "not ok $n - $2"
+		failed=$((failed + 1))
 	fi
-}
-
-# The TODO reason for opening case $1, or nothing.
-open_todo() {
-	local x
-
-	for x in "${OPEN_TODO[@]}"; do
-		[ "${x%%:*}" = "$1" ] && echo "${x#*:}"
-	done
 }
 
 # ok_if CMD... : TAP line named by the last argument, status of the rest.
@@ -126,7 +106,6 @@ open_case() {
 	local before rc
 
 	before=$(sha "$path")
-	todo=$(open_todo "${file%.hds}")
 	if refused "$status" "$text"; then
 		"$PRLDCTL" info "$path" >"$tmp/out" 2>"$tmp/err"
 		rc=$?
@@ -149,7 +128,6 @@ open_case() {
 		[ "$rc" = 0 ] || diag "$(cat "$tmp/err")"
 		ok_if test "$rc" = 0 "$file: read works"
 	fi
-	todo=""
 	ok_if test "$(sha "$path")" = "$before" "$file: unchanged by info/read"
 }
 

@@ -792,12 +792,16 @@ out:
 	free(ref);
 }
 
-/* Leaked whole clusters at the end stay; new ones go after them (§7.5). */
+/*
+ * Leaked whole clusters at the end are reclaimed: the next cluster goes
+ * right after the last mapped one, so no hole is left behind it.
+ */
 static void test_leak_reuse(void)
 {
 	const char *path = tpath("leak.hds");
+	struct prld_report rep = { 0 };
 	struct prld_disk *d;
-	uint8_t b = 7;
+	uint8_t b = 7, got = 0;
 
 	if (make_image("leak.hds", 2048, 128, 0, false))
 		return;
@@ -805,10 +809,19 @@ static void test_leak_reuse(void)
 	d = open_disk(path, PRLD_OPEN_READ | PRLD_OPEN_WRITE, 0);
 	if (!ok(d != NULL, "image with leaked clusters opens"))
 		return;
-	prld_pwrite(d, &b, 1, 0, NULL);
-	is_int(hdr32(path, 64), 4, "allocation goes after the leaked space");
+	prld_pwrite(d, &b, 1, 70000, NULL);
+	is_int(hdr32(path, 64 + 4), 1, "allocation reuses the leaked space");
 	prld_close(d, NULL);
-	is_int(file_size(path), 5 * 65536, "file ends after the new cluster");
+	is_int(file_size(path), 2 * 65536, "file ends after the new cluster");
+	d = open_disk(path, PRLD_OPEN_READ, 0);
+	if (d) {
+		prld_pread(d, &got, 1, 70000, NULL);
+		prld_close(d, NULL);
+	}
+	is_int(got, 7, "the byte written is there");
+	prld_check(path, false, &rep, NULL);
+	is_int(prld_report_exit_status(&rep), 0, "no leak and no hole left");
+	prld_report_free(&rep);
 }
 
 /* A QEMU-style image whose size is not a multiple of the cluster. */

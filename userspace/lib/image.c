@@ -158,16 +158,17 @@ static int decode_bat(struct prld_image *img, __u8 *raw, struct prld_err *err)
 }
 
 /*
- * Where the next cluster goes: after the highest mapped cluster, after
- * any whole clusters the file already has (leaked space is reused, a
- * torn tail is not, §7.5), and never inside the header area.
+ * Where the next cluster goes: right after the highest mapped cluster,
+ * never inside the header area.  Whatever the file holds beyond (leaked
+ * clusters, a torn tail, format notes 7.5) is unreferenced: extend_zeroed()
+ * cuts it before reusing the space, so a leak is reclaimed, not kept as a
+ * hole behind new clusters.
  */
 static void compute_alloc_next(struct prld_image *img)
 {
 	const struct prld_geom *g = &img->geom;
 	__u64 cl = prld_cluster_bytes(g);
-	__u64 data = prld_data_start(g);
-	__u64 next = data + prld_data_slots(g, img->file_size) * cl;
+	__u64 next = prld_data_start(g);
 	__u32 i;
 
 	img->allocated = 0;
