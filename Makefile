@@ -157,8 +157,21 @@ fuzz-long: $(FUZZ_BINS)
 deps:
 	tests/install-deps.sh
 
+# The tool alone, then the driver: on this host if it can load modules,
+# otherwise inside the VM test bed (the guest's console is shown).
 demo: $(TOOL)
 	PRLDCTL=$(abspath $(TOOL)) tests/demo.sh
+	@if [ -e /proc/modules ] && [ "$$(id -u)" = 0 ] && [ -d $(KDIR) ]; then \
+		$(MAKE) module && \
+		PRLDCTL=$(abspath $(TOOL)) PRLD_KO=$(CURDIR)/driver/prld.ko \
+			tests/demo-kernel.sh; \
+	else \
+		echo; echo "demo: this kernel cannot load modules: the driver demo runs in a VM ($(lastword $(VM_KERNELS)))"; \
+		ko=$$(tests/kernel/build-module.sh $(lastword $(VM_KERNELS))) && \
+		tests/vm/run.sh --kernel $(lastword $(VM_KERNELS)) \
+			-e PRLDCTL=$(abspath $(TOOL)) -e PRLD_KO=$$ko -- \
+			tests/demo-kernel.sh; \
+	fi
 
 install: $(TOOL) $(LIBPRLD)
 	install -D -m 0755 $(TOOL) $(DESTDIR)$(PREFIX)/bin/prldctl

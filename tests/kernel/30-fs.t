@@ -8,14 +8,14 @@ mkdir -p "$WORK/tree/a/b" "$WORK/tree/c"
 for i in $(seq 40); do
 	head -c $(( (i * 7919) % 300000 + 1 )) /dev/urandom > "$WORK/tree/a/f$i"
 done
-head -c 5M /dev/urandom > "$WORK/tree/a/b/big"
+head -c 2M /dev/urandom > "$WORK/tree/a/b/big"
 truncate -s 50M "$WORK/tree/c/sparse"
 echo hello > "$WORK/tree/c/small"
 mkdir -p /mnt/prld
 
-fs_roundtrip() {	# FS MKFS-COMMAND...
-	local fs=$1 dev; shift
-	"$PRLDCTL" create -s 512M "$S/$fs"
+fs_roundtrip() {	# FS SIZE MKFS-COMMAND...
+	local fs=$1 size=$2 dev; shift 2
+	"$PRLDCTL" create -s "$size" "$S/$fs"
 	dev=$(attach "$S/$fs")
 	"$@" "$dev" > /dev/null 2>&1
 	ok $? "$fs: mkfs on the device"
@@ -36,8 +36,9 @@ fs_roundtrip() {	# FS MKFS-COMMAND...
 	"$PRLDCTL" close "$dev"
 }
 
-fs_roundtrip ext4 mkfs.ext4 -q -F
-fs_roundtrip xfs mkfs.xfs -q -f
+# xfsprogs refuses filesystems under 300 MB.
+fs_roundtrip ext4 128M mkfs.ext4 -q -F
+fs_roundtrip xfs 320M mkfs.xfs -q -f
 
 # Partitions: scanned at attach, usable, gone at detach.
 "$PRLDCTL" create -s 256M "$S/parts"

@@ -4,17 +4,17 @@
 . "$(dirname "$0")/lib.sh"
 
 for cl in 64K 1M; do
-	"$PRLDCTL" create -s 256M --cluster-size $cl "$S/fio$cl"
+	"$PRLDCTL" create -s 64M --cluster-size $cl "$S/fio$cl"
 	dev=$(attach "$S/fio$cl")
 	run fio --name=verify --filename="$dev" --direct=1 --ioengine=psync \
-		--rw=randwrite --bs=4k-64k --bsrange=4k-64k --size=64M \
-		--numjobs=4 --offset_increment=32M --verify=crc32c \
+		--rw=randwrite --bsrange=4k-64k --size=8M \
+		--numjobs=4 --offset_increment=8M --verify=crc32c \
 		--verify_fatal=1 --do_verify=1 --group_reporting --randseed=$$ \
 		--output-format=terse
 	is "$RC" 0 "$cl clusters: 4 fio jobs, random writes, crc32c verify passes"
 	# Overlapping jobs: all hit the same clusters at once.
 	run fio --name=race --filename="$dev" --direct=1 --ioengine=psync \
-		--rw=randwrite --bs=4k --size=16M --offset=128M --numjobs=4 \
+		--rw=randwrite --bs=4k --size=8M --offset=40M --numjobs=4 \
 		--group_reporting --output-format=terse
 	is "$RC" 0 "$cl clusters: 4 jobs racing on the same new clusters"
 	"$PRLDCTL" close "$dev"

@@ -18,9 +18,22 @@ esac
 mkdir -p "$SCRATCH" && mount "$PRLD_VM_SCRATCH" "$SCRATCH" || exit 1
 insmod "$PRLD_KO" || exit 1
 
+# A hang must end the run with evidence: report blocked tasks after 30 s
+# (the hung-task detector) and, when the suite overruns, dump every
+# blocked task's stack and the kernel log tail before giving up.
+echo 30 > /proc/sys/kernel/hung_task_timeout_secs 2>/dev/null
+echo 1 > /proc/sys/kernel/sysrq
 # shellcheck disable=SC2086
-prove --exec '' --failures --comments ${PRLD_KTESTS:-tests/kernel/*.t}
+timeout "${PRLD_SUITE_TIMEOUT:-1800}" \
+	prove --exec '' --failures --comments ${PRLD_KTESTS:-tests/kernel/*.t}
 rc=$?
+if [ $rc -eq 124 ]; then
+	echo "not ok - the suite timed out: blocked tasks follow"
+	echo w > /proc/sysrq-trigger
+	sleep 1
+	dmesg | tail -n 150
+	exit 1
+fi
 
 # Module unload must refuse while a device is bound, and then succeed.
 "$PRLDCTL" create -s 16M "$SCRATCH/unload" > /dev/null &&
