@@ -16,15 +16,20 @@ void set_current_command(const struct command *cmd)
 	current = cmd;
 }
 
+static void vreport(const char *fmt, va_list ap)
+{
+	fputs("prldctl: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 int fail(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("prldctl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vreport(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	return PRLDCTL_EXIT_FAIL;
 }
 
@@ -39,11 +44,9 @@ int usage_error(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("prldctl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vreport(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	if (current)
 		fprintf(stderr, "usage: prldctl %s %s\n", current->name,
 			current->usage);
