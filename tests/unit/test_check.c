@@ -13,26 +13,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "internal.h"
-#include "tap.h"
+#include "testutil.h"
 
 #define CS	128U			/* 64 KiB clusters */
 #define CL	(CS * 512ULL)
 #define NCL	16U			/* clusters in the default disk */
 
-static char tmpdir[] = "/tmp/prld-test-check-XXXXXX";
-
 /* ---- helpers --------------------------------------------------------- */
-
-static const char *tpath(const char *name)
-{
-	static char buf[8][512];
-	static unsigned int next;
-	char *p = buf[next++ % 8];
-
-	snprintf(p, sizeof(buf[0]), "%s/%s", tmpdir, name);
-	return p;
-}
 
 static void die(const char *what, const struct prld_err *err)
 {
@@ -109,56 +96,19 @@ static __u8 *read_disk(const char *path, uint64_t *len)
 	return buf;
 }
 
+/* The whole file (NUL-terminated), or bail out. */
 static __u8 *read_file(const char *path, uint64_t *len)
 {
-	struct stat st;
-	__u8 *buf;
-	int fd = open(path, O_RDONLY);
+	__u8 *buf = slurp(path, len);
 
-	if (fd < 0 || fstat(fd, &st) < 0)
+	if (!buf)
 		die(path, NULL);
-	*len = (uint64_t)st.st_size;
-	buf = malloc(*len + 1);
-	if (!buf || prld_pread_full(fd, buf, *len, 0))
-		die(path, NULL);
-	close(fd);
 	return buf;
-}
-
-static uint64_t file_size(const char *path)
-{
-	struct stat st;
-
-	if (stat(path, &st) < 0)
-		die(path, NULL);
-	return (uint64_t)st.st_size;
-}
-
-static void put32(const char *path, uint64_t off, __u32 v)
-{
-	__u8 le[4];
-	int fd = open(path, O_WRONLY);
-
-	prld_put_le32(le, v);
-	if (fd < 0 || prld_pwrite_full(fd, le, 4, off))
-		die(path, NULL);
-	close(fd);
-}
-
-static __u32 get32(const char *path, uint64_t off)
-{
-	__u8 le[4];
-	int fd = open(path, O_RDONLY);
-
-	if (fd < 0 || prld_pread_full(fd, le, 4, off))
-		die(path, NULL);
-	close(fd);
-	return prld_get_le32(le);
 }
 
 static __u32 bat_get(const char *path, __u32 i)
 {
-	return get32(path, PRLD_BAT_OFFSET + 4ULL * i);
+	return hdr32(path, PRLD_BAT_OFFSET + 4ULL * i);
 }
 
 static void bat_set(const char *path, __u32 i, __u32 v)
@@ -290,7 +240,7 @@ static void test_in_use(void)
 			 &err), -EUCLEAN, "in-use: writable open refused");
 	expect(img, true, 0, PRLD_SEV_FIXED, "cleared the in-use flag",
 	       "in-use repair");
-	is_int(get32(img, PRLD_OFF_INUSE), 0, "in-use: flag cleared on disk");
+	is_int(hdr32(img, PRLD_OFF_INUSE), 0, "in-use: flag cleared on disk");
 	expect(img, false, 0, PRLD_SEV_NOTE, NULL, "in-use after repair");
 	after = read_disk(img, &l2);
 	ok(l1 == l2 && same_bytes(before, after, l1), "in-use: data kept");
@@ -307,7 +257,7 @@ static void test_in_use(void)
 static void bad_entry_case(const char *name, int fmt, __u32 idx, __u32 value,
 			   const char *status_text, bool tail)
 {
-	const char *img = tpath(name);
+	const char *img = tpath("%s", name);
 	struct prld_report rep;
 	uint64_t l1, l2, size;
 	__u8 *before, *after;
@@ -364,7 +314,7 @@ static void test_bad_entries(void)
 /* Both entries of a shared cluster keep its data, then diverge. */
 static void dup_case(const char *name, int fmt, uint32_t cs)
 {
-	const char *img = tpath(name);
+	const char *img = tpath("%s", name);
 	uint64_t cl = (uint64_t)cs * 512, l1, l2, size;
 	struct prld_err err = { 0 };
 	struct prld_report rep;
@@ -424,7 +374,7 @@ static void test_duplicates(void)
 static void tail_case(const char *name, uint64_t extra, const char *sub1,
 		      const char *sub2, unsigned int leaks)
 {
-	const char *img = tpath(name);
+	const char *img = tpath("%s", name);
 	struct prld_report rep;
 	uint64_t size, l1, l2;
 	__u8 *before, *after;
@@ -514,12 +464,12 @@ static void test_empty_flag(void)
 	__u32 flags;
 
 	make_image(img, PRLD_FMT_V2, CS, NCL, three, 3);
-	flags = get32(img, PRLD_OFF_FLAGS);
+	flags = hdr32(img, PRLD_OFF_FLAGS);
 	put32(img, PRLD_OFF_FLAGS, flags | PRLD_FLAG_EMPTY);
 	expect(img, false, 0, PRLD_SEV_NOTE, "empty flag set", "empty flag");
 	expect(img, true, 0, PRLD_SEV_FIXED, "cleared the empty flag",
 	       "empty flag repair");
-	is_int(get32(img, PRLD_OFF_FLAGS) & PRLD_FLAG_EMPTY, 0,
+	is_int(hdr32(img, PRLD_OFF_FLAGS) & PRLD_FLAG_EMPTY, 0,
 	       "empty flag: cleared on disk");
 	make_image(img, PRLD_FMT_V2, CS, NCL, NULL, 0);
 	expect(img, false, 0, PRLD_SEV_NOTE, NULL, "new empty image");
@@ -529,7 +479,7 @@ static void test_empty_flag(void)
 static void bad_header_case(const char *name, uint64_t off, __u32 v,
 			    uint64_t trunc, const char *sub)
 {
-	const char *img = tpath(name);
+	const char *img = tpath("%s", name);
 	struct prld_report rep;
 	uint64_t l1, l2;
 	__u8 *before, *after;
@@ -865,8 +815,7 @@ static void test_chain(void)
 
 int main(void)
 {
-	if (!mkdtemp(tmpdir))
-		die("mkdtemp", NULL);
+	tmpdir_make("check");
 	test_clean();
 	test_in_use();
 	test_bad_entries();
@@ -882,12 +831,8 @@ int main(void)
 	test_errors();
 	test_descriptor();
 	test_chain();
-	if (!tap_failed) {
-		char cmd[600];
-
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-		if (system(cmd) != 0)
-			printf("# could not remove %s\n", tmpdir);
-	}
+	/* Kept for a post-mortem if anything failed. */
+	if (!tap_failed && tmpdir_remove())
+		printf("# could not remove %s\n", tmpdir);
 	return tap_done();
 }

@@ -6,20 +6,16 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "internal.h"
-#include "tap.h"
+#include "testutil.h"
 
 #define BASE_G	"{9b1c5c5e-2c1f-4a8e-9a57-3f0c2f3b8d11}"
 #define MID_G	"{0f2e4d6c-8b1a-4c3d-9e5f-a1b2c3d4e5f6}"
 #define TOP_G	PRLD_TOP_GUID
 #define ZERO_G	PRLD_ZERO_GUID
-
-static char tmpdir[] = "/tmp/prld-test-desc-XXXXXX";
 
 /* Two layers, ploop's layout: the base case every malformed one edits. */
 static const char two_layers[] =
@@ -64,16 +60,6 @@ static const char two_layers[] =
 
 /* ---- helpers -------------------------------------------------------- */
 
-static char *tpath(const char *name)
-{
-	static char buf[8][512];
-	static unsigned int slot;
-	char *p = buf[slot++ % 8];
-
-	snprintf(p, sizeof(buf[0]), "%s/%s", tmpdir, name);
-	return p;
-}
-
 static int put_file(const char *path, const char *text, size_t len)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -84,24 +70,6 @@ static int put_file(const char *path, const char *text, size_t len)
 	ret = prld_pwrite_full(fd, text, len, 0);
 	close(fd);
 	return ret;
-}
-
-/* Whole file as a string (malloc'd), NULL if unreadable. */
-static char *slurp(const char *path)
-{
-	struct stat st;
-	char *buf;
-	int fd = open(path, O_RDONLY);
-
-	if (fd < 0)
-		return NULL;
-	if (fstat(fd, &st) < 0 || !(buf = calloc(1, st.st_size + 1)) ||
-	    prld_pread_full(fd, buf, st.st_size, 0)) {
-		close(fd);
-		return NULL;
-	}
-	close(fd);
-	return buf;
 }
 
 /* @base with the first @from replaced by @to (malloc'd). */
@@ -142,14 +110,6 @@ static int parse(const char *text, struct prld_desc **d, struct prld_err *e)
 {
 	memset(e, 0, sizeof(*e));
 	return desc_parse(text, strlen(text), "/d/DiskDescriptor.xml", d, e);
-}
-
-static int rm_one(const char *p, const struct stat *s, int f, struct FTW *w)
-{
-	(void)s;
-	(void)f;
-	(void)w;
-	return remove(p);
 }
 
 /* ---- well-formed descriptors ---------------------------------------- */
@@ -301,7 +261,7 @@ static void test_new_roundtrip(void)
 	is_int(desc_save(d, &e), 0, "desc_save of a new descriptor");
 	ok(access(tpath("DiskDescriptor.xml.tmp"), F_OK) < 0,
 	   "no .tmp left behind");
-	text = slurp(tpath("DiskDescriptor.xml"));
+	text = slurp(tpath("DiskDescriptor.xml"), NULL);
 	like(text, "<Parallels_disk_image Version=\"1.0\">\n  <Disk_Parameters>\n"
 		   "    <Disk_size>1048576</Disk_size>\n", "ploop's layout");
 	like(text, "      <Image>\n        <GUID>" TOP_G "</GUID>\n"
@@ -424,7 +384,7 @@ static void test_vendor_elements(void)
 	is_int(desc_save(d, &e), 0, "save with one more Image and Shot");
 	ok(access(tpath("DiskDescriptor.xml.tmp"), F_OK) < 0,
 	   "stale .tmp replaced and gone");
-	text = slurp(path);
+	text = slurp(path, NULL);
 	ok(text != NULL, "saved file readable");
 	if (!text)
 		return;
@@ -466,7 +426,7 @@ static void test_vendor_elements(void)
 	strcpy(r->shots[0].guid, TOP_G);
 	is_int(desc_save(r, &e), 0, "save after dropping a layer");
 	desc_free(r);
-	text = slurp(path);
+	text = slurp(path, NULL);
 	ok(text && count(text, "<Image>") == 1 && count(text, "<Shot>") == 1,
 	   "dropped Image and Shot removed from the XML");
 	like(text, "<Bar attr=\"y\">base's own</Bar>", "<Bar> survives the merge");
@@ -487,15 +447,15 @@ static void test_save_refuses_invalid(void)
 		return;
 	}
 	d->blocksize = 0;
-	before = slurp(path);
+	before = slurp(path, NULL);
 	is_int(desc_save(d, &e), -EINVAL, "save refuses an invalid model");
 	like(e.msg, "<Blocksize>", "... naming the element");
-	after = slurp(path);
+	after = slurp(path, NULL);
 	ok(before && after && !strcmp(before, after), "... file untouched");
 	d->blocksize = 2048;
 	is_int(desc_save(d, &e), 0, "unchanged model saves");
 	free(after);
-	after = slurp(path);
+	after = slurp(path, NULL);
 	ok(before && after && !strcmp(before, after),
 	   "unchanged model rewrites identical bytes");
 	free(before);
@@ -521,19 +481,19 @@ static void test_case_handling(void)
 	}
 	ok(!strcmp(d->images[0].guid, BASE_G), "GUID kept lower-case in memory");
 	is_int(desc_save(d, &e), 0, "save unchanged");
-	text = slurp(path);
+	text = slurp(path, NULL);
 	ok(text && !strcmp(text, upper), "upper-case GUID left as written");
 	free(text);
 	free(d->images[0].file);
 	d->images[0].file = strdup("ROOT.hds");
 	is_int(desc_save(d, &e), 0, "save after a case-only rename");
-	text = slurp(path);
+	text = slurp(path, NULL);
 	like(text, "<File>ROOT.hds</File>", "case-only File rename written");
 	free(text);
 	free(d->images[0].file);
 	d->images[0].file = strdup("a&b<c.hds");
 	is_int(desc_save(d, &e), 0, "save a File needing escapes");
-	text = slurp(path);
+	text = slurp(path, NULL);
 	like(text, "<File>a&amp;b&lt;c.hds</File>", "... escaped in the XML");
 	free(text);
 	desc_free(d);
@@ -747,7 +707,7 @@ static void test_silent(void)
 	fflush(stderr);
 	dup2(saved, 2);
 	close(saved);
-	out = slurp(log);
+	out = slurp(log, NULL);
 	ok(out && !out[0], "libxml2 prints nothing to stderr");
 	if (out && out[0])
 		printf("#   %s", out);
@@ -772,10 +732,7 @@ static void test_load_errors(void)
 
 int main(void)
 {
-	if (!mkdtemp(tmpdir)) {
-		perror("mkdtemp");
-		return 1;
-	}
+	tmpdir_make("desc");
 	test_parallels_root();
 	test_virtuozzo_root();
 	test_chain();
@@ -787,6 +744,6 @@ int main(void)
 	test_malformed();
 	test_silent();
 	test_load_errors();
-	nftw(tmpdir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	tmpdir_remove();
 	return tap_done();
 }

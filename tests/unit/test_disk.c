@@ -6,13 +6,11 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "internal.h"
-#include "tap.h"
+#include "testutil.h"
 
 #define CL_SECTORS	128U			/* 64 KiB clusters */
 #define CL_BYTES	(CL_SECTORS * 512U)
@@ -21,88 +19,7 @@
 #define NCL		(DISK_SECTORS / CL_SECTORS)
 #define RW		(PRLD_OPEN_READ | PRLD_OPEN_WRITE)
 
-static char tmpdir[] = "/tmp/prld-test-disk-XXXXXX";
-
 /* ---- helpers -------------------------------------------------------- */
-
-static char *tpath(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static char *tpath(const char *fmt, ...)
-{
-	static char buf[8][512];
-	static unsigned int slot;
-	char *p = buf[slot++ % 8];
-	char name[400];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(name, sizeof(name), fmt, ap);
-	va_end(ap);
-	snprintf(p, sizeof(buf[0]), "%s/%s", tmpdir, name);
-	return p;
-}
-
-static uint64_t file_size(const char *path)
-{
-	struct stat st;
-
-	return stat(path, &st) == 0 ? (uint64_t)st.st_size : UINT64_MAX;
-}
-
-/* The whole file (malloc'd), NULL on error. */
-static uint8_t *slurp(const char *path, uint64_t *len)
-{
-	int fd = open(path, O_RDONLY);
-	uint8_t *buf = NULL;
-
-	*len = file_size(path);
-	if (fd >= 0 && *len != UINT64_MAX)
-		buf = malloc(*len + 1);
-	if (buf && prld_pread_full(fd, buf, *len, 0)) {
-		free(buf);
-		buf = NULL;
-	}
-	if (fd >= 0)
-		close(fd);
-	return buf;
-}
-
-static uint32_t hdr32(const char *path, unsigned int off)
-{
-	__u8 b[4] = { 0xff, 0xff, 0xff, 0xff };
-	int fd = open(path, O_RDONLY);
-
-	if (fd >= 0) {
-		prld_pread_full(fd, b, 4, off);
-		close(fd);
-	}
-	return prld_get_le32(b);
-}
-
-static uint64_t rng_state = 0x2545f4914f6cdd1dULL;
-
-static uint64_t rnd(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
-}
-
-static void fill_random(uint8_t *p, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		p[i] = (uint8_t)rnd();
-}
-
-static int rm_entry(const char *p, const struct stat *sb, int flag,
-		    struct FTW *ftw)
-{
-	(void)sb; (void)flag; (void)ftw;
-	return remove(p);
-}
 
 static int make_disk(const char *dir, uint64_t sectors, uint32_t cluster,
 		     bool prealloc)
@@ -118,16 +35,6 @@ static int make_disk(const char *dir, uint64_t sectors, uint32_t cluster,
 	if (ret)
 		printf("# create_disk %s: %s\n", dir, err.msg);
 	return ret;
-}
-
-static struct prld_disk *open_disk(const char *path, unsigned int flags)
-{
-	struct prld_err err = { 0 };
-	struct prld_disk *d = NULL;
-
-	if (prld_open(path, flags, NULL, &d, &err))
-		printf("# open %s: %s\n", path, err.msg);
-	return d;
 }
 
 static struct prld_desc *load_desc(const char *dir)
@@ -220,40 +127,6 @@ static int snapshot(const char *dir, char snap[PRLD_GUID_LEN + 1])
 	return snapshot_ex(dir, snap, CL_SECTORS, DISK_SECTORS);
 }
 
-static void random_writes(struct prld_disk *d, uint8_t *ref, uint64_t size,
-			  unsigned int count, size_t maxlen)
-{
-	uint8_t *buf = malloc(maxlen);
-	unsigned int i, fails = 0;
-
-	for (i = 0; i < count && buf; i++) {
-		uint64_t off = rnd() % size;
-		size_t len = 1 + rnd() % maxlen;
-
-		if (len > size - off)
-			len = size - off;
-		fill_random(buf, len);
-		if (prld_pwrite(d, buf, len, off, NULL))
-			fails++;
-		memcpy(ref + off, buf, len);
-	}
-	is_int(fails, 0, "%u random writes succeed", count);
-	free(buf);
-}
-
-static bool disk_equals(const char *path, const uint8_t *ref, uint64_t size)
-{
-	struct prld_disk *d = open_disk(path, PRLD_OPEN_READ);
-	uint8_t *buf = malloc(size);
-	bool same;
-
-	same = d && buf && prld_pread(d, buf, size, 0, NULL) == 0 &&
-	       !memcmp(buf, ref, size);
-	free(buf);
-	prld_close(d, NULL);
-	return same;
-}
-
 /* Bits of a map as a string of '0'/'1', cluster 0 first. */
 static char *map_str(struct prld_disk *d, const char *from, const char *to,
 		     int *ret)
@@ -326,7 +199,7 @@ static void test_create_disk(void)
 	ok(!strcasecmp(desc->top_guid, PRLD_TOP_GUID), "TopGUID is ploop's");
 	desc_free(desc);
 
-	d = open_disk(dir, PRLD_OPEN_READ);
+	d = open_disk(dir, PRLD_OPEN_READ, 0);
 	if (!ok(d != NULL, "open the directory"))
 		return;
 	prld_get_info(d, &info);
@@ -341,13 +214,13 @@ static void test_create_disk(void)
 	like(info.layers[0].file, "d1/root.hds", "layer file path");
 	prld_close(d, NULL);
 
-	d = open_disk(tpath("d1/%s", PRLD_DESCRIPTOR), PRLD_OPEN_READ);
+	d = open_disk(tpath("d1/%s", PRLD_DESCRIPTOR), PRLD_OPEN_READ, 0);
 	ok(d != NULL, "open by descriptor path");
 	prld_close(d, NULL);
-	d = open_disk(tpath("d1/"), PRLD_OPEN_READ);
+	d = open_disk(tpath("d1/"), PRLD_OPEN_READ, 0);
 	ok(d != NULL, "open by directory with a trailing slash");
 	prld_close(d, NULL);
-	d = open_disk(tpath("d1/root.hds"), PRLD_OPEN_READ);
+	d = open_disk(tpath("d1/root.hds"), PRLD_OPEN_READ, 0);
 	ok(d != NULL, "open the image inside the directory bare");
 	if (d) {
 		prld_get_info(d, &info);
@@ -415,7 +288,7 @@ static void test_create_disk_prealloc(void)
 		return;
 	is_int(file_size(tpath("pre/root.hds")), CL_BYTES + DISK_BYTES,
 	       "preallocated disk: all clusters in the file");
-	d = open_disk(tpath("pre"), PRLD_OPEN_READ);
+	d = open_disk(tpath("pre"), PRLD_OPEN_READ, 0);
 	if (!ok(d != NULL, "preallocated disk opens"))
 		return;
 	is_int(prld_get_map(d, NULL, NULL, &m, NULL), 0, "map");
@@ -437,7 +310,7 @@ struct chain {
 
 static void write_base(struct chain *c)
 {
-	struct prld_disk *d = open_disk(c->dir, RW);
+	struct prld_disk *d = open_disk(c->dir, RW, 0);
 	uint8_t buf[CL_BYTES];
 	int fails = 0;
 
@@ -461,7 +334,7 @@ static void write_base(struct chain *c)
 /* Copy-up: partial writes over base data, whole-cluster and fresh ones. */
 static void write_delta(struct chain *c)
 {
-	struct prld_disk *d = open_disk(c->dir, RW);
+	struct prld_disk *d = open_disk(c->dir, RW, 0);
 	uint8_t w[3000], *buf = malloc(DISK_BYTES);
 	struct prld_err err = { 0 };
 	struct prld_disk *other = NULL;
@@ -494,7 +367,7 @@ out:
 
 static void check_maps_two(struct chain *c)
 {
-	struct prld_disk *d = open_disk(c->dir, PRLD_OPEN_READ);
+	struct prld_disk *d = open_disk(c->dir, PRLD_OPEN_READ, 0);
 	struct prld_err err = { 0 };
 	struct prld_map m;
 	int ret;
@@ -544,7 +417,7 @@ static void check_files_two(struct chain *c, const uint8_t *base_copy,
 	is_int(hdr32(delta, PRLD_OFF_FLAGS), 0, "delta EMPTY cleared");
 	is_int(file_size(delta), CL_BYTES + 3 * CL_BYTES,
 	       "delta holds exactly three clusters");
-	d = open_disk(delta, PRLD_OPEN_READ);
+	d = open_disk(delta, PRLD_OPEN_READ, 0);
 	if (!d)
 		return;
 	/* Copy-up kept the base's bytes around the write in cluster 2. */
@@ -559,7 +432,7 @@ static void check_files_two(struct chain *c, const uint8_t *base_copy,
 
 static void check_info_three(struct chain *c)
 {
-	struct prld_disk *d = open_disk(c->dir, PRLD_OPEN_READ);
+	struct prld_disk *d = open_disk(c->dir, PRLD_OPEN_READ, 0);
 	struct prld_info info;
 	int ret;
 
@@ -596,7 +469,7 @@ static void check_files_three(struct chain *c, const uint8_t *ref2)
 	is_int(hdr32(tpath("chain/root.hds"), PRLD_OFF_INUSE), 0,
 	       "base never marked in use");
 	is_int(hdr32(mid, PRLD_OFF_INUSE), 0, "middle never marked in use");
-	d = open_disk(mid, PRLD_OPEN_READ);
+	d = open_disk(mid, PRLD_OPEN_READ, 0);
 	if (!d || !buf)
 		goto out;
 	for (i = 0; i < NCL; i++) {
@@ -639,7 +512,7 @@ static void test_chain(void)
 	check_info_three(&c);
 	{
 		struct prld_disk *d = open_disk(c.dir, PRLD_OPEN_READ |
-						       PRLD_OPEN_WRITE);
+						       PRLD_OPEN_WRITE, 0);
 
 		if (d) {
 			random_writes(d, c.ref, DISK_BYTES, 120, CL_BYTES * 2);
@@ -707,7 +580,7 @@ static void test_fake_dir(void)
 	struct prld_info info;
 	uint8_t b[512] = { 0 };
 
-	d = open_disk(tpath("chain"), PRLD_OPEN_FAKE | PRLD_OPEN_WRITE);
+	d = open_disk(tpath("chain"), PRLD_OPEN_FAKE | PRLD_OPEN_WRITE, 0);
 	if (!ok(d != NULL, "FAKE open of a chain"))
 		return;
 	prld_get_info(d, &info);
@@ -762,7 +635,7 @@ static void test_plain_base(void)
 	if (!ref || make_plain_disk(dir, DISK_BYTES, ref))
 		goto out;
 	ok(disk_equals(dir, ref, DISK_BYTES), "plain disk reads the raw file");
-	d = open_disk(dir, PRLD_OPEN_READ | PRLD_OPEN_WRITE);
+	d = open_disk(dir, PRLD_OPEN_READ | PRLD_OPEN_WRITE, 0);
 	if (!ok(d != NULL, "plain disk opens writable"))
 		goto out;
 	prld_get_info(d, &info);
@@ -782,7 +655,7 @@ static void test_plain_base(void)
 	ok(raw0 && !memcmp(raw0, ref, DISK_BYTES), "plain: raw file has it");
 	if (!ok(snapshot(dir, g) == 0, "snapshot over a plain base"))
 		goto out;
-	d = open_disk(dir, PRLD_OPEN_READ | PRLD_OPEN_WRITE);
+	d = open_disk(dir, PRLD_OPEN_READ | PRLD_OPEN_WRITE, 0);
 	is_int(prld_pwrite(d, w, 7, 3 * CL_BYTES + 11, NULL), 0,
 	       "partial write over the plain base");
 	memcpy(ref + 3 * CL_BYTES + 11, w, 7);
@@ -793,7 +666,7 @@ static void test_plain_base(void)
 	   !memcmp(raw0, raw1, DISK_BYTES),
 	   "plain base not written through the delta");
 	held[3] = true;
-	d = open_disk(dir, PRLD_OPEN_READ);
+	d = open_disk(dir, PRLD_OPEN_READ, 0);
 	ok(d && !strcmp(map_str(d, g, NULL, &ret), expect_bits(held, NULL)) &&
 	   !ret, "map above the plain base is the delta's one cluster");
 	prld_close(d, NULL);
@@ -818,10 +691,8 @@ static void test_plain_short(void)
 
 int main(void)
 {
-	if (!mkdtemp(tmpdir)) {
-		perror("mkdtemp");
-		return 1;
-	}
+	tmpdir_make("disk");
+	rnd_seed(0x2545f4914f6cdd1dULL);	/* a stream of its own */
 	test_create_disk();
 	test_create_disk_refusals();
 	test_create_disk_prealloc();
@@ -830,6 +701,6 @@ int main(void)
 	test_fake_dir();
 	test_plain_base();
 	test_plain_short();
-	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	tmpdir_remove();
 	return tap_done();
 }

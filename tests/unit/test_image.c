@@ -6,108 +6,13 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "internal.h"
-#include "tap.h"
-
-static char tmpdir[] = "/tmp/prld-test-image-XXXXXX";
+#include "testutil.h"
 
 /* ---- helpers -------------------------------------------------------- */
-
-static char *tpath(const char *name)
-{
-	static char buf[8][512];
-	static unsigned int slot;
-	char *p = buf[slot++ % 8];
-
-	snprintf(p, sizeof(buf[0]), "%s/%s", tmpdir, name);
-	return p;
-}
-
-static uint64_t file_size(const char *path)
-{
-	struct stat st;
-
-	return stat(path, &st) == 0 ? (uint64_t)st.st_size : UINT64_MAX;
-}
-
-static int read_bytes(const char *path, void *buf, size_t len, uint64_t off)
-{
-	int fd = open(path, O_RDONLY);
-	int ret;
-
-	if (fd < 0)
-		return -errno;
-	ret = prld_pread_full(fd, buf, len, off);
-	close(fd);
-	return ret;
-}
-
-static int write_bytes(const char *path, const void *buf, size_t len,
-		       uint64_t off)
-{
-	int fd = open(path, O_WRONLY);
-	int ret;
-
-	if (fd < 0)
-		return -errno;
-	ret = prld_pwrite_full(fd, buf, len, off);
-	close(fd);
-	return ret;
-}
-
-static uint32_t hdr32(const char *path, unsigned int off)
-{
-	__u8 b[4] = { 0xff, 0xff, 0xff, 0xff };
-
-	read_bytes(path, b, 4, off);
-	return prld_get_le32(b);
-}
-
-static uint64_t hdr64(const char *path, unsigned int off)
-{
-	__u8 b[8] = { 0 };
-
-	read_bytes(path, b, 8, off);
-	return prld_get_le64(b);
-}
-
-static void put32(const char *path, unsigned int off, uint32_t v)
-{
-	__u8 b[4];
-
-	prld_put_le32(b, v);
-	write_bytes(path, b, 4, off);
-}
-
-static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
-
-static uint64_t rnd(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
-}
-
-static void fill_random(uint8_t *p, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		p[i] = (uint8_t)rnd();
-}
-
-static int rm_entry(const char *p, const struct stat *sb, int flag,
-		    struct FTW *ftw)
-{
-	(void)sb; (void)flag; (void)ftw;
-	return remove(p);
-}
 
 static int make_image(const char *name, uint64_t sectors, uint32_t cluster,
 		      int fmt, bool prealloc)
@@ -119,23 +24,11 @@ static int make_image(const char *name, uint64_t sectors, uint32_t cluster,
 		.preallocate = prealloc,
 	};
 	struct prld_err err = { 0 };
-	int ret = prld_create_image(tpath(name), &p, &err);
+	int ret = prld_create_image(tpath("%s", name), &p, &err);
 
 	if (ret)
 		printf("# create %s: %s\n", name, err.msg);
 	return ret;
-}
-
-static struct prld_disk *open_disk(const char *path, unsigned int flags,
-				   uint64_t offset)
-{
-	struct prld_policy pol = { .offset = offset };
-	struct prld_err err = { 0 };
-	struct prld_disk *d = NULL;
-
-	if (prld_open(path, flags, &pol, &d, &err))
-		printf("# open %s: %s\n", path, err.msg);
-	return d;
 }
 
 /* End of the highest cluster the BAT maps, from the file itself. */
@@ -293,7 +186,7 @@ struct want_hdr {
 
 static void check_header(const char *name, const struct want_hdr *w)
 {
-	const char *path = tpath(name);
+	const char *path = tpath("%s", name);
 	char magic[17] = { 0 };
 	__u8 zeros[4096], buf[4096];
 	uint64_t pos, end = (uint64_t)w->data_off * 512;
@@ -385,11 +278,11 @@ static void create_fails(const struct prld_create_params *p, const char *name,
 {
 	struct prld_err err = { 0 };
 
-	is_int(prld_create_image(tpath(name), p, &err), code, "%s", what);
+	is_int(prld_create_image(tpath("%s", name), p, &err), code, "%s", what);
 	like(err.msg, msg, "%s: message", what);
 	if (code != -EEXIST)
-		ok(access(tpath(name), F_OK) != 0, "%s: nothing left behind",
-		   what);
+		ok(access(tpath("%s", name), F_OK) != 0,
+		   "%s: nothing left behind", what);
 }
 
 static void test_create_errors(void)
@@ -464,45 +357,10 @@ static void test_preallocate(void)
 
 /* ---- I/O ------------------------------------------------------------ */
 
-/* Compare the whole disk with @ref through a fresh read-only open. */
-static bool disk_equals(const char *path, const uint8_t *ref, uint64_t size)
-{
-	struct prld_disk *d = open_disk(path, PRLD_OPEN_READ, 0);
-	uint8_t *buf = malloc(size);
-	bool same;
-
-	same = d && buf && prld_pread(d, buf, size, 0, NULL) == 0 &&
-	       !memcmp(buf, ref, size);
-	free(buf);
-	prld_close(d, NULL);
-	return same;
-}
-
-static void random_writes(struct prld_disk *d, uint8_t *ref, uint64_t size,
-			  unsigned int count, size_t maxlen)
-{
-	uint8_t *buf = malloc(maxlen);
-	unsigned int i, fails = 0;
-
-	for (i = 0; i < count; i++) {
-		uint64_t off = rnd() % size;
-		size_t len = 1 + rnd() % maxlen;
-
-		if (len > size - off)
-			len = size - off;
-		fill_random(buf, len);
-		if (prld_pwrite(d, buf, len, off, NULL))
-			fails++;
-		memcpy(ref + off, buf, len);
-	}
-	is_int(fails, 0, "%u random writes succeed", count);
-	free(buf);
-}
-
 static void test_random_io(const char *name, uint32_t cluster,
 			   uint64_t sectors, int fmt)
 {
-	const char *path = tpath(name);
+	const char *path = tpath("%s", name);
 	uint64_t size = sectors * 512;
 	uint8_t *ref = calloc(1, size), *buf = malloc(size);
 	struct prld_disk *d;
@@ -695,7 +553,7 @@ static void expect_open_fail(const char *name, unsigned int flags, int code,
 	struct prld_err err = { 0 };
 	struct prld_disk *d = NULL;
 
-	is_int(prld_open(tpath(name), flags, NULL, &d, &err), code, "%s",
+	is_int(prld_open(tpath("%s", name), flags, NULL, &d, &err), code, "%s",
 	       what);
 	like(err.msg, msg, "%s: message", what);
 	prld_close(d, NULL);
@@ -921,10 +779,7 @@ static void test_plain_layer(void)
 
 int main(void)
 {
-	if (!mkdtemp(tmpdir)) {
-		perror("mkdtemp");
-		return 1;
-	}
+	tmpdir_make("image");
 	test_parse_size();
 	test_chs();
 	test_paths();
@@ -950,6 +805,6 @@ int main(void)
 	test_partial_last_cluster();
 	test_image_api();
 	test_plain_layer();
-	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	tmpdir_remove();
 	return tap_done();
 }
