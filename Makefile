@@ -87,7 +87,7 @@ $(LIBPRLD): $(LIB_OBJS)
 $(TOOL): $(TOOL_OBJS) $(LIBPRLD)
 	$(CC) $(CFLAGS) -o $@ $(TOOL_OBJS) $(LIBPRLD) $(PKG_LIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/tap.h $(LIBPRLD)
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/tap.h tests/unit/testutil.h $(LIBPRLD)
 	@mkdir -p $(@D)
 	$(CC) $(PRLD_CFLAGS) $(CFLAGS) -Itests/unit -o $@ $< $(LIBPRLD) $(PKG_LIBS)
 
