@@ -100,8 +100,7 @@ int prld_ioctl(struct block_device *bdev, PRLD_OPEN_MODE_T mode,
 	       unsigned int cmd, unsigned long arg);
 
 /* prld_attach.c */
-int prld_layer_load(struct prld_layer *layer, struct file *file,
-		    bool writable, unsigned int index);
+int prld_layer_load(struct prld_layer *layer, unsigned int index);
 void prld_layer_release(struct prld_layer *layer);
 void prld_chain_release(struct prld_chain *chain);
 int prld_mark_in_use(struct prld_layer *top, u64 alloc_next);

@@ -135,12 +135,12 @@ out:
 }
 
 /*
- * Load layer @index from @file, which the caller holds a reference to;
- * on success the layer owns that reference.
+ * Load layer @index from its file (layer->file, which the layer already
+ * owns; layer->writable says whether it will be written).
  */
-int prld_layer_load(struct prld_layer *layer, struct file *file,
-		    bool writable, unsigned int index)
+int prld_layer_load(struct prld_layer *layer, unsigned int index)
 {
+	struct file *file = layer->file;
 	struct inode *inode = file_inode(file);
 	u64 size;
 	int ret;
@@ -155,19 +155,15 @@ int prld_layer_load(struct prld_layer *layer, struct file *file,
 		       index);
 		return -EINVAL;
 	}
-	if (writable && !(file->f_mode & FMODE_WRITE)) {
+	if (layer->writable && !(file->f_mode & FMODE_WRITE)) {
 		pr_err("prld: layer %u: top opened read-only, attach read-write needs it writable\n",
 		       index);
 		return -EBADF;
 	}
-	layer->file = file;
-	layer->writable = writable;
 	size = i_size_read(inode);
-	ret = prld_load_header(layer, size, writable, index);
+	ret = prld_load_header(layer, size, layer->writable, index);
 	if (!ret)
 		ret = prld_load_bat(layer, size, index);
-	if (ret)
-		layer->file = NULL;
 	return ret;
 }
 

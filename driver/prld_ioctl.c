@@ -52,65 +52,69 @@ static int prld_check_dio(struct file *file)
 	return 0;
 }
 
-static int prld_load_layers(struct prld_chain *chain, const s32 *fds,
-			    unsigned int flags)
+/*
+ * Take a reference on every descriptor, base first; layer i owns file i
+ * from here on (released by prld_chain_release()).  Nothing is read yet.
+ */
+static int prld_take_files(struct prld_chain *chain,
+			   const struct prld_config *cfg)
 {
-	bool ro = flags & PRLD_CONFIG_READ_ONLY;
+	bool ro = cfg->flags & PRLD_CONFIG_READ_ONLY;
 	unsigned int i, j;
 	struct file *file;
-	int ret;
-
-	for (i = 0; i < chain->nr_layers; i++) {
-		file = fget(fds[i]);
-		if (!file)
-			return -EBADF;
-		for (j = 0; j < i; j++) {
-			if (file_inode(chain->layers[j].file) == file_inode(file)) {
-				pr_err("prld: layer %u is the same file as layer %u\n",
-				       i, j);
-				fput(file);
-				return -EINVAL;
-			}
-		}
-		ret = (flags & PRLD_CONFIG_DIRECT_IO) ? prld_check_dio(file) : 0;
-		if (!ret)
-			ret = prld_layer_load(&chain->layers[i], file,
-					      !ro && i == chain->nr_layers - 1, i);
-		if (ret) {
-			fput(file);
-			return ret;
-		}
-	}
-	return 0;
-}
-
-/* Read the fds and every image into @chain: no device state touched. */
-static int prld_build_chain(struct prld_chain *chain,
-			    const struct prld_config *cfg)
-{
 	s32 *fds;
-	int ret;
+	int ret = 0;
 
 	fds = memdup_user(u64_to_user_ptr(cfg->fds),
 			  cfg->nr_layers * sizeof(*fds));
 	if (IS_ERR(fds))
 		return PTR_ERR(fds);
-	chain->nr_layers = cfg->nr_layers;
 	chain->layers = kcalloc(cfg->nr_layers, sizeof(*chain->layers),
 				GFP_KERNEL);
-	ret = chain->layers ? prld_load_layers(chain, fds, cfg->flags) :
-			      -ENOMEM;
+	chain->nr_layers = chain->layers ? cfg->nr_layers : 0;
+	if (!chain->layers)
+		ret = -ENOMEM;
+	for (i = 0; !ret && i < chain->nr_layers; i++) {
+		file = fget(fds[i]);
+		if (!file) {
+			ret = -EBADF;
+			break;
+		}
+		chain->layers[i].file = file;
+		chain->layers[i].writable = !ro && i == chain->nr_layers - 1;
+		for (j = 0; j < i; j++) {
+			if (file_inode(chain->layers[j].file) == file_inode(file)) {
+				pr_err("prld: layer %u is the same file as layer %u\n",
+				       i, j);
+				ret = -EINVAL;
+			}
+		}
+	}
 	kfree(fds);
+	return ret;
+}
+
+/* Read and validate every image, then build the map. */
+static int prld_build_chain(struct prld_chain *chain, unsigned int flags)
+{
+	struct prld_layer *top;
+	unsigned int i;
+	int ret = 0;
+
+	for (i = 0; !ret && i < chain->nr_layers; i++) {
+		if (flags & PRLD_CONFIG_DIRECT_IO)
+			ret = prld_check_dio(chain->layers[i].file);
+		if (!ret)
+			ret = prld_layer_load(&chain->layers[i], i);
+	}
 	if (!ret)
 		ret = prld_chain_check_layers(chain);
 	if (!ret)
 		ret = prld_chain_build(chain);
-	if (ret) {
-		prld_chain_release(chain);
+	if (ret)
 		return ret;
-	}
-	chain->alloc_next =
-		prld_chain_alloc_start(&chain->layers[chain->nr_layers - 1]);
+	top = &chain->layers[chain->nr_layers - 1];
+	chain->alloc_next = prld_chain_alloc_start(top);
 	return 0;
 }
 
@@ -146,6 +150,17 @@ static bool prld_files_conflict(struct prld_device *self,
 		mutex_unlock(&dev->mutex);
 	}
 	return false;
+}
+
+static int prld_conflict_check(struct prld_device *dev,
+			       const struct prld_chain *chain)
+{
+	bool busy;
+
+	mutex_lock(&prld_ctl_mutex);
+	busy = prld_files_conflict(dev, chain);
+	mutex_unlock(&prld_ctl_mutex);
+	return busy ? -EBUSY : 0;
 }
 
 static void prld_set_partscan(struct prld_device *dev)
@@ -209,18 +224,26 @@ static int prld_configure(struct prld_device *dev, PRLD_OPEN_MODE_T mode,
 	/* As loop: a device opened read-only can only be attached so. */
 	if (!PRLD_MODE_WRITE(mode))
 		cfg.flags |= PRLD_CONFIG_READ_ONLY;
-	ret = prld_build_chain(&chain, &cfg);
-	if (ret)
-		return ret;
-	/* prld_ctl_mutex keeps the conflict check true until we are bound. */
-	mutex_lock(&prld_ctl_mutex);
-	ret = prld_files_conflict(dev, &chain) ? -EBUSY : 0;
+	/*
+	 * A file another device uses is EBUSY before its header is read:
+	 * that device's in-use flag would otherwise read as EUCLEAN.
+	 */
+	ret = prld_take_files(&chain, &cfg);
+	if (!ret)
+		ret = prld_conflict_check(dev, &chain);
+	if (!ret)
+		ret = prld_build_chain(&chain, cfg.flags);
+	/* Checked again under prld_ctl_mutex, held until we are bound. */
 	if (!ret) {
-		mutex_lock(&dev->mutex);
-		ret = prld_bind(dev, &chain, &cfg);
-		mutex_unlock(&dev->mutex);
+		mutex_lock(&prld_ctl_mutex);
+		ret = prld_files_conflict(dev, &chain) ? -EBUSY : 0;
+		if (!ret) {
+			mutex_lock(&dev->mutex);
+			ret = prld_bind(dev, &chain, &cfg);
+			mutex_unlock(&dev->mutex);
+		}
+		mutex_unlock(&prld_ctl_mutex);
 	}
-	mutex_unlock(&prld_ctl_mutex);
 	if (ret) {
 		prld_chain_release(&chain);
 		return ret;

@@ -32,11 +32,14 @@ ok $? "nothing left bound after the corpus"
 
 # Malformed PRLD_CONFIGURE arguments.
 "$PRLDCTL" create --image -s 16M "$S/ok.hds"
+bound() { "$PRLDCTL" list | wc -l; }
 abuse() {	# EXPECTED-ERRNO NAME RAWATTACH-ARGS...
-	local want=$1 name=$2; shift 2
+	local want=$1 name=$2 before; shift 2
+	before=$(bound)
 	run "$RAWATTACH" "$@"
 	like "$ERR" "$want" "$name: $want"
-	no_bound || { ok 1 "$name: a device stayed bound"; "$PRLDCTL" close "$OUT"; }
+	is "$(bound)" "$before" "$name: no device bound by it"
+	[ "$RC" -ne 0 ] || "$PRLDCTL" close "$OUT"
 }
 abuse EINVAL "struct size too small" --size 40 "$S/ok.hds"
 abuse EINVAL "struct size too large" --size 4096 "$S/ok.hds"
