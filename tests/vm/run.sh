@@ -1,0 +1,204 @@
+#!/bin/bash
+# run.sh [options] -- CMD [ARGS...]
+#
+# Runs CMD as root in a throw-away QEMU guest (TCG: nested KVM hangs on
+# these machines) booting one of the host's Debian kernels, with the host
+# root read-only as its root and the checkout as its working directory
+# (see tests/vm/init for the guest's layout).  Exits 0 only if CMD exits 0
+# and the guest's kernel log shows no splat.
+#
+#   --kernel KREL         guest kernel (default: $PRLD_VM_KERNEL or the
+#                         first of `tests/vm/kernels.sh list`)
+#   --scratch-size SIZE   sparse scratch disk, /dev/vda in the guest
+#                         (default 2G; 0 for none)
+#   --mem SIZE            guest memory (default 2G)
+#   --smp N               guest CPUs (default 2)
+#   --timeout SECONDS     hard limit for the whole VM (default 600)
+#   --append ARGS         extra kernel command line
+#   -e NAME=VALUE         environment variable for CMD (repeatable)
+#   --dmesg-ignore REGEX  kernel log lines to exempt from the splat check
+#   --keep                keep the work directory (printed at the end)
+#   -v, --verbose         also show the guest's full kernel log
+#
+# In the guest CMD sees PRLD_VM=1, PRLD_VM_KREL, PRLD_VM_SCRATCH (the
+# scratch disk), PRLD_VM_WORK (a writable directory shared with the host;
+# the checkout itself is read-only, /tmp is a tmpfs).
+#
+# Environment: PRLD_VM_KERNEL (default kernel), PRLD_VM_TMPDIR (where the
+# work directory and scratch disk go, default /var/tmp), PRLD_VM_CACHE
+# (cached initramfs and kernels, default /var/cache/prld-vm),
+# PRLD_VM_ACCEL (QEMU -accel, default tcg).
+set -euo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd -P)
+SRC=$(cd "$HERE/../.." && pwd -P)
+
+# Kernel log lines that fail the run.  Extended regular expressions.
+DMESG_BAD=(
+	'BUG:' 'Oops' 'WARNING:' 'KASAN' 'UBSAN' 'lockdep'
+	'possible circular locking' 'possible recursive locking'
+	'INFO: task .* blocked for more than' 'kmemleak: .*suspected memory leak'
+	'general protection fault' 'Kernel panic' 'kernel BUG at'
+	'list_(add|del) corruption' 'refcount_t: ' 'rcu: INFO: .* stall'
+	'Unable to handle kernel' 'stack-protector' 'DEBUG_LOCKS_WARN_ON'
+)
+
+# Under TCG the vCPUs' TSCs look unsynchronised, so the guest falls back
+# to the HPET, whose every read is an emulated MMIO access: tsc=reliable
+# halves the boot time and speeds up anything that reads the clock (fio).
+# Speculation mitigations only cost emulated instructions here.
+BOOT_ARGS="console=ttyS0 quiet panic=-1 tsc=reliable mitigations=off"
+
+ACCEL=${PRLD_VM_ACCEL:-tcg}
+
+kernel=${PRLD_VM_KERNEL:-}
+scratch=2G mem=2G smp=2 timeout=600 append='' ignore='' keep='' verbose=''
+envs=()
+usage() {
+	sed -n '2,/^set -e/{/^set -e/d;s/^# \{0,1\}//;p}' "$0" >&2
+	exit 2
+}
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--kernel) kernel=$2; shift 2 ;;
+	--scratch-size) scratch=$2; shift 2 ;;
+	--mem) mem=$2; shift 2 ;;
+	--smp) smp=$2; shift 2 ;;
+	--timeout) timeout=$2; shift 2 ;;
+	--append) append=$2; shift 2 ;;
+	--dmesg-ignore) ignore=$2; shift 2 ;;
+	-e)
+		[[ $2 =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] || {
+			echo "run.sh: -e wants NAME=VALUE, got '$2'" >&2
+			exit 2
+		}
+		envs+=("$2"); shift 2 ;;
+	--keep) keep=1; shift ;;
+	-v | --verbose) verbose=1; shift ;;
+	--) shift; break ;;
+	*) usage ;;
+	esac
+done
+[ $# -gt 0 ] || usage
+
+if [ -z "$kernel" ]; then
+	kernel=$("$HERE/kernels.sh" list | head -n1)
+	[ -n "$kernel" ] || {
+		echo "run.sh: no usable kernel; run tests/vm/kernels.sh install" >&2
+		exit 1
+	}
+fi
+initrd=$("$HERE/mkinitrd.sh" "$kernel")
+vmlinux=$("$HERE/vmlinux.sh" "$kernel")
+
+# Work directory on a disk-backed filesystem: cache=none needs O_DIRECT,
+# which tmpfs (a common /tmp) lacks before Linux 6.6.
+tmp=$(mktemp -d "${PRLD_VM_TMPDIR:-/var/tmp}/prld-vm.XXXXXX")
+if [ -n "$keep" ]; then
+	trap 'echo "run.sh: work directory kept: $tmp"' EXIT
+else
+	trap 'rm -rf "$tmp"' EXIT
+fi
+share=$tmp/share
+mkdir "$share"
+
+# The command, run by the guest's /init as `chroot / bash cmd.sh`.
+{
+	echo "export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+	echo "export HOME=/tmp LANG=C.UTF-8 TERM=dumb PRLD_VM=1 PRLD_VM_WORK=/run/prld-vm"
+	printf 'export PRLD_VM_KREL=%q PRLD_VM_SCRATCH=%q\n' "$kernel" \
+		"$([ "$scratch" = 0 ] || echo /dev/vda)"
+	for e in ${envs[@]+"${envs[@]}"}; do
+		printf 'export %s=%q\n' "${e%%=*}" "${e#*=}"
+	done
+	printf 'cd %q || exit 125\n' "$SRC"
+	printf '%q ' exec "$@"
+	echo
+} >"$share/cmd.sh"
+echo "$SRC" >"$share/cwd"
+
+disk=()
+if [ "$scratch" != 0 ]; then
+	truncate -s "$scratch" "$tmp/scratch.img"
+	disk=(-drive "file=$tmp/scratch.img,if=virtio,format=raw,cache=none")
+fi
+
+# The console goes live to stdout, minus the kernel log dump at the end
+# (saved in the work directory and shown on failure or with -v).
+boot() {
+	{
+		timeout -k 5 "$timeout" qemu-system-x86_64 \
+			-accel "$ACCEL" -cpu max -m "$mem" -smp "$smp" \
+			-nographic -no-reboot -nic none \
+			-kernel "$vmlinux" -initrd "$initrd" \
+			-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
+			-virtfs "local,path=$share,mount_tag=work,security_model=none" \
+			${disk[@]+"${disk[@]}"} \
+			-append "$BOOT_ARGS $append" </dev/null 2>&1 &&
+			echo 0 >"$tmp/qemu.rc" || echo $? >"$tmp/qemu.rc"
+	} | tee "$tmp/console.log" | awk -v v="$verbose" '
+		{ gsub(/\r|\033(\[[0-9;?]*[A-Za-z]|c)/, "") } # SeaBIOS clears the screen
+		/^PRLD-VM: DMESG BEGIN/ { hide = !v }
+		!hide { print; fflush() }
+		/^PRLD-VM: DMESG END/ { hide = 0 }'
+}
+
+echo "run.sh: kernel $kernel: $*"
+start=$(date +%s.%N)
+boot
+# TCG's cross-CPU code patching is not airtight: about one boot in a
+# hundred dies on a stale int3 while the kernel flips a static key.  A
+# guest that died before the command started has not tested anything, so
+# boot it once more.
+if ! grep -q 'PRLD-VM: START' "$tmp/console.log" &&
+	! grep -qx '124\|137' "$tmp/qemu.rc"; then
+	echo "run.sh: the guest died while booting; booting it again"
+	boot
+fi
+wall=$(echo "$(date +%s.%N) - $start" | bc)
+wall=$(printf '%.1f' "$wall")
+
+# Verdict.  With no kernel log file (the guest died), scan the console:
+# with `quiet` it still shows the error-level lines of a crash.
+fail=()
+qrc=$(cat "$tmp/qemu.rc")
+status=$(cat "$share/status" 2>/dev/null || true)
+log=$share/dmesg
+[ -s "$log" ] || log=$tmp/console.log
+case "$qrc" in
+0) ;;
+124 | 137) fail+=("VM timed out after ${timeout}s") ;;
+*) fail+=("qemu exited with $qrc") ;;
+esac
+if [ -z "$status" ]; then
+	fail+=("no exit status from the guest (kernel crash?)")
+elif [ "$status" != 0 ]; then
+	fail+=("command exited with status $status")
+fi
+pattern=$(IFS='|'; echo "${DMESG_BAD[*]}")
+bad=$(grep -E "$pattern" "$log" | { [ -z "$ignore" ] && cat || grep -Ev "$ignore"; } |
+	tr -d '\r' || true)
+[ -z "$bad" ] || fail+=("kernel log shows splats:"$'\n'"$(sed 's/^/    /' <<<"$bad")")
+[ ! -s "$share/kmemleak" ] ||
+	fail+=("kmemleak reports leaks:"$'\n'"$(head -n 20 "$share/kmemleak")")
+
+started=$(sed -n 's/.*PRLD-VM: START \([0-9.]*\).*/\1/p' "$tmp/console.log")
+echo "run.sh: kernel $kernel: VM wall time ${wall}s," \
+	"command started at ${started:-?}s guest uptime"
+if [ ${#fail[@]} -gt 0 ]; then
+	# The console was already shown; add the kernel log from its first
+	# splat on (or its end), unless -v showed all of it.
+	if [ -z "$verbose" ] && [ -s "$share/dmesg" ]; then
+		first=$(grep -nE "$pattern" "$share/dmesg" | head -n1 | cut -d: -f1 || true)
+		if [ -n "$first" ]; then
+			echo "run.sh: guest kernel log from its first splat:"
+			tail -n +"$first" "$share/dmesg" | head -n 80
+		else
+			echo "run.sh: end of the guest kernel log:"
+			tail -n 30 "$share/dmesg"
+		fi
+	fi
+	printf 'run.sh: FAIL: %s\n' "${fail[@]}"
+	exit 1
+fi
+echo "run.sh: PASS"
