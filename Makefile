@@ -64,7 +64,7 @@ VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full \
 	--errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect
 
 .PHONY: all deps test test-unit test-cli test-asan test-valgrind test-fuzz \
-	test-vm test-dkms module lint fuzz fuzz-long demo install dkms-install clean
+	test-vm test-vm-self test-dkms module lint fuzz fuzz-long demo install dkms-install clean
 
 all: $(TOOL) $(if $(wildcard $(KDIR)),module)
 
@@ -93,7 +93,8 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/tap.h tests/unit/testutil.h $(LIBPRL
 
 # ---- tests ---------------------------------------------------------
 
-test: test-unit test-cli test-asan test-valgrind test-fuzz lint test-dkms test-vm
+test: test-unit test-cli test-asan test-valgrind test-fuzz lint test-dkms \
+	test-vm-self test-vm
 
 test-unit: $(UNIT_BINS)
 	prove --exec '' $(UNIT_BINS)
@@ -128,6 +129,11 @@ test-vm: $(TOOL) $(CORPUS_GEN) $(RAWATTACH)
 	# depend on the backing filesystem).
 	PRLD_KTESTS="tests/kernel/20-qemu.t tests/kernel/50-fio.t" \
 		tests/kernel/run.sh $(lastword $(VM_KERNELS)) xfs
+
+# The harness itself: it passes a good guest and fails a bad exit status,
+# a kernel WARNING and a panic, on every test kernel.
+test-vm-self:
+	tests/vm/selftest.sh
 
 # checkpatch from Debian's linux-source-6.1, sparse, and W=1 on each kernel.
 lint:
