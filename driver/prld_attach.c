@@ -224,18 +224,21 @@ int prld_mark_in_use(struct prld_layer *top, u64 alloc_next)
 
 /*
  * Clean close of the top: data and BAT durable, file ends after its last
- * cluster, then the in-use flag is cleared and that is made durable too.
+ * mapped cluster (not alloc_next: clusters after it were discarded or
+ * leaked by a failed BAT write, and nothing references them), then the
+ * in-use flag is cleared and that is made durable too.
  */
 int prld_finish_top(struct prld_chain *chain, bool wrote)
 {
 	struct prld_layer *top = &chain->layers[chain->nr_layers - 1];
+	u64 end = prld_chain_alloc_start(top);
 	int ret;
 
 	ret = vfs_fsync(top->file, 0);
 	if (ret)
 		return ret;
-	if (i_size_read(file_inode(top->file)) > chain->alloc_next) {
-		ret = vfs_truncate(&top->file->f_path, chain->alloc_next);
+	if (i_size_read(file_inode(top->file)) > end) {
+		ret = vfs_truncate(&top->file->f_path, end);
 		if (ret)
 			return ret;
 	}

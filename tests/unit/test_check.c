@@ -427,6 +427,27 @@ static void test_hole(void)
 	prld_report_free(&rep);
 }
 
+/* A discarded cluster: unreferenced but punched, so it costs nothing. */
+static void test_discarded_hole(void)
+{
+	const char *img = tpath("discarded.hds");
+	struct prld_report rep;
+	int fd;
+
+	make_image(img, PRLD_FMT_V2, CS, NCL, three, 3);
+	bat_set(img, 3, 0);	/* slot 1 of 3 now unreferenced */
+	fd = open(img, O_RDWR);
+	ok(fd >= 0 && fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+				2 * CL, CL) == 0, "discarded: hole punched");
+	if (fd >= 0)
+		close(fd);
+	is_int(check(img, false, &rep), 0, "discarded: exit 0");
+	has(&rep, PRLD_SEV_NOTE, "holding no data (discarded): 1 at offset 131072",
+	    "discarded");
+	is_int(rep.leaks, 0, "discarded: no leak counted");
+	prld_report_free(&rep);
+}
+
 /* A hand-built image whose data area starts a cluster late. */
 static void test_data_off_note(void)
 {
@@ -822,6 +843,7 @@ int main(void)
 	test_duplicates();
 	test_tails();
 	test_hole();
+	test_discarded_hole();
 	test_data_off_note();
 	test_empty_flag();
 	test_bad_headers();

@@ -398,9 +398,31 @@ static void report_dup(struct checker *c, struct scan *s, struct tally *t,
 	add_fault(c, t, s->name, &f, who);
 }
 
+/* True when [off, off + len) of @fd holds no data at all (punched). */
+static bool range_is_hole(int fd, uint64_t off, uint64_t len)
+{
+	off_t data = lseek(fd, (off_t)off, SEEK_DATA);
+
+	if (data < 0)
+		return errno == ENXIO;	/* no data from @off to the end */
+	return (uint64_t)data >= off + len;
+}
+
 static void report_hole(struct checker *c, struct scan *s, struct tally *t,
 			uint64_t first, uint64_t n)
 {
+	uint64_t off = prld_slot_to_offset(&s->g, first);
+
+	/*
+	 * A discard unmaps a cluster and punches it: unreferenced, but it
+	 * costs no space, so it is no leak.
+	 */
+	if (range_is_hole(s->fd, off, n * prld_cluster_bytes(&s->g))) {
+		add(c, PRLD_SEV_NOTE, n, s->name,
+		    "unreferenced clusters holding no data (discarded): %llu at offset %llu",
+		    (unsigned long long)n, (unsigned long long)off);
+		return;
+	}
 	add_capped(c, t, PRLD_SEV_LEAK, n, s->name,
 		   "unreferenced clusters: %llu at offset %llu%s",
 		   (unsigned long long)n,

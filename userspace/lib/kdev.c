@@ -196,6 +196,21 @@ int prld_dev_list(struct prld_dev_info **out, unsigned int *count,
 	return 0;
 }
 
+int prld_dev_flush(const char *dev, struct prld_err *err)
+{
+	int fd, ret = 0;
+
+	fd = open_prld(dev, err);
+	if (fd < 0)
+		return fd;
+	if (ioctl(fd, PRLD_FLUSH) < 0)
+		ret = prld_set_err(err, -errno, "%s: flush: %s", dev,
+				   errno == ENXIO ? "not attached" :
+						    strerror(errno));
+	close(fd);
+	return ret;
+}
+
 /* Fill map->bits in MAP_CHUNK_BYTES pieces (the driver's limit per call). */
 static int read_map(int fd, const char *dev, struct prld_map_request *req,
 		    struct prld_map *map, struct prld_err *err)

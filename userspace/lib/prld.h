@@ -208,6 +208,8 @@ void prld_dev_info_free(struct prld_dev_info *info);
 /* Every bound device; *count entries, free each and the array. */
 int prld_dev_list(struct prld_dev_info **out, unsigned int *count,
 		  struct prld_err *err);
+/* Make every completed write to the device durable (fsync of the top). */
+int prld_dev_flush(const char *devpath, struct prld_err *err);
 /* The map from the in-kernel BAT: layers (from, to]; -1 from = all. */
 int prld_dev_get_map(const char *devpath, int from_layer, int to_layer,
 		     struct prld_map *out, struct prld_err *err);

@@ -93,6 +93,17 @@ int cmd_close(int argc, char **argv)
 	return PRLDCTL_EXIT_OK;
 }
 
+int cmd_flush(int argc, char **argv)
+{
+	struct prld_err err = { 0 };
+
+	if (argc != 2 || argv[1][0] == '-')
+		return usage_error("expected one /dev/prldN");
+	if (prld_dev_flush(argv[1], &err) < 0)
+		return fail_err(&err);
+	return PRLDCTL_EXIT_OK;
+}
+
 static struct json_object *dev_json(const struct prld_dev_info *d)
 {
 	struct json_object *o = json_object_new_object();

@@ -32,6 +32,8 @@ static const struct command commands[] = {
 	{ "close", cmd_close, "[--deferred] /dev/prldN|DIR|IMAGE",
 	  "detach a device (--deferred: at last close)" },
 	{ "list", cmd_list, "[--json]", "attached devices" },
+	{ "flush", cmd_flush, "/dev/prldN",
+	  "make every completed write to a device durable" },
 	{ "map", cmd_map,
 	  "[--json|--raw] [--from GUID] [--to GUID] DIR|IMAGE",
 	  "bitmap of allocated clusters" },

@@ -29,6 +29,7 @@ int cmd_map(int argc, char **argv);
 int cmd_open(int argc, char **argv);
 int cmd_close(int argc, char **argv);
 int cmd_list(int argc, char **argv);
+int cmd_flush(int argc, char **argv);
 /* info of an attached /dev/prldN, from the kernel. */
 int device_info(const char *dev, bool json);
 
