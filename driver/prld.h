@@ -76,11 +76,21 @@ struct prld_device {
 	struct gendisk *disk;
 };
 
+/* One async direct I/O piece of a request. */
+struct prld_aio {
+	struct kiocb iocb;
+	struct prld_cmd *cmd;
+	size_t len;
+};
+
 /* Per request, in the blk-mq PDU. */
 struct prld_cmd {
 	struct work_struct work;
 	struct request *rq;
 	struct bio_vec *bvec;		/* allocated for multi-bio requests */
+	struct prld_aio *aios;		/* async pieces, one per cluster */
+	atomic_t pending;		/* pieces in flight + the submitter */
+	int error;			/* first error of any piece */
 };
 
 /* prld_main.c */

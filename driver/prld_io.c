@@ -232,6 +232,129 @@ static int prld_rw(struct prld_device *dev, struct prld_cmd *cmd, bool write)
 	return ret;
 }
 
+/*
+ * Async direct I/O.  A read, or a write (without FUA) whose every piece
+ * lands in a cluster the top already holds, goes out as one async kiocb
+ * per piece and the request completes from the last completion, so no
+ * worker waits on the disk.  Allocation and FUA need sleeping steps
+ * (fsync) after the data, so those requests take the synchronous path.
+ */
+static bool prld_aio_eligible(struct prld_device *dev, struct request *rq)
+{
+	struct prld_chain *chain = &dev->chain;
+	u64 pos = ((u64)blk_rq_pos(rq) << SECTOR_SHIFT) + dev->offset;
+	size_t left = blk_rq_bytes(rq);
+	unsigned int layer;
+	struct prld_piece p;
+	u64 off;
+
+	if (!(dev->flags & PRLD_CONFIG_DIRECT_IO))
+		return false;
+	if (req_op(rq) == REQ_OP_READ)
+		return true;
+	if (req_op(rq) != REQ_OP_WRITE || (rq->cmd_flags & REQ_FUA) ||
+	    (dev->flags & PRLD_CONFIG_READ_ONLY))
+		return false;
+	for (; left; pos += p.len, left -= p.len) {
+		prld_piece_at(chain, pos, left, &p);
+		if (!prld_chain_resolve(chain, p.cluster, &layer, &off) ||
+		    layer != chain->nr_layers - 1)
+			return false;
+	}
+	return true;
+}
+
+static void prld_aio_put(struct prld_cmd *cmd)
+{
+	if (atomic_dec_and_test(&cmd->pending))
+		blk_mq_complete_request(cmd->rq);
+}
+
+static void prld_aio_done(struct kiocb *iocb, long ret)
+{
+	struct prld_aio *aio = container_of(iocb, struct prld_aio, iocb);
+
+	if (ret != aio->len)
+		cmpxchg(&aio->cmd->error, 0, ret < 0 ? (int)ret : -EIO);
+	prld_aio_put(aio->cmd);
+}
+
+/* Submit one piece from its own copy of the request's iterator. */
+static void prld_aio_piece(struct prld_device *dev, struct prld_aio *aio,
+			   struct file *file, u64 pos, struct iov_iter *iter)
+{
+	struct iov_iter piece = *iter;
+	bool write = iov_iter_rw(iter) == ITER_SOURCE;
+	ssize_t ret;
+
+	iov_iter_truncate(&piece, aio->len);
+	aio->iocb.ki_filp = file;
+	aio->iocb.ki_pos = pos;
+	aio->iocb.ki_flags = IOCB_DIRECT;
+	aio->iocb.ki_complete = prld_aio_done;
+	atomic_inc(&aio->cmd->pending);
+	if (write)
+		ret = file->f_op->write_iter(&aio->iocb, &piece);
+	else
+		ret = file->f_op->read_iter(&aio->iocb, &piece);
+	if (ret != -EIOCBQUEUED)
+		prld_aio_done(&aio->iocb, ret);
+}
+
+static void prld_aio_submit(struct prld_device *dev, struct prld_cmd *cmd)
+{
+	struct request *rq = cmd->rq;
+	u64 pos = ((u64)blk_rq_pos(rq) << SECTOR_SHIFT) + dev->offset;
+	size_t left = blk_rq_bytes(rq);
+	bool write = req_op(rq) == REQ_OP_WRITE;
+	unsigned int layer, i = 0;
+	struct iov_iter iter;
+	struct prld_piece p;
+	u64 off;
+
+	atomic_set(&cmd->pending, 1);	/* the submitter's reference */
+	cmd->error = prld_rq_iter(cmd, &iter, write ? ITER_SOURCE : ITER_DEST);
+	for (; !READ_ONCE(cmd->error) && left; pos += p.len, left -= p.len, i++) {
+		prld_piece_at(&dev->chain, pos, left, &p);
+		if (!prld_chain_resolve(&dev->chain, p.cluster, &layer, &off)) {
+			/* Reads only: eligible writes are all mapped. */
+			if (iov_iter_zero(p.len, &iter) != p.len)
+				cmd->error = -EIO;
+			continue;
+		}
+		cmd->aios[i].cmd = cmd;
+		cmd->aios[i].len = p.len;
+		prld_aio_piece(dev, &cmd->aios[i], dev->chain.layers[layer].file,
+			       off + p.in_cluster, &iter);
+		iov_iter_advance(&iter, p.len);
+	}
+	prld_aio_put(cmd);
+}
+
+/* Clusters touched by @rq: the most async pieces it can need. */
+static unsigned int prld_rq_clusters(struct prld_device *dev,
+				     struct request *rq)
+{
+	u64 first = ((u64)blk_rq_pos(rq) << SECTOR_SHIFT) + dev->offset;
+	u64 last = first + blk_rq_bytes(rq) - 1;
+
+	return div64_u64(last, dev->chain.cluster_bytes) -
+	       div64_u64(first, dev->chain.cluster_bytes) + 1;
+}
+
+/* Start @cmd asynchronously if it qualifies; false: do it synchronously. */
+static bool prld_try_aio(struct prld_device *dev, struct prld_cmd *cmd)
+{
+	if (!blk_rq_bytes(cmd->rq) || !prld_aio_eligible(dev, cmd->rq))
+		return false;
+	cmd->aios = kcalloc(prld_rq_clusters(dev, cmd->rq),
+			    sizeof(*cmd->aios), GFP_NOIO);
+	if (!cmd->aios)
+		return false;
+	prld_aio_submit(dev, cmd);
+	return true;
+}
+
 int prld_flush(struct prld_device *dev)
 {
 	struct prld_chain *chain = &dev->chain;
@@ -345,21 +468,33 @@ static int prld_handle(struct prld_device *dev, struct prld_cmd *cmd)
 	}
 }
 
+/* Both paths end here, the async one through blk_mq_complete_request(). */
+static void prld_complete_rq(struct request *rq)
+{
+	struct prld_cmd *cmd = blk_mq_rq_to_pdu(rq);
+	struct prld_device *dev = rq->q->queuedata;
+
+	kfree(cmd->aios);
+	cmd->aios = NULL;
+	kfree(cmd->bvec);
+	cmd->bvec = NULL;
+	if (cmd->error)
+		pr_err_ratelimited("prld%d: %s of %u bytes at sector %llu failed: %d\n",
+				   dev->index, blk_op_str(req_op(rq)),
+				   blk_rq_bytes(rq), (u64)blk_rq_pos(rq),
+				   cmd->error);
+	blk_mq_end_request(rq, errno_to_blk_status(cmd->error));
+}
+
 static void prld_work(struct work_struct *work)
 {
 	struct prld_cmd *cmd = container_of(work, struct prld_cmd, work);
 	struct prld_device *dev = cmd->rq->q->queuedata;
-	int ret;
 
-	ret = prld_handle(dev, cmd);
-	kfree(cmd->bvec);
-	cmd->bvec = NULL;
-	if (ret)
-		pr_err_ratelimited("prld%d: %s of %u bytes at sector %llu failed: %d\n",
-				   dev->index, blk_op_str(req_op(cmd->rq)),
-				   blk_rq_bytes(cmd->rq),
-				   (u64)blk_rq_pos(cmd->rq), ret);
-	blk_mq_end_request(cmd->rq, errno_to_blk_status(ret));
+	if (prld_try_aio(dev, cmd))
+		return;
+	cmd->error = prld_handle(dev, cmd);
+	prld_complete_rq(cmd->rq);
 }
 
 static blk_status_t prld_queue_rq(struct blk_mq_hw_ctx *hctx,
@@ -383,10 +518,12 @@ static int prld_init_request(struct blk_mq_tag_set *set, struct request *rq,
 
 	INIT_WORK(&cmd->work, prld_work);
 	cmd->bvec = NULL;
+	cmd->aios = NULL;
 	return 0;
 }
 
 const struct blk_mq_ops prld_mq_ops = {
 	.queue_rq = prld_queue_rq,
+	.complete = prld_complete_rq,
 	.init_request = prld_init_request,
 };
