@@ -149,22 +149,6 @@ static int desc_sync(struct prld_desc *d, struct prld_err *err)
 
 /* ---- writing ------------------------------------------------------ */
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-	ssize_t n;
-
-	while (len) {
-		n = write(fd, buf, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Keep the permissions of the file being replaced. */
 static mode_t old_mode(const char *path)
 {
@@ -183,7 +167,7 @@ static int write_tmp(const char *tmp, mode_t mode, const char *buf,
 		return desc_err(err, -errno, tmp, "create: %m");
 	ret = fchmod(fd, mode) < 0 ? -errno : 0;
 	if (!ret)
-		ret = write_all(fd, buf, len);
+		ret = prld_pwrite_full(fd, buf, len, 0);
 	if (!ret && fsync(fd) < 0)
 		ret = -errno;
 	if (close(fd) < 0 && !ret)
