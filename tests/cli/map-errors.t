@@ -57,6 +57,32 @@ like "$ERR" "nope" "missing disk named"
 printf 'hello world, not a disk at all, padding padding padding padding' > "$WORK/junk.hds"
 run "$PRLDCTL" info "$WORK/junk.hds"
 like "$ERR" "junk.hds" "non-image file named"
+# Driver commands where no prld module is loaded (this host cannot load
+# modules; the VM suite covers them with the module).
+if [ ! -e /dev/prld-control ]; then
+	run "$PRLDCTL" open "$WORK/d"
+	is "$RC" 1 "open without the module fails"
+	like "$ERR" "is the prld module loaded" "and says what is missing"
+	run "$PRLDCTL" list
+	is "$RC:$OUT" "0:" "list without the module: nothing, exit 0"
+fi
+run "$PRLDCTL" open --direct-io sometimes "$WORK/d"
+like "$ERR" "--direct-io: 'sometimes'" "bad --direct-io value named"
+run "$PRLDCTL" open --offset 1000 "$WORK/d"
+like "$ERR" "not a multiple of 512" "unaligned --offset refused before anything is opened"
+run "$PRLDCTL" open "$WORK/nope"
+like "$ERR" "nope" "open of a missing disk names it"
+run "$PRLDCTL" close /dev/null
+like "$ERR" "not a prld device" "close of a non-prld device refused"
+run "$PRLDCTL" close "$WORK/d"
+is "$RC" 1 "close of a disk that is not attached fails"
+run "$PRLDCTL" flush /dev/null
+like "$ERR" "not a prld device" "flush of a non-prld device refused"
+run "$PRLDCTL" flush
+like "$ERR" "usage: prldctl flush" "flush without a device shows usage"
+run "$PRLDCTL" info --json /dev/null
+like "$ERR" "/dev/null" "info of a non-disk names it"
+
 run "$PRLDCTL" --help
 is "$RC" 0 "--help exit 0"
 like "$OUT" "create" "--help lists commands"

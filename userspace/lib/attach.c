@@ -291,6 +291,14 @@ static int find_device(const char *target, char *dev, size_t len,
 	return 0;
 }
 
+static bool is_device_node(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 &&
+	       (S_ISBLK(st.st_mode) || S_ISCHR(st.st_mode));
+}
+
 int prld_detach(const char *target, bool deferred, struct prld_err *err)
 {
 	char dev[64];
@@ -298,6 +306,9 @@ int prld_detach(const char *target, bool deferred, struct prld_err *err)
 
 	if (prld_is_device(target))
 		snprintf(dev, sizeof(dev), "%s", target);
+	else if (is_device_node(target))
+		return prld_set_err(err, -ENOTBLK, "%s: not a prld device",
+				    target);
 	else if ((ret = find_device(target, dev, sizeof(dev), err)) < 0)
 		return ret;
 	fd = open(dev, O_RDONLY | O_CLOEXEC);
