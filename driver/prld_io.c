@@ -49,7 +49,11 @@ static ssize_t prld_file_rw(struct prld_device *dev, struct file *file,
 
 	init_sync_kiocb(&kiocb, file);
 	kiocb.ki_pos = pos;
-	if (dev->flags & PRLD_CONFIG_DIRECT_IO)
+	/*
+	 * Direct I/O pins the iterator's pages: the request's bvecs, yes; a
+	 * kernel buffer (the zeros of prld_zero_by_write()) goes buffered.
+	 */
+	if ((dev->flags & PRLD_CONFIG_DIRECT_IO) && iov_iter_is_bvec(iter))
 		kiocb.ki_flags |= IOCB_DIRECT;
 	if (write)
 		return vfs_iocb_iter_write(file, &kiocb, iter);

@@ -192,7 +192,8 @@ int prld_dev_list(struct prld_dev_info **out, unsigned int *count,
 		*out = NULL;
 		return ret;
 	}
-	qsort(*out, *count, sizeof(**out), by_index);
+	if (*count)	/* qsort's array may not be NULL, even when empty */
+		qsort(*out, *count, sizeof(**out), by_index);
 	return 0;
 }
 
