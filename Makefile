@@ -187,6 +187,7 @@ install: $(TOOL) $(LIBPRLD)
 	install -D -m 0644 $(LIBPRLD) $(DESTDIR)$(PREFIX)/lib/libprld.a
 	install -D -m 0644 userspace/lib/prld.h $(DESTDIR)$(PREFIX)/include/prld/prld.h
 	install -D -m 0644 include/prld_format.h $(DESTDIR)$(PREFIX)/include/prld/prld_format.h
+	install -D -m 0644 include/prld_ioctl.h $(DESTDIR)$(PREFIX)/include/prld/prld_ioctl.h
 	install -D -m 0644 userspace/prldctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/prldctl.8
 
 dkms-install:
