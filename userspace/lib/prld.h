@@ -214,6 +214,43 @@ int prld_dev_flush(const char *devpath, struct prld_err *err);
 int prld_dev_get_map(const char *devpath, int from_layer, int to_layer,
 		     struct prld_map *out, struct prld_err *err);
 
+/*
+ * Offline snapshots of a disk directory (DIR or its DiskDescriptor.xml).
+ * Each refuses a disk in use (-EBUSY): it holds an exclusive flock on the
+ * top image throughout, which an attached device or a writer conflicts
+ * with.
+ *
+ * prld_snapshot: the top image gets a fresh GUID (@new_guid) and turns
+ * read-only; a new empty delta "<base file>.{GUID}" becomes the top.
+ */
+int prld_snapshot(const char *dir, char new_guid[PRLD_GUID_LEN + 1],
+		  struct prld_err *err);
+
+/* One <Shot> of the snapshot tree. */
+struct prld_snapshot_info {
+	char guid[PRLD_GUID_LEN + 1];
+	char parent[PRLD_GUID_LEN + 1];	/* PRLD_ZERO_GUID for the root */
+	char *file;			/* image path (descriptor dir + File) */
+	uint64_t file_size;
+	uint64_t allocated;		/* clusters mapped in this image */
+	int64_t created;		/* seconds since the epoch; 0: unknown */
+	unsigned int depth;		/* 0 for the root */
+	int status;			/* 0, or -errno: image unreadable */
+	bool top;			/* the writable image (TopGUID) */
+	bool on_chain;			/* between the root and the top */
+};
+
+/* Every shot, in tree order: each one followed by its subtrees. */
+int prld_list_snapshots(const char *dir, struct prld_snapshot_info **out,
+			unsigned int *n, struct prld_err *err);
+void prld_snapshots_free(struct prld_snapshot_info *list, unsigned int n);
+
+/*
+ * The SDK's SwitchToState: discard the top delta and put a new empty one
+ * over snapshot @guid (kept, as are all other snapshots).
+ */
+int prld_revert(const char *dir, const char *guid, struct prld_err *err);
+
 /* Sizes such as "64M", "1G", "512" (bytes; binary K/M/G/T suffixes). */
 int prld_parse_size(const char *text, uint64_t *bytes);
 

@@ -37,6 +37,12 @@ static const struct command commands[] = {
 	{ "map", cmd_map,
 	  "[--json|--raw] [--from GUID] [--to GUID] DIR|IMAGE",
 	  "bitmap of allocated clusters" },
+	{ "snapshot", cmd_snapshot, "[--json] DIR",
+	  "offline snapshot: the top turns read-only, a new delta on it" },
+	{ "snapshots", cmd_snapshots, "[--json] DIR",
+	  "the snapshot tree (* = read through, [top] = writable)" },
+	{ "revert", cmd_revert, "--to GUID DIR",
+	  "discard the top, continue from snapshot GUID (offline)" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -47,7 +53,7 @@ static void print_help(FILE *out)
 
 	fprintf(out, "usage: prldctl COMMAND [OPTIONS] ...\n\ncommands:\n");
 	for (i = 0; i < NCOMMANDS; i++)
-		fprintf(out, "  %-8s %s\n", commands[i].name,
+		fprintf(out, "  %-9s %s\n", commands[i].name,
 			commands[i].summary);
 	fprintf(out, "\nSizes take binary K/M/G/T suffixes.  "
 		"'prldctl COMMAND --help' shows a command's options.\n");

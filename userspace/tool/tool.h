@@ -30,6 +30,9 @@ int cmd_open(int argc, char **argv);
 int cmd_close(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_flush(int argc, char **argv);
+int cmd_snapshot(int argc, char **argv);
+int cmd_snapshots(int argc, char **argv);
+int cmd_revert(int argc, char **argv);
 /* info of an attached /dev/prldN, from the kernel. */
 int device_info(const char *dev, bool json);
 

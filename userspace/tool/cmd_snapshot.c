@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * prldctl snapshot / snapshots / revert: the offline snapshot tree of a
+ * disk directory (SDK: CreateSnapshot, the snapshot list, SwitchToState).
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "tool.h"
+
+/* The one DIR argument after [--json]; -1 after a usage error. */
+static int parse_json_dir(int argc, char **argv, bool *json)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ 0 }
+	};
+	int c;
+
+	*json = false;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (c != 'j')
+			return usage_error("bad option"), -1;
+		*json = true;
+	}
+	if (optind != argc - 1)
+		return usage_error("expected one disk DIR"), -1;
+	return optind;
+}
+
+int cmd_snapshot(int argc, char **argv)
+{
+	char guid[PRLD_GUID_LEN + 1];
+	struct prld_err err = { 0 };
+	struct json_object *o;
+	bool json;
+	int arg = parse_json_dir(argc, argv, &json);
+
+	if (arg < 0)
+		return PRLDCTL_EXIT_FAIL;
+	if (prld_snapshot(argv[arg], guid, &err) < 0)
+		return fail_err(&err);
+	if (!json) {
+		printf("%s\n", guid);
+		return PRLDCTL_EXIT_OK;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "guid", json_object_new_string(guid));
+	json_print(o);
+	return PRLDCTL_EXIT_OK;
+}
+
+static struct json_object *shot_json(const struct prld_snapshot_info *s)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "guid", json_object_new_string(s->guid));
+	json_object_object_add(o, "parent",
+			       json_object_new_string(s->parent));
+	json_object_object_add(o, "file", json_object_new_string(s->file));
+	json_object_object_add(o, "file_size", json_u64(s->file_size));
+	json_object_object_add(o, "allocated", json_u64(s->allocated));
+	json_object_object_add(o, "created",
+			       json_object_new_int64(s->created));
+	json_object_object_add(o, "depth", json_u64(s->depth));
+	json_object_object_add(o, "top", json_object_new_boolean(s->top));
+	json_object_object_add(o, "on_chain",
+			       json_object_new_boolean(s->on_chain));
+	if (s->status)
+		json_object_object_add(o, "error", json_object_new_string(
+					       strerror(-s->status)));
+	return o;
+}
+
+/*
+ * One line per shot, indented by depth: '*' in front of the shots the
+ * disk reads through, "[top]" after the writable one.
+ */
+static void shot_line(const struct prld_snapshot_info *s)
+{
+	char size[32];
+
+	printf("%c %*s%s  %s", s->on_chain ? '*' : ' ', 2 * (int)s->depth,
+	       "", s->guid, s->file);
+	if (s->status)
+		printf("  (unreadable: %s)", strerror(-s->status));
+	else
+		printf("  %s, %" PRIu64 " clusters",
+		       human_size(s->file_size, size, sizeof(size)),
+		       s->allocated);
+	printf("%s\n", s->top ? "  [top]" : "");
+}
+
+int cmd_snapshots(int argc, char **argv)
+{
+	struct prld_snapshot_info *list;
+	struct prld_err err = { 0 };
+	struct json_object *a;
+	unsigned int n, i;
+	bool json;
+	int arg = parse_json_dir(argc, argv, &json);
+
+	if (arg < 0)
+		return PRLDCTL_EXIT_FAIL;
+	if (prld_list_snapshots(argv[arg], &list, &n, &err) < 0)
+		return fail_err(&err);
+	if (json) {
+		a = json_object_new_array();
+		for (i = 0; i < n; i++)
+			json_object_array_add(a, shot_json(&list[i]));
+		json_print(a);
+	} else {
+		for (i = 0; i < n; i++)
+			shot_line(&list[i]);
+	}
+	prld_snapshots_free(list, n);
+	return PRLDCTL_EXIT_OK;
+}
+
+int cmd_revert(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "to", required_argument, NULL, 't' },
+		{ 0 }
+	};
+	struct prld_err err = { 0 };
+	const char *to = NULL;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (c != 't')
+			return usage_error("bad option");
+		to = optarg;
+	}
+	if (!to)
+		return usage_error("--to GUID is required");
+	if (optind != argc - 1)
+		return usage_error("expected one disk DIR");
+	if (prld_revert(argv[optind], to, &err) < 0)
+		return fail_err(&err);
+	return PRLDCTL_EXIT_OK;
+}
