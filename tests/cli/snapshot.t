@@ -257,4 +257,18 @@ run "$PRLDCTL" snapshot "$m"
 is "$RC" 1 "snapshot with broken XML: exit 1"
 like "$ERR" "DiskDescriptor.xml" "... names the descriptor"
 
+# Racing snapshots: each one wins or is refused; none is lost or orphaned.
+r=$WORK/race
+"$PRLDCTL" create -s 4M --cluster-size 64K "$r" > /dev/null
+for i in $(seq 12); do
+	"$PRLDCTL" snapshot "$r" > "$WORK/race.$i" 2> /dev/null &
+done
+wait
+won=$(cat "$WORK"/race.* | wc -l)
+ok $((won < 1)) "racing snapshots: $won of 12 won"
+is "$("$PRLDCTL" snapshots --json "$r" | jq length)" $((won + 1)) \
+	"racing snapshots: one shot per winner"
+is "$(ls "$r" | wc -l)" $((won + 2)) "racing snapshots: no stray deltas"
+judge "racing snapshots" "$r" $((won + 1))
+
 tap_done

@@ -151,6 +151,34 @@ static void op_end(struct shot_op *op)
 	free(op->new_path);
 }
 
+/*
+ * Another snapshot or revert may have switched the descriptor between our
+ * read and our lock: read it again under the lock and insist on the same
+ * top, so a stale model never overwrites a newer one.
+ */
+static int recheck_top(struct shot_op *op, const char *dir,
+		       struct prld_err *err)
+{
+	struct prld_desc *now;
+	int ret = load_disk(dir, &now, err);
+
+	if (ret)
+		return ret;
+	if (strcmp(now->top_guid, op->d->top_guid) ||
+	    strcmp(now->images[find_image(now, now->top_guid)].file,
+		   op->d->images[op->top_img].file)) {
+		desc_free(now);
+		return prld_set_err(err, -EBUSY,
+				    "%s: the descriptor changed while we locked the top (a concurrent snapshot or revert); try again",
+				    dir);
+	}
+	desc_free(op->d);
+	op->d = now;
+	op->top_img = find_image(now, now->top_guid);
+	op->top_shot = find_shot(now, now->top_guid);
+	return 0;
+}
+
 /* Load the descriptor, find the top and lock it. */
 static int op_begin(struct shot_op *op, const char *dir, struct prld_err *err)
 {
@@ -169,7 +197,10 @@ static int op_begin(struct shot_op *op, const char *dir, struct prld_err *err)
 	op->top_path = image_path(d, d->images[op->top_img].file);
 	if (!op->top_path)
 		return prld_set_err(err, -ENOMEM, "out of memory");
-	return lock_top(op, err);
+	ret = lock_top(op, err);
+	if (!ret)
+		ret = recheck_top(op, dir, err);
+	return ret;
 }
 
 /*
