@@ -9,6 +9,7 @@
  *   prld_chain.c   the in-memory map: owner per cluster, allocation
  *                  bookkeeping, bitmaps (pure logic, no block layer)
  *   prld_io.c      the request path
+ *   prld_snapshot.c  PRLD_PUSH_TOP: a new top under a frozen queue
  */
 #ifndef PRLD_H
 #define PRLD_H
@@ -108,6 +109,11 @@ void prld_clear(struct prld_device *dev, bool from_release);
 /* prld_ioctl.c */
 int prld_ioctl(struct block_device *bdev, PRLD_OPEN_MODE_T mode,
 	       unsigned int cmd, unsigned long arg);
+int prld_conflict_check(struct prld_device *dev,
+			const struct prld_chain *chain);
+
+/* prld_snapshot.c */
+int prld_push_top(struct prld_device *dev, const void __user *arg);
 
 /* prld_attach.c */
 int prld_layer_load(struct prld_layer *layer, unsigned int index);

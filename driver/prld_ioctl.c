@@ -152,8 +152,8 @@ static bool prld_files_conflict(struct prld_device *self,
 	return false;
 }
 
-static int prld_conflict_check(struct prld_device *dev,
-			       const struct prld_chain *chain)
+int prld_conflict_check(struct prld_device *dev,
+			const struct prld_chain *chain)
 {
 	bool busy;
 
@@ -454,6 +454,8 @@ int prld_ioctl(struct block_device *bdev, PRLD_OPEN_MODE_T mode,
 		return prld_flush_ioctl(dev);
 	case PRLD_GET_MAP:
 		return prld_get_map(dev, argp);
+	case PRLD_PUSH_TOP:
+		return prld_push_top(dev, argp);
 	default:
 		return -ENOTTY;
 	}

@@ -15,6 +15,8 @@
  *   PRLD_GET_LAYER   one layer's file, format and allocation
  *   PRLD_FLUSH       make every completed write durable
  *   PRLD_GET_MAP     the blocks map, read from the in-kernel BAT
+ *   PRLD_PUSH_TOP    snapshot: a new empty delta becomes the writable top,
+ *                    the old top is closed cleanly and becomes read-only
  *
  * Every structure starts with its size (the ABI version) and ends with
  * reserved space: the kernel rejects unknown flags and any non-zero
@@ -101,6 +103,15 @@ struct prld_map_request {
 	__u64 reserved[4];
 };
 
+/* PRLD_PUSH_TOP: the new top, an empty image of the same geometry */
+struct prld_push_top {
+	__u32 size;		/* sizeof(struct prld_push_top) */
+	__u32 flags;		/* none defined: must be zero */
+	__s32 fd;		/* the new top, opened read-write */
+	__u32 pad;		/* must be zero */
+	__u64 reserved[4];	/* must be zero */
+};
+
 #define PRLD_CTL_ADD		_IO(PRLD_IOCTL_MAGIC, 0x00)
 #define PRLD_CTL_REMOVE		_IO(PRLD_IOCTL_MAGIC, 0x01)
 #define PRLD_CTL_GET_FREE	_IO(PRLD_IOCTL_MAGIC, 0x02)
@@ -113,5 +124,7 @@ struct prld_map_request {
 #define PRLD_FLUSH		_IO(PRLD_IOCTL_MAGIC, 0x14)
 #define PRLD_GET_MAP		_IOWR(PRLD_IOCTL_MAGIC, 0x15, \
 				      struct prld_map_request)
+#define PRLD_PUSH_TOP		_IOW(PRLD_IOCTL_MAGIC, 0x16, \
+				     struct prld_push_top)
 
 #endif /* PRLD_IOCTL_H */

@@ -259,9 +259,6 @@ static int find_device(const char *target, char *dev, size_t len,
 		       struct prld_err *err)
 {
 	struct chain_files cf = { 0 };
-	struct prld_dev_info *list;
-	unsigned int n, i;
-	bool found = false;
 	char *top = NULL;
 	int ret;
 
@@ -271,24 +268,11 @@ static int find_device(const char *target, char *dev, size_t len,
 				   strerror(errno));
 	chain_files_free(&cf);
 	if (!ret)
-		ret = prld_dev_list(&list, &n, err);
-	if (ret) {
-		free(top);
-		return ret;
-	}
-	for (i = 0; i < n; i++) {
-		if (!found && !strcmp(list[i].layers[list[i].nlayers - 1].path,
-				      top)) {
-			snprintf(dev, len, "%s", list[i].device);
-			found = true;
-		}
-		prld_dev_info_free(&list[i]);
-	}
-	free(list);
+		ret = kdev_find_by_top(top, dev, len, err);
 	free(top);
-	if (!found)
+	if (ret == 0)
 		return prld_set_err(err, -ENXIO, "%s: not attached", target);
-	return 0;
+	return ret < 0 ? ret : 0;
 }
 
 static bool is_device_node(const char *path)

@@ -157,6 +157,15 @@ void desc_free(struct prld_desc *d);
 void desc_new_guid(char out[PRLD_GUID_LEN + 1]);
 bool desc_guid_valid(const char *guid);
 
+/* ---- kdev.c ------------------------------------------------------- */
+
+/*
+ * The bound device whose top layer is the file @real_top (a realpath):
+ * 1 and its node in @dev, 0 when none, or a negative errno.
+ */
+int kdev_find_by_top(const char *real_top, char *dev, size_t len,
+		     struct prld_err *err);
+
 /* ---- disk.c ------------------------------------------------------- */
 
 struct prld_disk {

@@ -212,6 +212,29 @@ int prld_dev_flush(const char *dev, struct prld_err *err)
 	return ret;
 }
 
+int kdev_find_by_top(const char *real_top, char *dev, size_t len,
+		     struct prld_err *err)
+{
+	struct prld_dev_info *list;
+	unsigned int n, i;
+	int found = 0, ret;
+
+	ret = prld_dev_list(&list, &n, err);
+	if (ret < 0)
+		return ret;
+	for (i = 0; i < n; i++) {
+		if (!found && list[i].nlayers &&
+		    !strcmp(list[i].layers[list[i].nlayers - 1].path,
+			    real_top)) {
+			snprintf(dev, len, "%s", list[i].device);
+			found = 1;
+		}
+		prld_dev_info_free(&list[i]);
+	}
+	free(list);
+	return found;
+}
+
 /* Fill map->bits in MAP_CHUNK_BYTES pieces (the driver's limit per call). */
 static int read_map(int fd, const char *dev, struct prld_map_request *req,
 		    struct prld_map *map, struct prld_err *err)

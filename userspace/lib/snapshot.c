@@ -15,10 +15,12 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "internal.h"
+#include "prld_ioctl.h"
 
 /* BAT entries read at once when counting a layer's clusters. */
 #define BAT_SCAN_ENTRIES	(1U << 16)
@@ -111,7 +113,8 @@ struct shot_op {
 	struct prld_desc *d;
 	int top_img, top_shot;		/* indices of the current top */
 	char *top_path;
-	int lock_fd;
+	int lock_fd;			/* the top's flock, or the dir's */
+	char device[64];		/* attached as this device, or "" */
 	char *new_file;			/* <File> of the new delta */
 	char *new_path;
 };
@@ -139,6 +142,37 @@ static int lock_top(struct shot_op *op, struct prld_err *err)
 	close(op->lock_fd);
 	op->lock_fd = -1;
 	return ret;
+}
+
+/*
+ * The top is busy: if a prld device holds it, the operation goes through
+ * that device.  Two such operations are kept apart by a lock on the disk
+ * directory (the device itself holds the top's).
+ */
+static int lock_attached(struct shot_op *op, const char *dir,
+			 struct prld_err *err)
+{
+	char *real = realpath(op->top_path, NULL);
+	int found;
+
+	found = real ? kdev_find_by_top(real, op->device, sizeof(op->device),
+					NULL) : 0;
+	free(real);
+	if (found != 1) {
+		op->device[0] = '\0';
+		return -EBUSY;	/* not ours: lock_top's message stands */
+	}
+	op->lock_fd = open(op->d->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (op->lock_fd < 0)
+		return sys_err(err, dir, "cannot open");
+	if (flock(op->lock_fd, LOCK_EX | LOCK_NB) == 0) {
+		if (err)	/* the "disk in use" of lock_top no longer holds */
+			memset(err, 0, sizeof(*err));
+		return 0;
+	}
+	return prld_set_err(err, -EBUSY,
+			    "%s: another snapshot operation is running; try again",
+			    dir);
 }
 
 static void op_end(struct shot_op *op)
@@ -198,6 +232,8 @@ static int op_begin(struct shot_op *op, const char *dir, struct prld_err *err)
 	if (!op->top_path)
 		return prld_set_err(err, -ENOMEM, "out of memory");
 	ret = lock_top(op, err);
+	if (ret == -EBUSY)
+		ret = lock_attached(op, dir, err);
 	if (!ret)
 		ret = recheck_top(op, dir, err);
 	return ret;
@@ -324,6 +360,54 @@ static void rename_top(struct shot_op *op, const char *guid)
 	strcpy(d->shots[op->top_shot].guid, guid);
 }
 
+/* PRLD_PUSH_TOP: the device starts writing into the new delta. */
+static int push_top(const struct shot_op *op, struct prld_err *err)
+{
+	struct prld_push_top req = { .size = sizeof(req) };
+	int dev, ret = 0;
+
+	req.fd = open(op->new_path, O_RDWR | O_CLOEXEC);
+	if (req.fd < 0)
+		return sys_err(err, op->new_path, "cannot open");
+	dev = open(op->device, O_RDONLY | O_CLOEXEC);
+	/* The kernel's reference keeps this lock for as long as it is top. */
+	if (dev < 0 || flock(req.fd, LOCK_EX | LOCK_NB) < 0 ||
+	    ioctl(dev, PRLD_PUSH_TOP, &req) < 0)
+		ret = prld_set_err(err, -errno,
+				   "%s: switching to the new delta failed: %s",
+				   op->device, strerror(errno));
+	if (dev >= 0)
+		close(dev);
+	close(req.fd);
+	return ret;
+}
+
+/*
+ * Attached: the descriptor naming the new delta is made durable before the
+ * device writes a byte into it, so a crash at any point leaves a
+ * descriptor whose chain holds every acknowledged write.  If the switch
+ * fails, the old descriptor is put back and the delta removed.
+ */
+static int switch_attached(struct shot_op *op, const char *dir,
+			   struct prld_err *err)
+{
+	struct prld_desc *old;
+	int ret;
+
+	ret = load_disk(dir, &old, err);
+	if (!ret)
+		ret = switch_descriptor(op, err);
+	if (!ret) {
+		ret = push_top(op, err);
+		if (ret && !desc_save(old, NULL)) {
+			unlink(op->new_path);
+			prld_fsync_dir(op->new_path);
+		}
+	}
+	desc_free(old);
+	return ret;
+}
+
 int prld_snapshot(const char *dir, char new_guid[PRLD_GUID_LEN + 1],
 		  struct prld_err *err)
 {
@@ -334,8 +418,9 @@ int prld_snapshot(const char *dir, char new_guid[PRLD_GUID_LEN + 1],
 
 	desc_new_guid(guid);
 	ret = op_begin(&op, dir, err);
+	/* An attached top is in use by design: no clean-flag demand. */
 	if (!ret)
-		ret = delta_params(&op, op.top_img, true, &p, err);
+		ret = delta_params(&op, op.top_img, !op.device[0], &p, err);
 	if (!ret)
 		ret = make_delta(&op, guid, &p, err);
 	if (!ret) {
@@ -345,7 +430,8 @@ int prld_snapshot(const char *dir, char new_guid[PRLD_GUID_LEN + 1],
 			unlink(op.new_path);
 	}
 	if (!ret)
-		ret = switch_descriptor(&op, err);
+		ret = op.device[0] ? switch_attached(&op, dir, err) :
+				     switch_descriptor(&op, err);
 	if (!ret && new_guid)
 		memcpy(new_guid, guid, PRLD_GUID_LEN + 1);
 	op_end(&op);
@@ -434,6 +520,10 @@ int prld_revert(const char *dir, const char *guid, struct prld_err *err)
 
 	desc_new_guid(name);
 	ret = op_begin(&op, dir, err);
+	if (!ret && op.device[0])
+		ret = prld_set_err(err, -EBUSY,
+				   "%s: attached as %s: close it before reverting",
+				   dir, op.device);
 	s = ret ? ret : revert_target(&op, guid, err);
 	if (s < 0) {
 		op_end(&op);

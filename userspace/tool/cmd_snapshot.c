@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tool.h"
@@ -30,17 +31,43 @@ static int parse_json_dir(int argc, char **argv, bool *json)
 	return optind;
 }
 
+/* The disk directory of an attached device: where its top file lives. */
+static char *device_dir(const char *dev)
+{
+	struct prld_err err = { 0 };
+	struct prld_dev_info info;
+	char *dir = NULL, *slash;
+
+	if (prld_dev_get_info(dev, &info, &err) < 0) {
+		fail_err(&err);
+		return NULL;
+	}
+	dir = strdup(info.layers[info.nlayers - 1].path);
+	prld_dev_info_free(&info);
+	slash = dir ? strrchr(dir, '/') : NULL;
+	if (slash)
+		*slash = '\0';
+	if (!dir)
+		fail("out of memory");
+	return dir;
+}
+
 int cmd_snapshot(int argc, char **argv)
 {
 	char guid[PRLD_GUID_LEN + 1];
 	struct prld_err err = { 0 };
 	struct json_object *o;
+	char *dir = NULL;
 	bool json;
-	int arg = parse_json_dir(argc, argv, &json);
+	int arg = parse_json_dir(argc, argv, &json), ret;
 
 	if (arg < 0)
 		return PRLDCTL_EXIT_FAIL;
-	if (prld_snapshot(argv[arg], guid, &err) < 0)
+	if (prld_is_device(argv[arg]) && !(dir = device_dir(argv[arg])))
+		return PRLDCTL_EXIT_FAIL;
+	ret = prld_snapshot(dir ? dir : argv[arg], guid, &err);
+	free(dir);
+	if (ret < 0)
 		return fail_err(&err);
 	if (!json) {
 		printf("%s\n", guid);

@@ -1,0 +1,163 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * prld_snapshot.c - PRLD_PUSH_TOP: an empty delta becomes the writable top
+ * of a bound device; the old top is closed cleanly and turns read-only.
+ *
+ * Nothing acknowledged is lost or reordered: the queue is frozen (every
+ * request in flight completes, none starts), the old top is made durable
+ * and marked clean, the new top is marked in use, the layer array is
+ * swapped, and only then does I/O resume, now allocating in the new top.
+ * The new delta is empty, so the owner cache stays valid as it is.
+ */
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "prld.h"
+
+static int prld_check_push(const struct prld_push_top *req)
+{
+	if (req->size != sizeof(*req) || req->flags || req->pad ||
+	    memchr_inv(req->reserved, 0, sizeof(req->reserved)))
+		return -EINVAL;
+	return 0;
+}
+
+/* The new top must describe the same disk, hold nothing, be a new file. */
+static int prld_check_new_top(const struct prld_chain *chain,
+			      const struct prld_layer *top)
+{
+	const struct prld_geom *base = &chain->layers[0].geom;
+	unsigned int i;
+
+	if (top->geom.cluster_sectors != base->cluster_sectors ||
+	    top->geom.nb_sectors != base->nb_sectors) {
+		pr_err("prld: new top: geometry differs from the chain's\n");
+		return -EINVAL;
+	}
+	if (top->allocated) {
+		pr_err("prld: new top: not empty (%llu clusters)\n",
+		       top->allocated);
+		return -EINVAL;
+	}
+	for (i = 0; i < chain->nr_layers; i++) {
+		if (file_inode(chain->layers[i].file) == file_inode(top->file)) {
+			pr_err("prld: new top: already layer %u\n", i);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int prld_load_new_top(struct prld_device *dev, struct prld_layer *top,
+			     int fd)
+{
+	struct prld_chain alone = { .nr_layers = 1, .layers = top };
+	int ret;
+
+	top->file = fget(fd);
+	if (!top->file)
+		return -EBADF;
+	top->writable = true;
+	ret = prld_conflict_check(dev, &alone);
+	if (!ret)
+		ret = prld_layer_load(top, dev->chain.nr_layers);
+	if (!ret)
+		ret = prld_check_new_top(&dev->chain, top);
+	return ret;
+}
+
+/*
+ * Queue frozen: close the old top cleanly, open the new one.  On failure
+ * the old top is marked in use again and stays the top.
+ */
+static int prld_switch_files(struct prld_device *dev, struct prld_layer *top)
+{
+	struct prld_chain *chain = &dev->chain;
+	struct prld_layer *old = &chain->layers[chain->nr_layers - 1];
+	int ret;
+
+	ret = prld_finish_top(chain, dev->wrote);
+	if (!ret)
+		ret = prld_mark_in_use(top, prld_chain_alloc_start(top));
+	if (ret)
+		prld_mark_in_use(old, chain->alloc_next);
+	return ret;
+}
+
+/*
+ * Under dev->mutex, bound read-write: the frozen swap itself.  On success
+ * *layers and the chain's array trade places: the caller frees *layers.
+ */
+static int prld_push_locked(struct prld_device *dev, struct prld_layer *top,
+			    struct prld_layer **layers)
+{
+	struct prld_chain *chain = &dev->chain;
+	struct request_queue *q = dev->disk->queue;
+	unsigned int noio;
+	int ret;
+
+	blk_mq_freeze_queue(q);
+	/* No allocation may wait for writeback to this frozen device. */
+	noio = memalloc_noio_save();
+	ret = prld_switch_files(dev, top);
+	memalloc_noio_restore(noio);
+	if (!ret) {
+		memcpy(*layers, chain->layers,
+		       chain->nr_layers * sizeof(**layers));
+		(*layers)[chain->nr_layers - 1].writable = false;
+		(*layers)[chain->nr_layers] = *top;
+		swap(chain->layers, *layers);
+		chain->nr_layers++;
+		chain->alloc_next = prld_chain_alloc_start(top);
+		dev->wrote = false;
+	}
+	blk_mq_unfreeze_queue(q);
+	return ret;
+}
+
+static int prld_push_bound(struct prld_device *dev, struct prld_layer *top,
+			   struct prld_layer **layers)
+{
+	int ret;
+
+	mutex_lock(&dev->mutex);
+	if (dev->state != PRLD_BOUND)
+		ret = -ENXIO;
+	else if (!dev->dirty)
+		ret = -EROFS;	/* attached read-only */
+	else if (dev->chain.nr_layers >= PRLD_MAX_LAYERS)
+		ret = -E2BIG;
+	else
+		ret = prld_push_locked(dev, top, layers);
+	mutex_unlock(&dev->mutex);
+	return ret;
+}
+
+int prld_push_top(struct prld_device *dev, const void __user *arg)
+{
+	struct prld_layer *layers = NULL;
+	struct prld_layer top = { 0 };
+	struct prld_push_top req;
+	int ret;
+
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	if (copy_from_user(&req, arg, sizeof(req)))
+		return -EFAULT;
+	ret = prld_check_push(&req);
+	if (!ret)
+		ret = prld_load_new_top(dev, &top, req.fd);
+	/* Allocated before the freeze: reclaim must not wait on this queue. */
+	if (!ret) {
+		layers = kcalloc(dev->chain.nr_layers + 1, sizeof(*layers),
+				 GFP_KERNEL);
+		ret = layers ? prld_push_bound(dev, &top, &layers) : -ENOMEM;
+	}
+	kfree(layers);		/* the old array on success, else the unused one */
+	if (ret)
+		prld_layer_release(&top);
+	return ret;
+}

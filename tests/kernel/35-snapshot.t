@@ -1,0 +1,102 @@
+#!/bin/bash
+# Snapshots of an attached device: the device switches to a new delta
+# under a frozen queue without losing an acknowledged write; the old top
+# is closed cleanly; the descriptor matches what the device holds; QEMU
+# reading the chain agrees; snapshots under a verifying fio load.
+. "$(dirname "$0")/lib.sh"
+
+MB=1048576
+TOP='{5fbaabe3-6958-40ff-92a7-860e329aab41}'
+put() {	# put OFFSET FILE: the same bytes into the device and the reference
+	dd if="$2" of="$dev" bs=64k seek="$1" oflag=seek_bytes conv=notrunc,fsync status=none &&
+	dd if="$2" of="$WORK/ref" bs=64k seek="$1" oflag=seek_bytes conv=notrunc status=none
+}
+
+"$PRLDCTL" create -s 32M "$S/d"
+dev=$(attach "$S/d")
+truncate -s 32M "$WORK/ref"
+head -c 4M /dev/urandom > "$WORK/a"
+put 0 "$WORK/a"
+cp "$WORK/ref" "$WORK/refA"
+
+run "$PRLDCTL" snapshot "$dev"
+is "$RC" 0 "snapshot of /dev/prldN while attached"
+snap1=$OUT
+j=$("$PRLDCTL" info --json "$dev")
+is "$(jq '.layers | length' <<<"$j")" 2 "the device now has two layers"
+is "$(jq '[.layers[].writable] | tostring' <<<"$j")" '"[false,true]"' "old top read-only, new top writable"
+is "$(jq -r '.layers[1].file' <<<"$j")" "$(realpath "$S/d/root.hds.$snap1")" "new top is root.hds.{snapshot GUID}"
+is "$(le32 "$S/d/root.hds" 44)" 0 "the snapshot image was closed cleanly (in-use cleared)"
+is "$(le32 "$S/d/root.hds.$snap1" 44)" $((0x746F6E59)) "the new top is marked in use"
+run qemu-img check -f parallels "$S/d/root.hds"
+is "$RC" 0 "qemu-img check: the snapshot image is clean while the device runs"
+cmp -s "$dev" "$WORK/ref"
+ok $? "the device still reads every acknowledged byte"
+
+head -c 2M /dev/urandom > "$WORK/b"
+put $((MB + 512)) "$WORK/b"
+ok $? "writes go on after the switch (partial clusters: copy-up)"
+run "$PRLDCTL" snapshot "$S/d"
+is "$RC" 0 "snapshot through the disk directory while attached"
+snap2=$OUT
+head -c 1M /dev/urandom > "$WORK/c"
+put $((20 * MB)) "$WORK/c"
+cmp -s "$dev" "$WORK/ref"
+ok $? "three layers read back the reference"
+is "$("$PRLDCTL" info --json "$dev" | jq '.layers | length')" 3 "three layers"
+run "$PRLDCTL" revert --to "$snap1" "$S/d"
+ok $((RC == 0)) "revert while attached is refused"
+like "$ERR" "close it before reverting" "and says what to do"
+"$PRLDCTL" close "$dev"
+
+run "$PRLDCTL" check "$S/d"
+is "$RC" 0 "prldctl check of the whole chain: clean"
+for f in "$S"/d/root.hds*; do
+	qemu-img check -q -f parallels "$f" || { ok 1 "qemu-img check $f"; }
+done
+ok 0 "qemu-img check: every image clean"
+"$PRLDCTL" read "$S/d" | cmp -s - "$WORK/ref"
+ok $? "offline read of the descriptor's chain equals what the device held"
+C="driver=parallels,file.driver=file,file.filename=$S/d/root.hds.$snap2"
+C="$C,backing.driver=parallels,backing.file.driver=file,backing.file.filename=$S/d/root.hds.$snap1"
+C="$C,backing.backing.driver=parallels,backing.backing.file.driver=file,backing.backing.file.filename=$S/d/root.hds"
+qemu-img convert --image-opts "$C" -O raw "$WORK/q.raw"
+cmp -s "$WORK/q.raw" "$WORK/ref"
+ok $? "QEMU reading the three-layer chain agrees"
+is "$(xmllint --xpath 'string(//Snapshots/TopGUID)' "$S/d/DiskDescriptor.xml")" "$TOP" "TopGUID is the top GUID"
+run "$PRLDCTL" revert --to "$snap1" "$S/d"
+is "$RC" 0 "offline revert to the first snapshot"
+"$PRLDCTL" read "$S/d" | cmp -s - "$WORK/refA"
+ok $? "the disk holds the first snapshot's data again"
+
+# A read-only device cannot take a snapshot; nothing changes.
+sum=$(sha256sum < "$S/d/DiskDescriptor.xml")
+dev=$(attach -r "$S/d")
+run "$PRLDCTL" snapshot "$dev"
+ok $((RC == 0)) "snapshot of a read-only device fails"
+is "$(sha256sum < "$S/d/DiskDescriptor.xml")" "$sum" "descriptor restored after the failed switch"
+is "$(ls "$S/d" | wc -l)" 4 "no stray delta left"
+"$PRLDCTL" close "$dev"
+
+# Snapshots while fio writes and verifies: no acknowledged write is lost.
+"$PRLDCTL" create -s 64M --cluster-size 64K "$S/f"
+dev=$(attach "$S/f")
+fio --name=snapload --filename="$dev" --direct=1 --ioengine=psync \
+	--rw=randwrite --bs=4k --size=16M --numjobs=2 --offset_increment=24M \
+	--verify=crc32c --verify_fatal=1 --do_verify=1 --randseed=7 \
+	--group_reporting --output-format=terse > "$WORK/fio.out" 2>&1 &
+fio_pid=$!
+snaps=0
+for i in 1 2 3; do
+	sleep 2
+	"$PRLDCTL" snapshot "$dev" > /dev/null && snaps=$((snaps + 1))
+done
+wait $fio_pid
+is "$?" 0 "fio verify passes across 3 snapshots taken under load"
+is "$snaps" 3 "all three snapshots succeeded under load"
+is "$("$PRLDCTL" info --json "$dev" | jq '.layers | length')" 4 "four layers"
+"$PRLDCTL" close "$dev"
+run "$PRLDCTL" check "$S/f"
+is "$RC" 0 "chain clean after snapshots under load"
+
+tap_done
