@@ -47,7 +47,15 @@ is "$("$PRLDCTL" info --json "$dev" | jq '.layers | length')" 3 "three layers"
 run "$PRLDCTL" revert --to "$snap1" "$S/d"
 ok $((RC == 0)) "revert while attached is refused"
 like "$ERR" "close it before reverting" "and says what to do"
+kmap=$("$PRLDCTL" map --json --from "$snap1" "$dev" | jq -r .bitmap)
+kmap2=$("$PRLDCTL" map --json --from "$snap1" --to "$snap2" "$dev" | jq -r .bitmap)
+run "$PRLDCTL" map --from "{11111111-1111-1111-1111-111111111111}" "$dev"
+like "$ERR" "is not a layer of this device" "map of a device with an unknown GUID refused"
 "$PRLDCTL" close "$dev"
+is "$("$PRLDCTL" map --json --from "$snap1" "$S/d" | jq -r .bitmap)" "$kmap" \
+	"the device's changes map since snapshot 1 equals the offline one"
+is "$("$PRLDCTL" map --json --from "$snap1" --to "$snap2" "$S/d" | jq -r .bitmap)" "$kmap2" \
+	"and between snapshots 1 and 2 too"
 
 run "$PRLDCTL" check "$S/d"
 is "$RC" 0 "prldctl check of the whole chain: clean"

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -210,6 +211,72 @@ int prld_dev_flush(const char *dev, struct prld_err *err)
 						    strerror(errno));
 	close(fd);
 	return ret;
+}
+
+/* Index of the device layer whose file is the descriptor's image @guid. */
+static int layer_of_guid(const struct prld_dev_info *info,
+			 const struct prld_desc *d, const char *guid,
+			 struct prld_err *err)
+{
+	char *path, *real;
+	unsigned int i, l;
+	int found = -1;
+
+	for (i = 0; i < d->nimages && found < 0; i++) {
+		if (strcasecmp(d->images[i].guid, guid))
+			continue;
+		path = prld_join(d->dir, d->images[i].file);
+		real = path ? realpath(path, NULL) : NULL;
+		for (l = 0; real && l < info->nlayers; l++)
+			if (!strcmp(info->layers[l].path, real))
+				found = (int)l;
+		free(path);
+		free(real);
+	}
+	if (found < 0)
+		return prld_set_err(err, -ENOENT, "%s: %s is not a layer of this device",
+				    info->device, guid);
+	return found;
+}
+
+/* The descriptor next to the device's top image. */
+static int load_device_desc(const struct prld_dev_info *info,
+			    struct prld_desc **d, struct prld_err *err)
+{
+	char *dir = prld_dirname(info->layers[info->nlayers - 1].path);
+	char *path = dir ? prld_join(dir, PRLD_DESCRIPTOR) : NULL;
+	int ret;
+
+	ret = path ? desc_load(path, d, err) :
+		     prld_set_err(err, -ENOMEM, "out of memory");
+	free(dir);
+	free(path);
+	return ret;
+}
+
+int prld_dev_get_map_guid(const char *dev, const char *from_guid,
+			  const char *to_guid, struct prld_map *out,
+			  struct prld_err *err)
+{
+	struct prld_desc *d = NULL;
+	struct prld_dev_info info;
+	int from = -1, to, ret;
+
+	ret = prld_dev_get_info(dev, &info, err);
+	if (ret)
+		return ret;
+	to = (int)info.nlayers - 1;
+	if (from_guid || to_guid)
+		ret = load_device_desc(&info, &d, err);
+	if (!ret && from_guid)
+		ret = from = layer_of_guid(&info, d, from_guid, err);
+	if (ret >= 0 && to_guid)
+		ret = to = layer_of_guid(&info, d, to_guid, err);
+	if (ret >= 0)
+		ret = prld_dev_get_map(dev, from, to, out, err);
+	desc_free(d);
+	prld_dev_info_free(&info);
+	return ret < 0 ? ret : 0;
 }
 
 int kdev_find_by_top(const char *real_top, char *dev, size_t len,

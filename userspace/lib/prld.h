@@ -210,6 +210,13 @@ int prld_dev_list(struct prld_dev_info **out, unsigned int *count,
 		  struct prld_err *err);
 /* Make every completed write to the device durable (fsync of the top). */
 int prld_dev_flush(const char *devpath, struct prld_err *err);
+/*
+ * The changes map of an attached device between two snapshots, by GUID as
+ * in prld_get_map() (NULL from: all; NULL to: the top), from the kernel.
+ */
+int prld_dev_get_map_guid(const char *devpath, const char *from_guid,
+			  const char *to_guid, struct prld_map *out,
+			  struct prld_err *err);
 /* The map from the in-kernel BAT: layers (from, to]; -1 from = all. */
 int prld_dev_get_map(const char *devpath, int from_layer, int to_layer,
 		     struct prld_map *out, struct prld_err *err);

@@ -103,18 +103,10 @@ static int device_map(const char *dev, const char *from, const char *to,
 		      enum map_output out)
 {
 	struct prld_err err = { 0 };
-	struct prld_dev_info info;
 	struct prld_map map;
 	int status;
 
-	if (from || to)
-		return fail("%s: --from/--to on a device come with snapshots; "
-			    "use the disk directory", dev);
-	if (prld_dev_get_info(dev, &info, &err) < 0)
-		return fail_err(&err);
-	status = prld_dev_get_map(dev, -1, (int)info.nlayers - 1, &map, &err);
-	prld_dev_info_free(&info);
-	if (status < 0)
+	if (prld_dev_get_map_guid(dev, from, to, &map, &err) < 0)
 		return fail_err(&err);
 	status = print_map(&map, out);
 	prld_map_free(&map);
