@@ -111,6 +111,8 @@ int prld_ioctl(struct block_device *bdev, PRLD_OPEN_MODE_T mode,
 	       unsigned int cmd, unsigned long arg);
 int prld_conflict_check(struct prld_device *dev,
 			const struct prld_chain *chain);
+bool prld_files_conflict(struct prld_device *self,
+			 const struct prld_chain *chain);
 
 /* prld_snapshot.c */
 int prld_push_top(struct prld_device *dev, const void __user *arg);

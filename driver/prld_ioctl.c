@@ -123,8 +123,8 @@ static int prld_build_chain(struct prld_chain *chain, unsigned int flags)
  * that conflicts (one of the two writes it)?  Caller holds prld_ctl_mutex
  * and not self->mutex: two device mutexes are never held together.
  */
-static bool prld_files_conflict(struct prld_device *self,
-				const struct prld_chain *chain)
+bool prld_files_conflict(struct prld_device *self,
+			 const struct prld_chain *chain)
 {
 	struct prld_device *dev;
 	unsigned int i, j;

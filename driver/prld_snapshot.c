@@ -25,12 +25,26 @@ static int prld_check_push(const struct prld_push_top *req)
 	return 0;
 }
 
-/* The new top must describe the same disk, hold nothing, be a new file. */
+/* A file already in the chain (its top carries the in-use flag). */
+static int prld_check_new_file(const struct prld_chain *chain,
+			       const struct file *file)
+{
+	unsigned int i;
+
+	for (i = 0; i < chain->nr_layers; i++) {
+		if (file_inode(chain->layers[i].file) == file_inode(file)) {
+			pr_err("prld: new top: already layer %u\n", i);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* The new top must describe the same disk and hold nothing. */
 static int prld_check_new_top(const struct prld_chain *chain,
 			      const struct prld_layer *top)
 {
 	const struct prld_geom *base = &chain->layers[0].geom;
-	unsigned int i;
 
 	if (top->geom.cluster_sectors != base->cluster_sectors ||
 	    top->geom.nb_sectors != base->nb_sectors) {
@@ -42,31 +56,7 @@ static int prld_check_new_top(const struct prld_chain *chain,
 		       top->allocated);
 		return -EINVAL;
 	}
-	for (i = 0; i < chain->nr_layers; i++) {
-		if (file_inode(chain->layers[i].file) == file_inode(top->file)) {
-			pr_err("prld: new top: already layer %u\n", i);
-			return -EINVAL;
-		}
-	}
 	return 0;
-}
-
-static int prld_load_new_top(struct prld_device *dev, struct prld_layer *top,
-			     int fd)
-{
-	struct prld_chain alone = { .nr_layers = 1, .layers = top };
-	int ret;
-
-	top->file = fget(fd);
-	if (!top->file)
-		return -EBADF;
-	top->writable = true;
-	ret = prld_conflict_check(dev, &alone);
-	if (!ret)
-		ret = prld_layer_load(top, dev->chain.nr_layers);
-	if (!ret)
-		ret = prld_check_new_top(&dev->chain, top);
-	return ret;
 }
 
 /*
@@ -118,28 +108,43 @@ static int prld_push_locked(struct prld_device *dev, struct prld_layer *top,
 	return ret;
 }
 
-static int prld_push_bound(struct prld_device *dev, struct prld_layer *top,
-			   struct prld_layer **layers)
+/*
+ * Under prld_ctl_mutex and dev->mutex: every check against the chain, the
+ * new top loaded, then the frozen swap.
+ */
+static int prld_push_bound(struct prld_device *dev, struct prld_layer *top)
 {
+	struct prld_chain *chain = &dev->chain;
+	struct prld_layer *layers;
 	int ret;
 
-	mutex_lock(&dev->mutex);
 	if (dev->state != PRLD_BOUND)
-		ret = -ENXIO;
-	else if (!dev->dirty)
-		ret = -EROFS;	/* attached read-only */
-	else if (dev->chain.nr_layers >= PRLD_MAX_LAYERS)
-		ret = -E2BIG;
-	else
-		ret = prld_push_locked(dev, top, layers);
-	mutex_unlock(&dev->mutex);
+		return -ENXIO;
+	if (!dev->dirty)
+		return -EROFS;	/* attached read-only */
+	if (chain->nr_layers >= PRLD_MAX_LAYERS)
+		return -E2BIG;
+	/* Before loading: the device's own top would read as "in use". */
+	ret = prld_check_new_file(chain, top->file);
+	if (!ret)
+		ret = prld_layer_load(top, chain->nr_layers);
+	if (!ret)
+		ret = prld_check_new_top(chain, top);
+	if (ret)
+		return ret;
+	/* Allocated before the freeze: reclaim must not wait on this queue. */
+	layers = kcalloc(chain->nr_layers + 1, sizeof(*layers), GFP_KERNEL);
+	if (!layers)
+		return -ENOMEM;
+	ret = prld_push_locked(dev, top, &layers);
+	kfree(layers);		/* the old array on success, else the unused one */
 	return ret;
 }
 
 int prld_push_top(struct prld_device *dev, const void __user *arg)
 {
-	struct prld_layer *layers = NULL;
-	struct prld_layer top = { 0 };
+	struct prld_layer top = { .writable = true };
+	struct prld_chain alone = { .nr_layers = 1, .layers = &top };
 	struct prld_push_top req;
 	int ret;
 
@@ -148,15 +153,20 @@ int prld_push_top(struct prld_device *dev, const void __user *arg)
 	if (copy_from_user(&req, arg, sizeof(req)))
 		return -EFAULT;
 	ret = prld_check_push(&req);
-	if (!ret)
-		ret = prld_load_new_top(dev, &top, req.fd);
-	/* Allocated before the freeze: reclaim must not wait on this queue. */
+	if (ret)
+		return ret;
+	top.file = fget(req.fd);
+	if (!top.file)
+		return -EBADF;
+	/* The order of configure: prld_ctl_mutex, then dev->mutex. */
+	mutex_lock(&prld_ctl_mutex);
+	ret = prld_files_conflict(dev, &alone) ? -EBUSY : 0;
 	if (!ret) {
-		layers = kcalloc(dev->chain.nr_layers + 1, sizeof(*layers),
-				 GFP_KERNEL);
-		ret = layers ? prld_push_bound(dev, &top, &layers) : -ENOMEM;
+		mutex_lock(&dev->mutex);
+		ret = prld_push_bound(dev, &top);
+		mutex_unlock(&dev->mutex);
 	}
-	kfree(layers);		/* the old array on success, else the unused one */
+	mutex_unlock(&prld_ctl_mutex);
 	if (ret)
 		prld_layer_release(&top);
 	return ret;

@@ -86,6 +86,38 @@ is "$(sha256sum < "$S/d/DiskDescriptor.xml")" "$sum" "descriptor restored after 
 is "$(ls "$S/d" | wc -l)" 4 "no stray delta left"
 "$PRLDCTL" close "$dev"
 
+# Malformed PRLD_PUSH_TOP requests: refused, the device keeps its chain.
+"$PRLDCTL" create -s 16M "$S/p"
+"$PRLDCTL" create --image -s 16M "$S/p-empty.hds"
+"$PRLDCTL" create --image -s 16M "$S/p-full.hds"
+printf x | "$PRLDCTL" write "$S/p-full.hds"
+"$PRLDCTL" create --image -s 16M --cluster-size 64K "$S/p-64k.hds"
+"$PRLDCTL" create --image -s 32M "$S/p-big.hds"
+"$PRLDCTL" create -s 16M "$S/other"
+dev=$(attach "$S/p")
+other=$(attach "$S/other")
+push() {	# push ERRNO NAME RAWATTACH-ARGS...
+	local want=$1 name=$2; shift 2
+	run "$RAWATTACH" --push-to "$dev" "$@"
+	like "$ERR" "$want" "push $name: $want"
+}
+push EINVAL "struct size wrong" --size 8 "$S/p-empty.hds"
+push EINVAL "unknown flag" --flags 1 "$S/p-empty.hds"
+push EINVAL "non-zero padding" --pad 1 "$S/p-empty.hds"
+push EINVAL "non-zero reserved" --reserved 1 "$S/p-empty.hds"
+push EINVAL "a delta that is not empty" "$S/p-full.hds"
+push EINVAL "another cluster size" "$S/p-64k.hds"
+push EINVAL "another virtual size" "$S/p-big.hds"
+push EINVAL "the device's own top" "$S/p/root.hds"
+push EBADF "a read-only descriptor" --ro-fds "$S/p-empty.hds"
+push EBUSY "a file another device writes" "$S/other/root.hds"
+is "$("$PRLDCTL" info --json "$dev" | jq '.layers | length')" 1 "the device still has one layer"
+run "$RAWATTACH" --push-to "$dev" "$S/p-empty.hds"
+is "$RC" 0 "a valid push after all that works"
+is "$("$PRLDCTL" info --json "$dev" | jq '.layers | length')" 2 "and adds the layer"
+"$PRLDCTL" close "$dev"
+"$PRLDCTL" close "$other"
+
 # Snapshots while fio writes and verifies: no acknowledged write is lost.
 "$PRLDCTL" create -s 64M --cluster-size 64K "$S/f"
 dev=$(attach "$S/f")

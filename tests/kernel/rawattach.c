@@ -8,6 +8,8 @@
  *   rawattach [--ro] [--offset N] [--flags X] [--size N] [--pad N]
  *             [--reserved N] [--nr N] [--bad-fd] [--bad-ptr] [--ro-fds]
  *             FILE...
+ *   rawattach --push-to DEV [--flags X] [--size N] [--pad N] [--reserved N]
+ *             [--ro-fds] FILE       (PRLD_PUSH_TOP of FILE onto DEV)
  *
  * Prints /dev/prldN on success; on failure "configure: <errno name>" on
  * stderr and exit status 1.
@@ -31,6 +33,31 @@ static int fail(const char *what)
 	return 1;
 }
 
+/* PRLD_PUSH_TOP with the configure options' size/flags/pad/reserved. */
+static int push(const char *devpath, const struct prld_config *cfg,
+		int ro_fds, int nfiles, char **files)
+{
+	struct prld_push_top req = {
+		.size = cfg->size == sizeof(*cfg) ? sizeof(req) : cfg->size,
+		.flags = cfg->flags,
+		.pad = cfg->pad,
+	};
+	int dev;
+
+	if (nfiles != 1)
+		return 2;
+	req.reserved[3] = cfg->reserved[3];
+	req.fd = open(files[0], ro_fds ? O_RDONLY : O_RDWR);
+	if (req.fd < 0)
+		return fail(files[0]);
+	dev = open(devpath, O_RDONLY);
+	if (dev < 0)
+		return fail(devpath);
+	if (ioctl(dev, PRLD_PUSH_TOP, &req) < 0)
+		return fail("push");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -44,11 +71,13 @@ int main(int argc, char **argv)
 		{ "bad-fd", no_argument, NULL, 'b' },
 		{ "bad-ptr", no_argument, NULL, 'P' },
 		{ "ro-fds", no_argument, NULL, 'O' },
+		{ "push-to", required_argument, NULL, 'T' },
 		{ 0 }
 	};
 	struct prld_config cfg = { .size = sizeof(cfg) };
 	int c, ctl, dev, index, nr = -1, ro = 0, bad_fd = 0, bad_ptr = 0, i;
 	int ro_fds = 0;
+	const char *push_to = NULL;
 	char path[64];
 	int32_t fds[PRLD_MAX_LAYERS + 1];
 
@@ -64,9 +93,12 @@ int main(int argc, char **argv)
 		case 'b': bad_fd = 1; break;
 		case 'P': bad_ptr = 1; break;
 		case 'O': ro_fds = 1; break;
+		case 'T': push_to = optarg; break;
 		default: return 2;
 		}
 	}
+	if (push_to)
+		return push(push_to, &cfg, ro_fds, argc - optind, argv + optind);
 	if (argc - optind > PRLD_MAX_LAYERS)
 		return 2;
 	for (i = 0; i <= PRLD_MAX_LAYERS; i++)
