@@ -21,34 +21,6 @@
 
 /* ---- helpers -------------------------------------------------------- */
 
-static int make_disk(const char *dir, uint64_t sectors, uint32_t cluster,
-		     bool prealloc)
-{
-	struct prld_create_params p = {
-		.size_sectors = sectors,
-		.cluster_sectors = cluster,
-		.preallocate = prealloc,
-	};
-	struct prld_err err = { 0 };
-	int ret = prld_create_disk(dir, &p, &err);
-
-	if (ret)
-		printf("# create_disk %s: %s\n", dir, err.msg);
-	return ret;
-}
-
-static struct prld_desc *load_desc(const char *dir)
-{
-	struct prld_err err = { 0 };
-	struct prld_desc *d = NULL;
-	char *path = prld_join(dir, PRLD_DESCRIPTOR);
-
-	if (!path || desc_load(path, &d, &err))
-		printf("# desc_load %s: %s\n", dir, err.msg);
-	free(path);
-	return d;
-}
-
 /* Append an image + shot pair to the model (new XML nodes on save). */
 static int desc_push(struct prld_desc *d, const char *guid, const char *parent,
 		     const char *file, enum prld_layer_kind kind)
@@ -173,7 +145,7 @@ static void test_create_disk(void)
 	struct prld_disk *d;
 	struct prld_info info;
 
-	if (make_disk(dir, DISK_SECTORS, CL_SECTORS, false))
+	if (create_disk_dir(dir, DISK_SECTORS, CL_SECTORS, false))
 		return;
 	is_int(file_size(tpath("d1/root.hds")), CL_BYTES,
 	       "root.hds is exactly header + BAT cluster");
@@ -272,7 +244,7 @@ static void test_create_disk_refusals(void)
 	       "bad parameters are refused");
 	ok(stat(tpath("bad"), &st) != 0, "and no directory is left");
 	mkdir(tpath("empty"), 0755);
-	is_int(make_disk(tpath("empty"), 2048, 0, false), 0,
+	is_int(create_disk_dir(tpath("empty"), 2048, 0, false), 0,
 	       "an existing empty directory is fine");
 	ok(access(tpath("empty/%s", PRLD_DESCRIPTOR), F_OK) == 0,
 	   "descriptor created in it");
@@ -284,7 +256,7 @@ static void test_create_disk_prealloc(void)
 	struct prld_map m = { 0 };
 	unsigned int i, set = 0;
 
-	if (make_disk(tpath("pre"), DISK_SECTORS, CL_SECTORS, true))
+	if (create_disk_dir(tpath("pre"), DISK_SECTORS, CL_SECTORS, true))
 		return;
 	is_int(file_size(tpath("pre/root.hds")), CL_BYTES + DISK_BYTES,
 	       "preallocated disk: all clusters in the file");
@@ -491,7 +463,7 @@ static void test_chain(void)
 	uint64_t base_len;
 
 	c.ref = calloc(1, DISK_BYTES);
-	if (!c.ref || make_disk(c.dir, DISK_SECTORS, CL_SECTORS, false))
+	if (!c.ref || create_disk_dir(c.dir, DISK_SECTORS, CL_SECTORS, false))
 		goto out;
 	write_base(&c);
 	base_copy = slurp(tpath("chain/root.hds"), &base_len);
@@ -547,7 +519,7 @@ static void test_chain_mismatch(void)
 {
 	char g[PRLD_GUID_LEN + 1], msg[256];
 
-	if (make_disk(tpath("mm"), DISK_SECTORS, CL_SECTORS, false) ||
+	if (create_disk_dir(tpath("mm"), DISK_SECTORS, CL_SECTORS, false) ||
 	    snapshot_ex(tpath("mm"), g, 256, DISK_SECTORS))
 		return;
 	snprintf(msg, sizeof(msg),
@@ -555,7 +527,7 @@ static void test_chain_mismatch(void)
 		 g);
 	open_fails(tpath("mm"), PRLD_OPEN_READ, -EINVAL, msg,
 		   "delta with another cluster size");
-	if (make_disk(tpath("ms"), DISK_SECTORS, CL_SECTORS, false) ||
+	if (create_disk_dir(tpath("ms"), DISK_SECTORS, CL_SECTORS, false) ||
 	    snapshot_ex(tpath("ms"), g, CL_SECTORS, 2 * DISK_SECTORS))
 		return;
 	snprintf(msg, sizeof(msg),
@@ -563,7 +535,7 @@ static void test_chain_mismatch(void)
 		 g);
 	open_fails(tpath("ms"), PRLD_OPEN_READ, -EINVAL, msg,
 		   "delta with another size");
-	if (make_disk(tpath("miss"), DISK_SECTORS, CL_SECTORS, false) ||
+	if (create_disk_dir(tpath("miss"), DISK_SECTORS, CL_SECTORS, false) ||
 	    snapshot(tpath("miss"), g))
 		return;
 	unlink(tpath("miss/root.hds.%s", g));

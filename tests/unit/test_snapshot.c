@@ -25,32 +25,6 @@
 
 /* ---- helpers -------------------------------------------------------- */
 
-static int make_disk(const char *dir)
-{
-	struct prld_create_params p = {
-		.size_sectors = DISK_SECTORS,
-		.cluster_sectors = CL_SECTORS,
-	};
-	struct prld_err err = { 0 };
-	int ret = prld_create_disk(dir, &p, &err);
-
-	if (ret)
-		printf("# create_disk %s: %s\n", dir, err.msg);
-	return ret;
-}
-
-static struct prld_desc *load_desc(const char *dir)
-{
-	struct prld_err err = { 0 };
-	struct prld_desc *d = NULL;
-	char *path = prld_join(dir, PRLD_DESCRIPTOR);
-
-	if (!path || desc_load(path, &d, &err))
-		printf("# desc_load %s: %s\n", dir, err.msg);
-	free(path);
-	return d;
-}
-
 static int snap(const char *dir, char guid[PRLD_GUID_LEN + 1])
 {
 	struct prld_err err = { 0 };
@@ -169,7 +143,7 @@ static void test_snapshot_revert(void)
 	uint8_t *a = calloc(1, DISK_BYTES), *b = malloc(DISK_BYTES);
 	char s[PRLD_GUID_LEN + 1] = "", *dir = tpath("sr");
 
-	if (!a || !b || make_disk(dir))
+	if (!a || !b || create_disk_dir(dir, DISK_SECTORS, CL_SECTORS, false))
 		bail_out("setup");
 	scribble(dir, a, 40);
 	if (!ok(snap(dir, s) == 0, "snapshot"))
@@ -251,7 +225,7 @@ static void test_three_deep(void)
 	char s[3][PRLD_GUID_LEN + 1], *dir = tpath("deep");
 	int i;
 
-	if (make_disk(dir))
+	if (create_disk_dir(dir, DISK_SECTORS, CL_SECTORS, false))
 		bail_out("setup");
 	for (i = 0; i < 4; i++) {
 		lv[i] = calloc(1, DISK_BYTES);
@@ -294,7 +268,7 @@ static void test_map_between(void)
 	bool exact = true;
 	uint64_t c;
 
-	if (!ref || make_disk(dir))
+	if (!ref || create_disk_dir(dir, DISK_SECTORS, CL_SECTORS, false))
 		bail_out("setup");
 	write_at(dir, ref, 0, 3 * CL_BYTES);		/* clusters 0-2 */
 	if (snap(dir, s1))
@@ -347,7 +321,7 @@ static void test_vendor_kept(void)
 	char s[PRLD_GUID_LEN + 1], *dir = tpath("vendor"), *xml;
 	char s2[PRLD_GUID_LEN + 1];
 
-	if (make_disk(dir))
+	if (create_disk_dir(dir, DISK_SECTORS, CL_SECTORS, false))
 		bail_out("setup");
 	desc_insert(dir, "<File>root.hds</File>",
 		    "<VendorImage>base</VendorImage>");
@@ -410,7 +384,7 @@ static void test_revert_refusals(void)
 	const char *unknown = "{01234567-89ab-cdef-0123-456789abcdef}";
 	struct prld_err err = { 0 };
 
-	if (make_disk(dir) || snap(dir, s))
+	if (create_disk_dir(dir, DISK_SECTORS, CL_SECTORS, false) || snap(dir, s))
 		bail_out("setup");
 	before = desc_text(dir);
 	refused(prld_revert(dir, unknown, &err), -ENOENT, &err, unknown,
@@ -452,7 +426,7 @@ static void test_malformed(void)
 	char g[PRLD_GUID_LEN + 1], *dir = tpath("bad");
 	struct prld_err err = { 0 };
 
-	if (make_disk(dir))
+	if (create_disk_dir(dir, DISK_SECTORS, CL_SECTORS, false))
 		bail_out("setup");
 	desc_insert(dir, "<TopGUID>", "{garbage");
 	refused(prld_snapshot(dir, g, &err), -EINVAL, &err, "TopGUID",
@@ -469,7 +443,7 @@ static void test_in_use(void)
 	char *before;
 	int fd;
 
-	if (make_disk(dir) || snap(dir, s))
+	if (create_disk_dir(dir, DISK_SECTORS, CL_SECTORS, false) || snap(dir, s))
 		bail_out("setup");
 	before = desc_text(dir);
 	d = open_disk(dir, RW, 0);
@@ -499,7 +473,7 @@ static void test_dirty_top(void)
 	char g[PRLD_GUID_LEN + 1], *dir = tpath("dirty");
 	struct prld_err err = { 0 };
 
-	if (make_disk(dir))
+	if (create_disk_dir(dir, DISK_SECTORS, CL_SECTORS, false))
 		bail_out("setup");
 	put32(tpath("dirty/root.hds"), PRLD_OFF_INUSE, PRLD_INUSE_MAGIC);
 	refused(prld_snapshot(dir, g, &err), -EUCLEAN, &err, "check --repair",
@@ -514,7 +488,7 @@ static void test_save_fails(void)
 	uint8_t *ref = calloc(1, DISK_BYTES);
 	struct prld_err err = { 0 };
 
-	if (!ref || make_disk(dir))
+	if (!ref || create_disk_dir(dir, DISK_SECTORS, CL_SECTORS, false))
 		bail_out("setup");
 	write_at(dir, ref, CL_BYTES, 1000);
 	before = desc_text(dir);

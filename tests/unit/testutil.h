@@ -197,6 +197,36 @@ static inline void fill_random(uint8_t *p, size_t n)
 }
 
 /* prld_open() of @path at byte @offset; NULL (and a note) if it fails. */
+/* A disk directory of @sectors with @cluster-sector clusters; 0 or -errno. */
+static inline int create_disk_dir(const char *dir, uint64_t sectors,
+				  uint32_t cluster, bool prealloc)
+{
+	struct prld_create_params p = {
+		.size_sectors = sectors,
+		.cluster_sectors = cluster,
+		.preallocate = prealloc,
+	};
+	struct prld_err err = { 0 };
+	int ret = prld_create_disk(dir, &p, &err);
+
+	if (ret)
+		printf("# create_disk %s: %s\n", dir, err.msg);
+	return ret;
+}
+
+/* The model of @dir's descriptor, or NULL (the reason is printed). */
+static inline struct prld_desc *load_desc(const char *dir)
+{
+	struct prld_err err = { 0 };
+	struct prld_desc *d = NULL;
+	char *path = prld_join(dir, PRLD_DESCRIPTOR);
+
+	if (!path || desc_load(path, &d, &err))
+		printf("# desc_load %s: %s\n", dir, err.msg);
+	free(path);
+	return d;
+}
+
 static inline struct prld_disk *open_disk(const char *path,
 					  unsigned int flags, uint64_t offset)
 {
