@@ -13,6 +13,8 @@ PACKAGES=(
 	# kernel side: lint (checkpatch from the 6.1 source, sparse), dkms,
 	# and the tools the VM tests run (the kernels come from kernels.sh)
 	linux-source-6.1 sparse dkms fio e2fsprogs xfsprogs fdisk util-linux
+	# the VM runner times runs with bc; dkms makes its signing key with openssl
+	bc openssl
 )
 
 if [ "$(id -u)" -ne 0 ]; then
