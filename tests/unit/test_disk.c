@@ -21,37 +21,6 @@
 
 /* ---- helpers -------------------------------------------------------- */
 
-/* Append an image + shot pair to the model (new XML nodes on save). */
-static int desc_push(struct prld_desc *d, const char *guid, const char *parent,
-		     const char *file, enum prld_layer_kind kind)
-{
-	struct prld_desc_image *im;
-	struct prld_desc_shot *sh;
-
-	im = realloc(d->images, (d->nimages + 1) * sizeof(*im));
-	if (!im)
-		return -ENOMEM;
-	d->images = im;
-	sh = realloc(d->shots, (d->nshots + 1) * sizeof(*sh));
-	if (!sh)
-		return -ENOMEM;
-	d->shots = sh;
-	im = &d->images[d->nimages];
-	sh = &d->shots[d->nshots];
-	memset(im, 0, sizeof(*im));
-	memset(sh, 0, sizeof(*sh));
-	im->file = strdup(file);
-	if (!im->file)
-		return -ENOMEM;
-	snprintf(im->guid, sizeof(im->guid), "%s", guid);
-	im->kind = kind;
-	snprintf(sh->guid, sizeof(sh->guid), "%s", guid);
-	snprintf(sh->parent, sizeof(sh->parent), "%s", parent);
-	d->nimages++;
-	d->nshots++;
-	return 0;
-}
-
 /*
  * What ploop's snapshot does (format-notes §6), by hand: the top image
  * gets the fresh GUID @snap, a new empty delta of @cluster sectors and
@@ -84,7 +53,7 @@ static int snapshot_ex(const char *dir, char snap[PRLD_GUID_LEN + 1],
 	ret = path ? prld_create_image(path, &p, &err) : -ENOMEM;
 	free(path);
 	if (!ret)
-		ret = desc_push(d, PRLD_TOP_GUID, snap, file,
+		ret = desc_add_layer(d, PRLD_TOP_GUID, snap, file,
 				PRLD_LAYER_EXPANDING);
 	if (!ret)
 		ret = desc_save(d, &err);

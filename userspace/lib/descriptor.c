@@ -45,6 +45,32 @@ bool desc_guid_valid(const char *guid)
 	return desc_guid_norm(guid, tmp);
 }
 
+int desc_add_layer(struct prld_desc *d, const char *guid, const char *parent,
+		   const char *file, enum prld_layer_kind kind)
+{
+	struct prld_desc_image *im;
+	struct prld_desc_shot *sh;
+	char *dup = strdup(file);
+
+	im = dup ? realloc(d->images, (d->nimages + 1) * sizeof(*im)) : NULL;
+	if (im)
+		d->images = im;
+	sh = im ? realloc(d->shots, (d->nshots + 1) * sizeof(*sh)) : NULL;
+	if (!sh) {
+		free(dup);
+		return -ENOMEM;
+	}
+	d->shots = sh;
+	im = &d->images[d->nimages++];
+	*im = (struct prld_desc_image){ .kind = kind, .file = dup };
+	snprintf(im->guid, sizeof(im->guid), "%s", guid);
+	sh = &d->shots[d->nshots++];
+	*sh = (struct prld_desc_shot){ .node = NULL };
+	snprintf(sh->guid, sizeof(sh->guid), "%s", guid);
+	snprintf(sh->parent, sizeof(sh->parent), "%s", parent);
+	return 0;
+}
+
 void desc_new_guid(char out[PRLD_GUID_LEN + 1])
 {
 	uuid_t u;

@@ -153,6 +153,12 @@ int desc_new(const char *dir, uint64_t disk_size, const struct prld_chs *chs,
  */
 int desc_save(struct prld_desc *d, struct prld_err *err);
 void desc_free(struct prld_desc *d);
+/*
+ * Append an Image + Shot pair to the model (new XML nodes on save).
+ * 0 or -ENOMEM, with the model unchanged on failure.
+ */
+int desc_add_layer(struct prld_desc *d, const char *guid, const char *parent,
+		   const char *file, enum prld_layer_kind kind);
 /* "{...}" with a fresh random uuid (libuuid). */
 void desc_new_guid(char out[PRLD_GUID_LEN + 1]);
 bool desc_guid_valid(const char *guid);

@@ -306,27 +306,8 @@ static int make_delta(struct shot_op *op, const char *guid,
 static int add_top(struct prld_desc *d, const char *file, const char *parent,
 		   struct prld_err *err)
 {
-	struct prld_desc_image *im;
-	struct prld_desc_shot *sh;
-	char *dup = strdup(file);
-
-	im = dup ? realloc(d->images, (d->nimages + 1) * sizeof(*im)) : NULL;
-	if (im)
-		d->images = im;
-	sh = im ? realloc(d->shots, (d->nshots + 1) * sizeof(*sh)) : NULL;
-	if (!sh) {
-		free(dup);
+	if (desc_add_layer(d, PRLD_TOP_GUID, parent, file, PRLD_LAYER_EXPANDING))
 		return prld_set_err(err, -ENOMEM, "out of memory");
-	}
-	d->shots = sh;
-	im = &d->images[d->nimages++];
-	*im = (struct prld_desc_image){ .kind = PRLD_LAYER_EXPANDING,
-					.file = dup };
-	strcpy(im->guid, PRLD_TOP_GUID);
-	sh = &d->shots[d->nshots++];
-	*sh = (struct prld_desc_shot){ .node = NULL };
-	strcpy(sh->guid, PRLD_TOP_GUID);
-	snprintf(sh->parent, sizeof(sh->parent), "%s", parent);
 	strcpy(d->top_guid, PRLD_TOP_GUID);
 	return 0;
 }
