@@ -185,4 +185,16 @@ struct prld_disk {
 	uint32_t cluster_sectors;
 };
 
+/* ---- merge.c ------------------------------------------------------ */
+
+/*
+ * Finish a delete/merge a crash interrupted, if @path (a disk directory or
+ * its descriptor) has a journal: 0 when there is none, 1 when one was
+ * finished (@what says which), or a negative errno.
+ */
+int merge_recover(const char *path, char *what, size_t len,
+		  struct prld_err *err);
+/* Is a journal next to descriptor @desc_path?  1 and @what, or 0. */
+int merge_pending(const char *desc_path, char *what, size_t len);
+
 #endif /* PRLD_INTERNAL_H */
