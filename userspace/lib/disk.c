@@ -215,6 +215,12 @@ static int open_descriptor(struct prld_disk *disk, const char *path,
 	unsigned int *idx = NULL, n = 0, i;
 	int ret;
 
+	/* A writer first finishes a snapshot delete a crash interrupted. */
+	if (can_write(disk)) {
+		ret = merge_recover(path, NULL, 0, err);
+		if (ret < 0)
+			return ret;
+	}
 	ret = desc_load(path, &disk->desc, err);
 	if (!ret)
 		ret = desc_chain(disk->desc, NULL, &idx, &n, err);

@@ -74,6 +74,7 @@ struct merge {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	uint64_t done, total;
+	bool counted;			/* total is known */
 	bool finished;
 	int result;
 	struct prld_err err;
@@ -498,6 +499,7 @@ static int open_child(struct merge *m, struct prld_err *err)
 	}
 	pthread_mutex_lock(&m->mu);
 	m->total = total;
+	m->counted = true;
 	pthread_cond_broadcast(&m->cv);
 	pthread_mutex_unlock(&m->mu);
 	return 0;
@@ -852,13 +854,20 @@ int merge_recover(const char *path, char *what, size_t len,
 		ret = lock_disk(&m, dp, err);
 	if (!ret)
 		ret = recover_locked(&m, what, len, err);
-	if (!ret && what && what[0])
+	if (!ret)
 		ret = 1;
 	merge_release(&m);
 	pthread_mutex_destroy(&m.mu);
 	pthread_cond_destroy(&m.cv);
 	free(dp);
 	return ret;
+}
+
+static const char *journal_name(const struct merge *m)
+{
+	const char *slash = strrchr(m->journal, '/');
+
+	return slash ? slash + 1 : m->journal;
 }
 
 int merge_pending(const char *desc_path, char *what, size_t len)
@@ -872,15 +881,17 @@ int merge_pending(const char *desc_path, char *what, size_t len)
 	if (ret == -ENOENT) {
 		ret = 0;
 	} else if (ret) {
-		snprintf(what, len, "%s: malformed merge journal", m.journal);
+		snprintf(what, len,
+			 "malformed merge journal %s: inspect the disk, then remove it",
+			 journal_name(&m));
 		ret = 1;
 	} else {
 		snprintf(what, len,
 			 m.kind == MK_MERGE ?
-			 "%s: unfinished merge of snapshot %s into %s (its file %s); run check --repair to finish it" :
-			 "%s: unfinished deletion of snapshot %s%s (its file %s); run check --repair to finish it",
-			 m.journal, m.kind == MK_MERGE ? m.cguid : m.sguid,
-			 m.kind == MK_MERGE ? m.sguid : "", m.sfile);
+			 "unfinished merge of snapshot %s into %s (journal %s); check --repair finishes it" :
+			 "unfinished deletion of snapshot %s%s (journal %s); check --repair finishes it",
+			 m.kind == MK_MERGE ? m.cguid : m.sguid,
+			 m.kind == MK_MERGE ? m.sguid : "", journal_name(&m));
 		ret = 1;
 	}
 	free(m.journal);
@@ -1059,6 +1070,7 @@ int prld_merge_start(const char *dir, const char *guid,
 		ret = plan_delete(m, guid, err);
 	if (!ret && m->kind == MK_MERGE)
 		ret = need_clean(m, err);
+	m->counted = m->kind == MK_LEAF;	/* nothing to copy */
 	if (!ret) {
 		ret = -pthread_create(&job->thread, NULL, job_main, m);
 		if (ret)
@@ -1078,19 +1090,21 @@ int prld_job_wait(struct prld_job *job, prld_progress_fn cb, void *ctx,
 		  struct prld_err *err)
 {
 	struct merge *m = &job->m;
-	uint64_t done = UINT64_MAX, total = 0;
-	bool finished = false;
+	uint64_t done = 0, total = 0;
+	bool finished = false, counted = false;
 	int ret;
 
 	while (!finished) {
 		pthread_mutex_lock(&m->mu);
-		while (!m->finished && m->done == done && m->total == total)
+		while (!m->finished && m->done == done &&
+		       m->counted == counted)
 			pthread_cond_wait(&m->cv, &m->mu);
 		finished = m->finished;
+		counted = m->counted;
 		done = m->done;
 		total = m->total;
 		pthread_mutex_unlock(&m->mu);
-		if (cb && (!finished || m->result == 0))
+		if (cb && counted && (!finished || m->result == 0))
 			cb(done, total, ctx);
 	}
 	if (!job->joined) {

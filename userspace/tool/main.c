@@ -43,6 +43,8 @@ static const struct command commands[] = {
 	  "the snapshot tree (* = read through, [top] = writable)" },
 	{ "revert", cmd_revert, "--to GUID DIR",
 	  "discard the top, continue from snapshot GUID (offline)" },
+	{ "delete-snapshot", cmd_delete_snapshot, "[--json] GUID DIR",
+	  "remove a snapshot, merging it with its one child (offline)" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -33,6 +33,7 @@ int cmd_flush(int argc, char **argv);
 int cmd_snapshot(int argc, char **argv);
 int cmd_snapshots(int argc, char **argv);
 int cmd_revert(int argc, char **argv);
+int cmd_delete_snapshot(int argc, char **argv);
 /* info of an attached /dev/prldN, from the kernel. */
 int device_info(const char *dev, bool json);
 
