@@ -469,6 +469,10 @@ static int open_child(struct merge *m, struct prld_err *err)
 	if (ret)
 		return ret;
 	c = m->cimg;
+	if (c->geom.inuse == PRLD_INUSE_MAGIC)
+		return prld_set_err(err, -EUCLEAN,
+				    "%s: image was not closed cleanly (in-use flag set); run `prldctl check --repair` first",
+				    c->path);
 	if (c->geom.cluster_sectors != d->blocksize ||
 	    c->geom.nb_sectors != d->disk_size)
 		return prld_set_err(err, -EINVAL,
@@ -662,16 +666,17 @@ static int run_merge(struct merge *m, struct prld_err *err)
 {
 	int ret = 0, keep;
 
-	if (!m->resume)
+	/* A fresh delete opened both in prld_merge_start, to fail early. */
+	if (!m->cimg)
+		ret = open_child(m, err);
+	if (!ret && !m->pimg)
+		ret = open_parent(m, err);
+	if (!ret && !m->resume)
 		ret = journal_write(m, err);
 	if (ret)
 		return ret;
 	crash_point(m, "journal", 0);
-	ret = open_child(m, err);
-	if (!ret)
-		ret = open_parent(m, err);
-	if (!ret)
-		ret = image_begin_write(m->pimg, err);
+	ret = image_begin_write(m->pimg, err);
 	if (ret)
 		return ret;
 	crash_point(m, "inuse", 0);
@@ -952,32 +957,6 @@ static int plan_delete(struct merge *m, const char *guid,
 	return fill_paths(m, err);
 }
 
-/* Both images must be closed cleanly before a fresh merge touches them. */
-static int need_clean(const struct merge *m, struct prld_err *err)
-{
-	const char *paths[2] = { m->spath, m->cpath };
-	struct prld_image *img;
-	int i, ret;
-
-	for (i = 0; i < 2; i++) {
-		if (!paths[i] || (i == 0 && m->skind == PRLD_LAYER_PLAIN))
-			continue;
-		ret = image_open_header(paths[i], PRLD_LAYER_EXPANDING,
-					m->d->disk_size, m->d->blocksize,
-					&img, err);
-		if (ret)
-			return ret;
-		if (img->geom.inuse == PRLD_INUSE_MAGIC)
-			ret = prld_set_err(err, -EUCLEAN,
-					   "%s: image was not closed cleanly (in-use flag set); run `prldctl check --repair` first",
-					   img->path);
-		image_close(img, NULL);
-		if (ret)
-			return ret;
-	}
-	return 0;
-}
-
 /*
  * Lock the disk; if an earlier delete left a journal, finish it under the
  * same lock, then start over (the finished merge may have moved the top).
@@ -1069,8 +1048,11 @@ int prld_merge_start(const char *dir, const char *guid,
 	if (!ret)
 		ret = plan_delete(m, guid, err);
 	if (!ret && m->kind == MK_MERGE)
-		ret = need_clean(m, err);
-	m->counted = m->kind == MK_LEAF;	/* nothing to copy */
+		ret = open_child(m, err);
+	if (!ret && m->kind == MK_MERGE)
+		ret = open_parent(m, err);
+	if (!ret && m->kind == MK_LEAF)
+		m->counted = true;	/* nothing to copy */
 	if (!ret) {
 		ret = -pthread_create(&job->thread, NULL, job_main, m);
 		if (ret)
