@@ -47,6 +47,8 @@ static void on_progress(uint64_t done, uint64_t total, void *ctx)
 	int pct = total ? (int)(done * 100 / total) : 100;
 	struct json_object *o;
 
+	if (!total)		/* a leaf: nothing to copy */
+		return;
 	if (p->last_pct >= 0 && pct == p->last_pct &&
 	    !(done == total && p->last_done != total))
 		return;
