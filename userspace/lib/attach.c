@@ -228,7 +228,10 @@ int prld_attach(const char *path, const struct prld_attach_opts *o,
 		return prld_set_err(err, -EINVAL,
 				    "%s: offset %llu is not a multiple of 512",
 				    path, (unsigned long long)o->offset);
-	ret = chain_resolve(path, PRLD_OPEN_READ, &cf, err);
+	/* A writable attach first finishes an interrupted snapshot delete. */
+	ret = o->read_only ? 0 : merge_recover(path, NULL, 0, err);
+	if (ret >= 0)
+		ret = chain_resolve(path, PRLD_OPEN_READ, &cf, err);
 	if (ret < 0)
 		goto out;
 	dio = o->direct_io == PRLD_DIO_ON ||

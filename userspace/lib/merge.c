@@ -838,15 +838,20 @@ static int recover_locked(struct merge *m, char *what, size_t len,
 int merge_recover(const char *path, char *what, size_t len,
 		  struct prld_err *err)
 {
+	size_t n = strlen(path);
 	struct merge m;
+	struct stat st;
 	char *dp;
 	int ret;
 
 	if (what && len)
 		what[0] = '\0';
-	ret = merge_desc_path(path, &dp, err);
-	if (ret)
-		return ret;
+	/* A bare image has no snapshots; the caller reports a bad path. */
+	if (stat(path, &st) < 0 || (!S_ISDIR(st.st_mode) &&
+				    (n < 4 || strcasecmp(path + n - 4, ".xml"))))
+		return 0;
+	if (merge_desc_path(path, &dp, NULL))
+		return 0;
 	ret = merge_init(&m, dp, err);
 	if (!ret && access(m.journal, F_OK) < 0) {
 		free(m.journal);
