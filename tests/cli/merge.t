@@ -275,7 +275,7 @@ head -c 8M /dev/urandom | "$PRLDCTL" write --offset 0 "$big"
 B1=$("$PRLDCTL" snapshot "$big")
 head -c 12M /dev/urandom | "$PRLDCTL" write --offset 4194304 "$big"
 save "$big" big
-killed=0
+killed=0 mid=0
 for i in 1 2 3 4; do
 	k=$WORK/kill$i
 	cp -a "$big" "$k"
@@ -284,6 +284,7 @@ for i in 1 2 3 4; do
 	sleep "0.$((RANDOM % 8 + 1))"
 	kill -9 "$pid" 2> /dev/null && killed=$((killed + 1))
 	wait "$pid" 2> /dev/null
+	[ -e "$k/DiskDescriptor.xml.merge" ] && mid=$((mid + 1))
 	run "$PRLDCTL" check --repair "$k"
 	is "$RC" 0 "kill -9 #$i: check --repair exits 0"
 	same "$k" big "kill -9 #$i, repaired"
@@ -296,6 +297,6 @@ for i in 1 2 3 4; do
 	judge "kill -9 #$i" "$k" 1
 	rm -rf "$k"
 done
-echo "# $killed of 4 runs were killed mid-way"
+echo "# $killed of 4 runs killed, $mid of them with the merge under way"
 
 tap_done
