@@ -686,6 +686,38 @@ static void test_double_crash(void)
 	states_free(&s);
 }
 
+/* Snapshot and revert finish a pending merge before they change anything. */
+static void test_crash_then_snapshot_ops(void)
+{
+	char g[2][PRLD_GUID_LEN + 1], n[PRLD_GUID_LEN + 1];
+	char *dir = tpath("ops");
+	struct prld_err err = { 0 };
+	struct states s;
+	int ret;
+
+	build_chain(dir, 0, 2, 4343, &s, g);
+	is_int(crash_at(dir, g[0], "copy:2", 0), CRASH_EXIT,
+	       "ops: crash merging S1 into S2");
+	ret = prld_revert(dir, g[0], &err);
+	is_int(ret, -ENOENT, "ops: revert to the half-merged S1 finishes the merge, then finds S1 gone");
+	ok(access(tpath("ops/DiskDescriptor.xml.merge"), F_OK) < 0,
+	   "ops: journal gone");
+	states_drop(&s, g[0]);
+	states_match(dir, &s, NULL, "ops: after revert's recovery");
+	is_int(crash_at(dir, g[1], "inuse", 0), CRASH_EXIT,
+	       "ops: crash merging S2 into the top");
+	is_int(prld_snapshot(dir, n, &err), 0, "ops: snapshot after the crash (%s)",
+	       err.msg);
+	states_drop(&s, g[1]);
+	/* The old top's state is snapshot n's now; the new top reads the same. */
+	memcpy(s.guid[s.n - 1], n, sizeof(n));
+	states_add(&s, PRLD_TOP_GUID, s.data[s.n - 1]);
+	states_match(dir, &s, NULL, "ops: after snapshot's recovery");
+	desc_names(dir, &s, "ops");
+	check_clean(dir, "ops");
+	states_free(&s);
+}
+
 static void test_crash_leaf(void)
 {
 	static const char *const steps[] = { "journal", "switched",
@@ -759,6 +791,7 @@ int main(void)
 	test_crash_merge(0);
 	test_crash_merge(1);
 	test_double_crash();
+	test_crash_then_snapshot_ops();
 	test_crash_leaf();
 	test_bad_journal();
 	ok(tmpdir_remove() == 0, "scratch directory removed");

@@ -61,6 +61,7 @@ struct merge {
 	int lock_fd;			/* the top's exclusive flock */
 	enum merge_kind kind;
 	bool resume;			/* rolling forward a journal */
+	bool journaled;			/* the journal is on disk */
 	char sguid[PRLD_GUID_LEN + 1];	/* the snapshot deleted (P) */
 	char cguid[PRLD_GUID_LEN + 1];	/* its child (C), merge only */
 	char *sfile, *cfile;		/* <File> values */
@@ -675,6 +676,7 @@ static int run_merge(struct merge *m, struct prld_err *err)
 		ret = journal_write(m, err);
 	if (ret)
 		return ret;
+	m->journaled = true;
 	crash_point(m, "journal", 0);
 	ret = image_begin_write(m->pimg, err);
 	if (ret)
@@ -719,6 +721,7 @@ static int run_leaf(struct merge *m, struct prld_err *err)
 		ret = journal_write(m, err);
 	if (ret)
 		return ret;
+	m->journaled = true;
 	crash_point(m, "journal", 0);
 	drop_image(d, (unsigned int)image_idx(d, m->sguid));
 	drop_shot(d, (unsigned int)shot_idx(d, m->sguid));
@@ -1007,6 +1010,13 @@ static void *job_main(void *arg)
 	int ret;
 
 	ret = m->kind == MK_MERGE ? run_merge(m, &err) : run_leaf(m, &err);
+	if (ret && m->journaled) {
+		size_t n = strlen(err.msg);
+
+		snprintf(err.msg + n, sizeof(err.msg) - n,
+			 "; the delete is recorded in %s: `prldctl check --repair` finishes it",
+			 m->journal);
+	}
 	/* Everything closed (locks released) before waiters hear of it. */
 	merge_release(m);
 	pthread_mutex_lock(&m->mu);

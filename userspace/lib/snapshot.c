@@ -221,6 +221,10 @@ static int op_begin(struct shot_op *op, const char *dir, struct prld_err *err)
 
 	memset(op, 0, sizeof(*op));
 	op->lock_fd = -1;
+	/* A snapshot delete a crash interrupted is finished first (merge.c). */
+	ret = merge_recover(dir, NULL, 0, err);
+	if (ret < 0)
+		return ret;
 	ret = load_disk(dir, &op->d, err);
 	if (ret)
 		return ret;
