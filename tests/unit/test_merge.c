@@ -754,6 +754,84 @@ static void test_crash_leaf(void)
 	}
 }
 
+/*
+ * Into an empty base (its EMPTY flag goes once it holds data) and into a
+ * plain (raw) base, which is written in place.
+ */
+static void test_empty_and_plain(void)
+{
+	char g[PRLD_GUID_LEN + 1], *dir = tpath("empty-base");
+	struct prld_err err = { 0 };
+	struct states s = { 0 };
+	uint8_t *ref = calloc(1, DISK_BYTES);
+	char *desc;
+	uint64_t len;
+	int fd;
+
+	if (!ref || create_disk_dir(dir, DISK_SECTORS, CL_SECTORS, false))
+		bail_out("create");
+	snap(dir, g);
+	states_add(&s, g, ref);
+	scribble(dir, ref, 10);
+	states_add(&s, PRLD_TOP_GUID, ref);
+	ok(hdr32(tpath("empty-base/root.hds"), PRLD_OFF_FLAGS) & PRLD_FLAG_EMPTY,
+	   "empty base: EMPTY flag set before");
+	is_int(del(dir, g, &err), 0, "empty base: merged (%s)", err.msg);
+	states_drop(&s, g);
+	states_match(dir, &s, NULL, "empty base");
+	is_int(hdr32(tpath("empty-base/root.hds"), PRLD_OFF_FLAGS) &
+	       PRLD_FLAG_EMPTY, 0, "empty base: EMPTY flag cleared");
+	check_clean(dir, "empty base");
+	states_free(&s);
+
+	/* A plain base: raw bytes, <Type>Plain</Type>. */
+	dir = tpath("plain-base");
+	if (create_disk_dir(dir, DISK_SECTORS, CL_SECTORS, false))
+		bail_out("create");
+	fill_random(ref, DISK_BYTES);
+	fd = open(tpath("plain-base/root.hds"), O_WRONLY | O_TRUNC);
+	if (fd < 0 || prld_pwrite_full(fd, ref, DISK_BYTES, 0))
+		bail_out("plain");
+	close(fd);
+	desc = slurp(tpath("plain-base/DiskDescriptor.xml"), &len);
+	{
+		char *t = desc ? strstr(desc, "<Type>Compressed</Type>") : NULL;
+		char *out;
+
+		if (!t || asprintf(&out, "%.*s<Type>Plain</Type>%s",
+				   (int)(t - desc), desc,
+				   t + strlen("<Type>Compressed</Type>")) < 0)
+			bail_out("desc");
+		fd = open(tpath("plain-base/DiskDescriptor.xml"),
+			  O_WRONLY | O_TRUNC);
+		if (fd < 0 || prld_pwrite_full(fd, out, strlen(out), 0))
+			bail_out("desc");
+		close(fd);
+		free(out);
+		free(desc);
+	}
+	snap(dir, g);
+	states_add(&s, g, ref);
+	scribble(dir, ref, 10);
+	states_add(&s, PRLD_TOP_GUID, ref);
+	is_int(del(dir, g, &err), 0, "plain base: merged (%s)", err.msg);
+	states_drop(&s, g);
+	ok(disk_equals(dir, ref, DISK_BYTES), "plain base: top reads as before");
+	is_int(file_size(tpath("plain-base/root.hds")), DISK_BYTES,
+	       "plain base: still exactly the disk's size");
+	{
+		struct prld_desc *d = load_desc(dir);
+
+		ok(d && d->nimages == 1 && d->images[0].kind == PRLD_LAYER_PLAIN &&
+		   !strcmp(d->images[0].guid, PRLD_TOP_GUID),
+		   "plain base: the top is the plain image now");
+		desc_free(d);
+	}
+	check_clean(dir, "plain base");
+	states_free(&s);
+	free(ref);
+}
+
 /* A journal that does not parse is reported and left for a human. */
 static void test_bad_journal(void)
 {
@@ -793,6 +871,7 @@ int main(void)
 	test_double_crash();
 	test_crash_then_snapshot_ops();
 	test_crash_leaf();
+	test_empty_and_plain();
 	test_bad_journal();
 	ok(tmpdir_remove() == 0, "scratch directory removed");
 	return tap_done();
