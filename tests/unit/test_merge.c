@@ -442,6 +442,29 @@ static void test_tree_and_refusals(void)
 	states_free(&s);
 }
 
+/* Three children: all three named. */
+static void test_three_children(void)
+{
+	char g[1][PRLD_GUID_LEN + 1], a[PRLD_GUID_LEN + 1], b[PRLD_GUID_LEN + 1];
+	char *dir = tpath("three");
+	struct prld_err err = { 0 };
+	struct states s;
+
+	build_chain(dir, 0, 1, 5, &s, g);
+	snap(dir, a);
+	if (prld_revert(dir, g[0], &err))
+		bail_out("revert");
+	snap(dir, b);
+	if (prld_revert(dir, g[0], &err))
+		bail_out("revert");
+	is_int(del(dir, g[0], &err), -ENOTEMPTY, "three children: -ENOTEMPTY");
+	like(err.msg, "has 3 child snapshots", "... counts them");
+	like(err.msg, a, "... names the first");
+	like(err.msg, b, "... names the second");
+	like(err.msg, PRLD_TOP_GUID, "... names the top");
+	states_free(&s);
+}
+
 /* ---- the job API ---------------------------------------------------- */
 
 struct seen {
@@ -865,6 +888,7 @@ int main(void)
 	test_chain(PRLD_FMT_V2);
 	test_chain(PRLD_FMT_V1);
 	test_tree_and_refusals();
+	test_three_children();
 	test_job();
 	test_crash_merge(0);
 	test_crash_merge(1);

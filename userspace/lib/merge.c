@@ -915,6 +915,28 @@ int merge_pending(const char *desc_path, char *what, size_t len)
 
 /* ---- a fresh delete ----------------------------------------------------- */
 
+/* The refusal for 2+ children names them (up to 8). */
+static int too_many_children(const struct prld_desc *d, const char *guid,
+			     unsigned int n, struct prld_err *err)
+{
+	char list[8 * (PRLD_GUID_LEN + 2) + 8] = "";
+	unsigned int i, k = 0;
+	size_t len = 0;
+
+	for (i = 0; i < d->nshots && k < 8; i++) {
+		if (strcasecmp(d->shots[i].parent, guid))
+			continue;
+		len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%s",
+					k ? ", " : "", d->shots[i].guid);
+		k++;
+	}
+	if (n > k)
+		snprintf(list + len, sizeof(list) - len, ", ...");
+	return prld_set_err(err, -ENOTEMPTY,
+			    "%s: snapshot %s has %u child snapshots (%s); delete all but one of them first",
+			    d->path, guid, n, list);
+}
+
 static int plan_delete(struct merge *m, const char *guid,
 		       struct prld_err *err)
 {
@@ -938,10 +960,7 @@ static int plan_delete(struct merge *m, const char *guid,
 	memcpy(m->sguid, d->shots[s].guid, sizeof(m->sguid));
 	n = children(d, m->sguid, &c1, &c2);
 	if (n >= 2)
-		return prld_set_err(err, -ENOTEMPTY,
-				    "%s: snapshot %s has %u child snapshots (%s, %s%s); delete all but one of them first",
-				    d->path, m->sguid, n, d->shots[c1].guid,
-				    d->shots[c2].guid, n > 2 ? ", ..." : "");
+		return too_many_children(d, m->sguid, n, err);
 	m->sfile = strdup(d->images[image_idx(d, m->sguid)].file);
 	m->skind = d->images[image_idx(d, m->sguid)].kind;
 	if (!m->sfile)
