@@ -153,6 +153,26 @@ judge "only the top left" "$c" 1
 "$PRLDCTL" read "$c" | cmp -s - "$WORK/c.3"
 ok $? "the top reads as it did before any delete"
 
+# ---- V1 images, 1 MiB clusters --------------------------------------------
+
+v=$WORK/v1
+"$PRLDCTL" create -s 16M --format v1 "$v" > /dev/null
+put "$v" 1000 3000000
+V1=$("$PRLDCTL" snapshot "$v")
+put "$v" 2500000 3000000
+V2=$("$PRLDCTL" snapshot "$v")
+put "$v" 9000000 100
+save "$v" v
+run "$PRLDCTL" delete-snapshot "$V2" "$v"
+is "$RC" 0 "V1: delete the top's parent"
+same "$v" v "V1, after the top's parent"
+judge "V1, after the top's parent" "$v" 2
+run "$PRLDCTL" delete-snapshot "$V1" "$v"
+is "$RC" 0 "V1: delete the root"
+same "$v" v "V1, after the root"
+judge "V1, after the root" "$v" 1
+is "$(head -c 16 "$v/root.hds")" WithoutFreeSpace "V1: still a V1 image"
+
 # ---- a tree: a leaf, then a snapshot with two children --------------------
 
 t=$WORK/t
