@@ -169,7 +169,7 @@ static int prld_resize_bound(struct prld_device *dev, u64 new_sectors)
 	if (grown.bat_entries > PRLD_MAX_BAT_ENTRIES)
 		return -EFBIG;
 	/* Allocated before the freeze: reclaim must not wait on this queue. */
-	bat = kvzalloc(grown.bat_entries * sizeof(*bat), GFP_KERNEL);
+	bat = kvcalloc(grown.bat_entries, sizeof(*bat), GFP_KERNEL);
 	owner = kvzalloc(grown.bat_entries, GFP_KERNEL);
 	ret = bat && owner ? prld_grow_frozen(dev, &grown, &bat, &owner) :
 			     -ENOMEM;
