@@ -254,9 +254,19 @@ void prld_snapshots_free(struct prld_snapshot_info *list, unsigned int n);
 
 /*
  * The SDK's SwitchToState: discard the top delta and put a new empty one
- * over snapshot @guid (kept, as are all other snapshots).
+ * over snapshot @guid (kept, as are all other snapshots).  On an attached
+ * disk the device switches too (PRLD_REVERT), but only while nobody has
+ * it open or mounted (-EBUSY otherwise).
  */
 int prld_revert(const char *dir, const char *guid, struct prld_err *err);
+
+/*
+ * Grow the disk at @path (DIR, descriptor or bare image) to @size_bytes,
+ * rounded up to the cluster; attached disks grow through their device
+ * (PRLD_RESIZE).  Only the top image grows; the descriptor follows.
+ * Shrinking is -EINVAL.
+ */
+int prld_resize(const char *path, uint64_t size_bytes, struct prld_err *err);
 
 /* Sizes such as "64M", "1G", "512" (bytes; binary K/M/G/T suffixes). */
 int prld_parse_size(const char *text, uint64_t *bytes);
