@@ -173,6 +173,28 @@ same "$v" v "V1, after the root"
 judge "V1, after the root" "$v" 1
 is "$(head -c 16 "$v/root.hds")" WithoutFreeSpace "V1: still a V1 image"
 
+# ---- a resized disk: lower images smaller than the top ---------------------
+
+z=$WORK/z
+"$PRLDCTL" create -s 8M --cluster-size 64K "$z" > /dev/null
+put "$z" 0 3000000
+Z1=$("$PRLDCTL" snapshot "$z")
+"$PRLDCTL" resize -s 12M "$z"
+put "$z" 7000000 3000000
+Z2=$("$PRLDCTL" snapshot "$z")
+put "$z" 11000000 500000
+save "$z" z
+judge "resized" "$z" 3
+run "$PRLDCTL" delete-snapshot "$Z1" "$z"
+is "$RC" 0 "resized: merge the 8M base with its 12M child"
+is "$(qemu-img info -f parallels --output=json "$z/root.hds" | jq '."virtual-size"')" 	12582912 "resized: root.hds grew to 12M"
+same "$z" z "resized, after the base"
+judge "resized, after the base" "$z" 2
+run "$PRLDCTL" delete-snapshot "$Z2" "$z"
+is "$RC" 0 "resized: merge into the top"
+same "$z" z "resized, after the top's parent"
+judge "resized, after the top's parent" "$z" 1
+
 # ---- a tree: a leaf, then a snapshot with two children --------------------
 
 t=$WORK/t

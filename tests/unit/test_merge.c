@@ -884,6 +884,68 @@ static void test_empty_and_plain(void)
 	free(ref);
 }
 
+/*
+ * A resized disk: the lower images are smaller than the top.  Merging a
+ * larger child grows the snapshot's image first; also across a crash
+ * right before and right after the growth.
+ */
+static void test_resized(void)
+{
+	static const char *const steps[] = { NULL, "inuse", "grown", "copy:1" };
+	const uint64_t big = 2ULL * DISK_BYTES;
+	char g[PRLD_GUID_LEN + 1], msg[1100];
+	struct prld_err err = { 0 };
+	uint8_t *ref = calloc(1, big), *got = malloc(big);
+	unsigned int k;
+
+	if (!ref || !got)
+		bail_out("malloc");
+	for (k = 0; k < 4; k++) {
+		char *dir = tpath("resized-%u", k);
+		struct prld_disk *d;
+
+		memset(ref, 0, big);
+		rnd_seed(60 + k);
+		if (create_disk_dir(dir, DISK_SECTORS, CL_SECTORS, false))
+			bail_out("create");
+		scribble(dir, ref, 8);
+		snap(dir, g);
+		if (prld_resize(dir, big, &err)) {
+			printf("# resize: %s\n", err.msg);
+			bail_out("resize");
+		}
+		d = open_disk(dir, RW, 0);
+		if (!d)
+			bail_out("open");
+		random_writes(d, ref, big, 12, 3 * CL_BYTES);
+		prld_close(d, NULL);
+		if (steps[k]) {
+			is_int(crash_at(dir, g, steps[k], 0), CRASH_EXIT,
+			       "resized, crash at %s: died", steps[k]);
+			is_int(recover(dir, k % 2, NULL, msg, sizeof(msg)), 0,
+			       "resized, crash at %s: recovered", steps[k]);
+		} else {
+			is_int(del(dir, g, &err), 0,
+			       "resized: merge the small base's child (%s)",
+			       err.msg);
+		}
+		d = open_disk(dir, PRLD_OPEN_READ, 0);
+		ok(d && prld_pread(d, got, big, 0, NULL) == 0 &&
+		   !memcmp(got, ref, big), "resized %u: top reads as before", k);
+		prld_close(d, NULL);
+		is_int(hdr64(tpath("resized-%u/root.hds", k), PRLD_OFF_NB_SECTORS),
+		       big / 512, "resized %u: root.hds grew to the top's size",
+		       k);
+		ok(access(tpath("resized-%u/DiskDescriptor.xml.merge", k),
+			  F_OK) < 0, "resized %u: no journal", k);
+		is_int(count_files(dir), 2, "resized %u: descriptor + one image",
+		       k);
+		check_clean(dir, "resized");
+	}
+	free(ref);
+	free(got);
+}
+
 /* A journal that does not parse is reported and left for a human. */
 static void test_bad_journal(void)
 {
@@ -926,6 +988,7 @@ int main(void)
 	test_crash_then_snapshot_ops();
 	test_crash_leaf();
 	test_empty_and_plain();
+	test_resized();
 	test_bad_journal();
 	ok(tmpdir_remove() == 0, "scratch directory removed");
 	return tap_done();

@@ -31,8 +31,8 @@
  * for it and reports (done, total) clusters from the caller's thread.
  *
  * PRLD_TEST_MERGE_CRASH=STEP (tests only) ends the process with _exit(86)
- * at a named point: journal, inuse, copy:K (after K clusters), copied,
- * switched, unlinked, closed.
+ * at a named point: journal, inuse, grown (P took a larger C's size),
+ * copy:K (after K clusters), copied, switched, unlinked, closed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -474,11 +474,11 @@ static int open_child(struct merge *m, struct prld_err *err)
 		return prld_set_err(err, -EUCLEAN,
 				    "%s: image was not closed cleanly (in-use flag set); run `prldctl check --repair` first",
 				    c->path);
-	if (c->geom.cluster_sectors != d->blocksize ||
-	    c->geom.nb_sectors != d->disk_size)
+	/* Sizes may differ: a resize grows only the top (lower ones stay). */
+	if (c->geom.cluster_sectors != d->blocksize)
 		return prld_set_err(err, -EINVAL,
-				    "%s: cluster size or virtual size differs from the descriptor's",
-				    c->path);
+				    "%s: cluster size %u sectors differs from the descriptor's Blocksize %u",
+				    c->path, c->geom.cluster_sectors, d->blocksize);
 	bytes = (size_t)c->geom.bat_entries * 4;
 	m->cbat = malloc(bytes ? bytes : 1);
 	seen = calloc((size_t)(prld_data_slots(&c->geom, c->file_size) / 8 + 1),
@@ -565,11 +565,15 @@ static int open_parent(struct merge *m, struct prld_err *err)
 	if (ret)
 		return ret;
 	p = m->pimg;
-	if (p->geom.cluster_sectors != d->blocksize ||
-	    p->geom.nb_sectors != d->disk_size ||
-	    p->geom.bat_entries != m->cimg->geom.bat_entries)
+	if (p->geom.cluster_sectors != d->blocksize)
 		return prld_set_err(err, -EINVAL,
-				    "%s: cluster size or virtual size differs from %s",
+				    "%s: cluster size %u sectors differs from the descriptor's Blocksize %u",
+				    p->path, p->geom.cluster_sectors, d->blocksize);
+	/* An expanding P grows to C's size first (run_merge); raw cannot. */
+	if (p->kind == PRLD_LAYER_PLAIN &&
+	    p->geom.bat_entries < m->cimg->geom.bat_entries)
+		return prld_set_err(err, -EOPNOTSUPP,
+				    "%s: plain image smaller than its child %s (a resized disk); merging it is not supported",
 				    p->path, m->cimg->path);
 	return 0;
 }
@@ -682,6 +686,18 @@ static int run_merge(struct merge *m, struct prld_err *err)
 	if (ret)
 		return ret;
 	crash_point(m, "inuse", 0);
+	/*
+	 * After a resize C may be larger: P takes C's size before the copy
+	 * (image_grow is crash-safe on its own and a second call after a
+	 * crash finds it done), so P's file can stand for C afterwards.
+	 */
+	if (m->pimg->kind == PRLD_LAYER_EXPANDING &&
+	    m->pimg->geom.nb_sectors < m->cimg->geom.nb_sectors) {
+		ret = image_grow(m->pimg, m->cimg->geom.nb_sectors, err);
+		if (ret)
+			return ret;
+		crash_point(m, "grown", 0);
+	}
 	ret = copy_clusters(m, err);
 	if (!ret)
 		ret = image_sync(m->pimg, err);
