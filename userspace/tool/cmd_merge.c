@@ -105,6 +105,9 @@ int cmd_delete_snapshot(int argc, char **argv)
 	}
 	if (optind != argc - 2)
 		return usage_error("expected a snapshot GUID and a disk DIR");
+	if (prld_is_device(argv[optind + 1]))
+		return fail("%s: an attached device; deleting snapshots works offline only: detach it (prldctl close) and give the disk directory",
+			    argv[optind + 1]);
 	p.bar = isatty(STDERR_FILENO) && !json;
 	p.json = json || !isatty(STDERR_FILENO);
 	ret = prld_merge_start(argv[optind + 1], argv[optind], &job, &err);
