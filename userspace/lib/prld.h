@@ -277,7 +277,9 @@ int prld_parse_size(const char *text, uint64_t *bytes);
  * removed; a snapshot with one child is merged: the child's clusters are
  * copied into it and its file carries the child's GUID from then on.
  * Refused for the top (-EINVAL), a snapshot with 2+ children (-ENOTEMPTY),
- * an unknown GUID (-ENOENT).  Crash-safe: a journal next to the descriptor
+ * an unknown GUID (-ENOENT), an image left in use (-EUCLEAN), a plain
+ * (raw) child (-EOPNOTSUPP).  After a resize a smaller snapshot image
+ * grows to its child's size.  Crash-safe: a journal next to the descriptor
  * ("DiskDescriptor.xml.merge") lets the next prld_open for writing,
  * prld_check --repair or delete finish an interrupted one.
  *
