@@ -24,6 +24,9 @@
 /* Fill @err (may be NULL) and return @code (a negative errno). */
 int prld_set_err(struct prld_err *err, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* "<path>: <what>: <strerror(-code)>" for a failed call; returns @code. */
+int prld_sys_err(struct prld_err *err, int code, const char *path,
+		 const char *what);
 /* Message for a validator fault: "<file>: <rule> (field 0x.., value .., limit ..)". */
 int prld_fault_err(struct prld_err *err, const char *file,
 		   const struct prld_fault *f);
@@ -173,6 +176,30 @@ int desc_add_layer(struct prld_desc *d, const char *guid, const char *parent,
 void desc_new_guid(char out[PRLD_GUID_LEN + 1]);
 bool desc_guid_valid(const char *guid);
 
+/* ---- descriptor_lookup.c ------------------------------------------ */
+
+/*
+ * DIR/DiskDescriptor.xml, or the .xml file given, which must exist; a bare
+ * image has none.  @need completes the refusals, e.g. "snapshots need"
+ * ("...; snapshots need a DiskDescriptor.xml (a bare image has none)").
+ */
+int desc_locate(const char *path, const char *need, char **out,
+		struct prld_err *err);
+/* Index of the Shot / Image with @guid (case-insensitive), or -1. */
+int desc_find_shot(const struct prld_desc *d, const char *guid);
+int desc_find_image(const struct prld_desc *d, const char *guid);
+/* The path of a <File> value: relative ones are under the descriptor's dir. */
+char *desc_file_path(const struct prld_desc *d, const char *file);
+/*
+ * The kernel driver and libprld writers hold an exclusive flock on the top
+ * while the disk is in use, readers a shared one: taking ours (exclusive,
+ * non-blocking) fails then, and holding it keeps them out while the tree
+ * changes.  The locked fd, or a negative errno (-EBUSY: in use; @busy goes
+ * before "close it first" in the message, "" or a sentence ending ": ").
+ */
+int desc_lock_top(const char *top_path, const char *busy,
+		  struct prld_err *err);
+
 /* ---- kdev.c ------------------------------------------------------- */
 
 /*
@@ -200,7 +227,7 @@ struct prld_disk {
 	uint32_t cluster_sectors;
 };
 
-/* ---- merge.c ------------------------------------------------------ */
+/* ---- merge_recover.c, merge_journal.c (the rest is in merge.h) ---- */
 
 /*
  * Finish a delete/merge a crash interrupted, if @path (a disk directory or

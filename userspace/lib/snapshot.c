@@ -25,41 +25,7 @@
 /* BAT entries read at once when counting a layer's clusters. */
 #define BAT_SCAN_ENTRIES	(1U << 16)
 
-static int sys_err(struct prld_err *err, const char *path, const char *what)
-{
-	int code = -errno;
-
-	return prld_set_err(err, code, "%s: %s: %s", path, what,
-			    strerror(-code));
-}
-
 /* ---- the disk's descriptor ------------------------------------------ */
-
-static bool is_xml(const char *path)
-{
-	size_t n = strlen(path);
-
-	return n >= 4 && !strcasecmp(path + n - 4, ".xml");
-}
-
-/* DIR/DiskDescriptor.xml, or the .xml file given. */
-static int desc_path(const char *path, char **out, struct prld_err *err)
-{
-	struct stat st;
-
-	*out = NULL;
-	if (stat(path, &st) < 0)
-		return sys_err(err, path, "cannot stat");
-	if (S_ISDIR(st.st_mode))
-		*out = prld_join(path, PRLD_DESCRIPTOR);
-	else if (is_xml(path))
-		*out = strdup(path);
-	else
-		return prld_set_err(err, -EINVAL,
-				    "%s: not a disk directory; snapshots need a %s (a bare image has none)",
-				    path, PRLD_DESCRIPTOR);
-	return *out ? 0 : prld_set_err(err, -ENOMEM, "out of memory");
-}
 
 static int load_disk(const char *path, struct prld_desc **d,
 		     struct prld_err *err)
@@ -68,43 +34,12 @@ static int load_disk(const char *path, struct prld_desc **d,
 	int ret;
 
 	*d = NULL;
-	ret = desc_path(path, &dp, err);
+	ret = desc_locate(path, "snapshots need", &dp, err);
 	if (ret)
 		return ret;
-	if (access(dp, F_OK) < 0 && errno == ENOENT)
-		ret = prld_set_err(err, -ENOENT,
-				   "%s: no %s: not a disk directory (snapshots need one; a bare image has none)",
-				   path, PRLD_DESCRIPTOR);
-	else
-		ret = desc_load(dp, d, err);
+	ret = desc_load(dp, d, err);
 	free(dp);
 	return ret;
-}
-
-static int find_shot(const struct prld_desc *d, const char *guid)
-{
-	unsigned int i;
-
-	for (i = 0; i < d->nshots; i++)
-		if (!strcasecmp(d->shots[i].guid, guid))
-			return (int)i;
-	return -1;
-}
-
-static int find_image(const struct prld_desc *d, const char *guid)
-{
-	unsigned int i;
-
-	for (i = 0; i < d->nimages; i++)
-		if (!strcasecmp(d->images[i].guid, guid))
-			return (int)i;
-	return -1;
-}
-
-/* The descriptor's <File> values are relative to its directory. */
-static char *image_path(const struct prld_desc *d, const char *file)
-{
-	return file[0] == '/' ? strdup(file) : prld_join(d->dir, file);
 }
 
 /* ---- one change of the tree ----------------------------------------- */
@@ -119,29 +54,13 @@ struct shot_op {
 	char *new_path;
 };
 
-/*
- * The kernel driver and libprld writers hold an exclusive flock on the top
- * while the disk is in use, readers a shared one: taking ours fails then,
- * and holding it keeps them out until the descriptor is switched.
- */
+/* The top's flock, held until the descriptor is switched (desc_lock_top). */
 static int lock_top(struct shot_op *op, struct prld_err *err)
 {
-	int ret;
+	int fd = desc_lock_top(op->top_path, "", err);
 
-	op->lock_fd = open(op->top_path, O_RDONLY | O_CLOEXEC);
-	if (op->lock_fd < 0)
-		return sys_err(err, op->top_path, "cannot open");
-	if (flock(op->lock_fd, LOCK_EX | LOCK_NB) == 0)
-		return 0;
-	if (errno == EWOULDBLOCK)
-		ret = prld_set_err(err, -EBUSY,
-				   "%s: disk in use (attached as a device or open by another process); close it first",
-				   op->top_path);
-	else
-		ret = sys_err(err, op->top_path, "cannot lock");
-	close(op->lock_fd);
-	op->lock_fd = -1;
-	return ret;
+	op->lock_fd = fd < 0 ? -1 : fd;
+	return fd < 0 ? fd : 0;
 }
 
 /*
@@ -164,7 +83,7 @@ static int lock_attached(struct shot_op *op, const char *dir,
 	}
 	op->lock_fd = open(op->d->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (op->lock_fd < 0)
-		return sys_err(err, dir, "cannot open");
+		return prld_sys_err(err, -errno, dir, "cannot open");
 	if (flock(op->lock_fd, LOCK_EX | LOCK_NB) == 0) {
 		if (err)	/* the "disk in use" of lock_top no longer holds */
 			memset(err, 0, sizeof(*err));
@@ -199,7 +118,7 @@ static int recheck_top(struct shot_op *op, const char *dir,
 	if (ret)
 		return ret;
 	if (strcmp(now->top_guid, op->d->top_guid) ||
-	    strcmp(now->images[find_image(now, now->top_guid)].file,
+	    strcmp(now->images[desc_find_image(now, now->top_guid)].file,
 		   op->d->images[op->top_img].file)) {
 		desc_free(now);
 		return prld_set_err(err, -EBUSY,
@@ -208,8 +127,8 @@ static int recheck_top(struct shot_op *op, const char *dir,
 	}
 	desc_free(op->d);
 	op->d = now;
-	op->top_img = find_image(now, now->top_guid);
-	op->top_shot = find_shot(now, now->top_guid);
+	op->top_img = desc_find_image(now, now->top_guid);
+	op->top_shot = desc_find_shot(now, now->top_guid);
 	return 0;
 }
 
@@ -230,9 +149,9 @@ static int op_begin(struct shot_op *op, const char *dir, struct prld_err *err)
 		return ret;
 	d = op->d;
 	/* desc_load guarantees TopGUID names a Shot with an Image. */
-	op->top_img = find_image(d, d->top_guid);
-	op->top_shot = find_shot(d, d->top_guid);
-	op->top_path = image_path(d, d->images[op->top_img].file);
+	op->top_img = desc_find_image(d, d->top_guid);
+	op->top_shot = desc_find_shot(d, d->top_guid);
+	op->top_path = desc_file_path(d, d->images[op->top_img].file);
 	if (!op->top_path)
 		return prld_set_err(err, -ENOMEM, "out of memory");
 	ret = lock_top(op, err);
@@ -255,7 +174,7 @@ static int delta_params(const struct shot_op *op, int img_idx,
 	const struct prld_desc *d = op->d;
 	const struct prld_desc_image *im = &d->images[img_idx];
 	struct prld_image *img;
-	char *path = image_path(d, im->file);
+	char *path = desc_file_path(d, im->file);
 	int ret;
 
 	if (!path)
@@ -300,7 +219,7 @@ static int make_delta(struct shot_op *op, const char *guid,
 		op->new_file = NULL;
 	free(idx);
 	if (op->new_file)
-		op->new_path = image_path(d, op->new_file);
+		op->new_path = desc_file_path(d, op->new_file);
 	if (!op->new_file || !op->new_path)
 		return prld_set_err(err, -ENOMEM, "out of memory");
 	return prld_create_image(op->new_path, p, err);
@@ -353,7 +272,7 @@ static int push_top(const struct shot_op *op, struct prld_err *err)
 
 	req.fd = open(op->new_path, O_RDWR | O_CLOEXEC);
 	if (req.fd < 0)
-		return sys_err(err, op->new_path, "cannot open");
+		return prld_sys_err(err, -errno, op->new_path, "cannot open");
 	dev = open(op->device, O_RDONLY | O_CLOEXEC);
 	/* The kernel's reference keeps this lock for as long as it is top. */
 	if (dev < 0 || flock(req.fd, LOCK_EX | LOCK_NB) < 0 ||
@@ -437,7 +356,7 @@ static int revert_target(const struct shot_op *op, const char *guid,
 		return prld_set_err(err, -EINVAL,
 				    "'%s' is not a snapshot GUID (want one like %s)",
 				    guid ? guid : "", PRLD_ZERO_GUID);
-	s = find_shot(d, guid);
+	s = desc_find_shot(d, guid);
 	if (s < 0)
 		return prld_set_err(err, -ENOENT,
 				    "%s: no snapshot %s (prldctl snapshots lists them)",
@@ -538,7 +457,7 @@ int prld_revert(const char *dir, const char *guid, struct prld_err *err)
 		return s;
 	}
 	memcpy(parent, op.d->shots[s].guid, sizeof(parent));
-	ret = delta_params(&op, find_image(op.d, parent), false, &p, err);
+	ret = delta_params(&op, desc_find_image(op.d, parent), false, &p, err);
 	if (!ret)
 		ret = make_delta(&op, name, &p, err);
 	if (!ret) {
@@ -705,7 +624,7 @@ static int fill_info(const struct prld_desc *d, unsigned int s, int im,
 	memcpy(si->parent, sh->parent, sizeof(si->parent));
 	si->depth = depth;
 	si->top = !strcmp(sh->guid, d->top_guid);
-	si->file = image_path(d, d->images[im].file);
+	si->file = desc_file_path(d, d->images[im].file);
 	if (!si->file)
 		return -ENOMEM;
 	fill_usage(d, &d->images[im], si);
@@ -746,7 +665,7 @@ static void mark_chain(const struct prld_desc *d, const struct tree *t,
 {
 	int cur;
 
-	for (cur = find_shot(d, d->top_guid); cur >= 0; cur = t->parent[cur])
+	for (cur = desc_find_shot(d, d->top_guid); cur >= 0; cur = t->parent[cur])
 		out[t->pos[cur]].on_chain = true;
 }
 

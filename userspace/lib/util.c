@@ -25,6 +25,13 @@ int prld_set_err(struct prld_err *err, int code, const char *fmt, ...)
 	return code;
 }
 
+int prld_sys_err(struct prld_err *err, int code, const char *path,
+		 const char *what)
+{
+	return prld_set_err(err, code, "%s: %s: %s", path, what,
+			    strerror(-code));
+}
+
 /* Name of the header field at byte offset @off, as the format notes say. */
 static const char *header_field_name(__u32 off)
 {

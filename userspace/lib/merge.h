@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Contracts between the merge_*.c files that delete a snapshot (the
+ * overview, crash safety and locking are in merge.c).  Not installed.
+ *
+ *   merge.c          planning a delete, the step order of both operations
+ *   merge_state.c    struct merge's life, the disk lock, test crash points
+ *   merge_journal.c  the <descriptor>.merge journal
+ *   merge_copy.c     opening P and C, copying C's clusters into P
+ *   merge_recover.c  rolling an interrupted delete forward
+ *   merge_job.c      the worker thread and the prld_job_* API
+ *
+ * One struct merge carries an operation through all of them, because
+ * recovery replays the same steps a fresh delete runs.
+ */
+#ifndef PRLD_MERGE_H
+#define PRLD_MERGE_H
+
+#include <pthread.h>
+
+#include "internal.h"
+
+/* The journal is "<descriptor>.merge". */
+#define MERGE_JOURNAL_SUFFIX	".merge"
+/* prld_merge_start's and merge_recover's refusals of a path. */
+#define MERGE_NEED	"deleting a snapshot needs"
+
+enum merge_kind { MK_LEAF, MK_MERGE };
+
+struct merge {
+	struct prld_desc *d;
+	char *journal;			/* <descriptor>.merge */
+	char *top_path;
+	int lock_fd;			/* the top's exclusive flock */
+	enum merge_kind kind;
+	bool resume;			/* rolling forward a journal */
+	bool journaled;			/* the journal is on disk */
+	char sguid[PRLD_GUID_LEN + 1];	/* the snapshot deleted (P) */
+	char cguid[PRLD_GUID_LEN + 1];	/* its child (C), merge only */
+	char *sfile, *cfile;		/* <File> values */
+	char *spath, *cpath;
+	enum prld_layer_kind skind;
+	struct prld_image *pimg;	/* P, writable */
+	struct prld_image *cimg;	/* C, header only */
+	uint32_t *cbat;			/* C's BAT, native */
+	const char *crash;		/* PRLD_TEST_MERGE_CRASH */
+
+	/* Progress and the result, from the worker to prld_job_wait. */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	uint64_t done, total;
+	bool counted;			/* total is known */
+	bool finished;
+	int result;
+	struct prld_err err;
+};
+
+/* ---- merge_state.c ------------------------------------------------ */
+
+/*
+ * Zero @m, set up its mutex and condition and the journal's name next to
+ * @desc_path.  Whatever it returns, merge_fini() undoes it.
+ */
+int merge_init(struct merge *m, const char *desc_path, struct prld_err *err);
+/* Close the images, drop the lock and the model; @m can be reused. */
+void merge_release(struct merge *m);
+/* merge_release(), then the mutex and condition go. */
+void merge_fini(struct merge *m);
+/* Load @desc_path, lock its top, and make sure the model is the locked one's. */
+int merge_lock_disk(struct merge *m, const char *desc_path,
+		    struct prld_err *err);
+/* Tests only: _exit(86) if PRLD_TEST_MERGE_CRASH names @step (":@k" if k). */
+void merge_crash(const struct merge *m, const char *step, uint64_t k);
+
+/* ---- merge_journal.c ---------------------------------------------- */
+
+/* Write the journal durably (tmp, fsync, rename, directory fsync). */
+int merge_journal_write(struct merge *m, struct prld_err *err);
+/* Read it into @m (kind, GUIDs, files); -ENOENT when there is none. */
+int merge_journal_read(struct merge *m, struct prld_err *err);
+int merge_journal_remove(struct merge *m, struct prld_err *err);
+
+/* ---- merge_copy.c ------------------------------------------------- */
+
+/* C's header and BAT (no lock: C may be our top); sets total, counted. */
+int merge_open_child(struct merge *m, struct prld_err *err);
+/* P writable; after merge_open_child (its size is checked against C's). */
+int merge_open_parent(struct merge *m, struct prld_err *err);
+/* Write P's in-use word (and clear EMPTY once it holds data), raw. */
+int merge_raw_state(const char *path, bool inuse, struct prld_err *err);
+/* Every cluster C maps, into P; reports progress as it goes. */
+int merge_copy_clusters(struct merge *m, struct prld_err *err);
+
+/* ---- merge.c ------------------------------------------------------ */
+
+/* The steps after the planning (or a journal): the merge, or the leaf. */
+int merge_run_merge(struct merge *m, struct prld_err *err);
+int merge_run_leaf(struct merge *m, struct prld_err *err);
+/* spath and cpath from sfile and cfile. */
+int merge_fill_paths(struct merge *m, struct prld_err *err);
+/* Unlink @path and sync its directory (ENOENT is fine: done before). */
+int merge_drop_file(const char *path, struct prld_err *err);
+/* Children of @guid: their count, the first two in @c1, @c2. */
+unsigned int merge_children(const struct prld_desc *d, const char *guid,
+			    int *c1, int *c2);
+/* Does an Image of @d have <File> @file? */
+bool merge_file_named(const struct prld_desc *d, const char *file);
+/*
+ * A fresh delete of @guid on the disk at @desc_path, up to the point where
+ * the worker can run it: locked, earlier journal finished, planned, P and
+ * C open (so that refusals come before prld_merge_start returns).
+ */
+int merge_prepare(struct merge *m, const char *desc_path, const char *guid,
+		  struct prld_err *err);
+
+/* ---- merge_recover.c ---------------------------------------------- */
+
+/*
+ * Lock the disk for @m; if an earlier delete left a journal, finish it
+ * under the same lock first.
+ */
+int merge_lock_and_recover(struct merge *m, const char *desc_path,
+			   struct prld_err *err);
+
+#endif /* PRLD_MERGE_H */
