@@ -51,13 +51,25 @@ static const struct command commands[] = {
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
+/* The name column of the help: as wide as the longest command name. */
+static int name_width(void)
+{
+	size_t i, w = 0;
+
+	for (i = 0; i < NCOMMANDS; i++)
+		if (strlen(commands[i].name) > w)
+			w = strlen(commands[i].name);
+	return (int)w;
+}
+
 static void print_help(FILE *out)
 {
+	int w = name_width();
 	size_t i;
 
 	fprintf(out, "usage: prldctl COMMAND [OPTIONS] ...\n\ncommands:\n");
 	for (i = 0; i < NCOMMANDS; i++)
-		fprintf(out, "  %-9s %s\n", commands[i].name,
+		fprintf(out, "  %-*s %s\n", w, commands[i].name,
 			commands[i].summary);
 	fprintf(out, "\nSizes take binary K/M/G/T suffixes.  "
 		"'prldctl COMMAND --help' shows a command's options.\n");
