@@ -7,20 +7,22 @@ ZERO='{00000000-0000-0000-0000-000000000000}'
 
 xp() { xmllint --xpath "string($2)" "$1/DiskDescriptor.xml"; }
 
-# The chain's files, top first, by walking ParentGUID from TopGUID.
+# chain_files DIR [GUID]: the files of GUID's chain (TopGUID's if none
+# given), GUID's first, by walking ParentGUID down to the zero GUID.
 chain_files() {
-	local d=$1 g
-	g=$(xp "$d" "//Snapshots/TopGUID")
+	local d=$1 g=${2:-}
+	[ -n "$g" ] || g=$(xp "$d" "//Snapshots/TopGUID")
 	while [ "$g" != "$ZERO" ]; do
 		echo "$d/$(xp "$d" "//Image[GUID='$g']/File")"
 		g=$(xp "$d" "//Shot[GUID='$g']/ParentGUID")
 	done
 }
 
-# --image-opts for the chain of DIR, backing.* nested per level.
+# qemu_opts DIR [GUID]: --image-opts for that chain, backing.* nested per
+# level.
 qemu_opts() {
 	local pre="" opts="" f
-	for f in $(chain_files "$1"); do
+	for f in $(chain_files "$1" "${2:-}"); do
 		opts="$opts${opts:+,}${pre}driver=parallels,${pre}file.driver=file,${pre}file.filename=$f"
 		pre="${pre}backing."
 	done

@@ -6,9 +6,8 @@
 # refusals; a crash at each named step (PRLD_TEST_MERGE_CRASH) and kill -9
 # at random moments, each followed by a repair and the same comparisons.
 . "$(dirname "$0")/tap.sh"
+. "$(dirname "$0")/chain.sh"
 
-TOPG='{5fbaabe3-6958-40ff-92a7-860e329aab41}'
-ZERO='{00000000-0000-0000-0000-000000000000}'
 head -c 4M /dev/urandom > "$WORK/pool"
 POOLPOS=0
 
@@ -16,26 +15,6 @@ put() {
 	tail -c +$((POOLPOS + 1)) "$WORK/pool" | head -c "$3" |
 		"$PRLDCTL" write --offset "$2" "$1"
 	POOLPOS=$(( (POOLPOS + $3 + 4099) % (3 << 20) ))
-}
-
-xp() { xmllint --xpath "string($2)" "$1/DiskDescriptor.xml"; }
-
-# The chain of GUID in DIR, its files from GUID down to the base.
-chain_files() {
-	local d=$1 g=$2
-	while [ "$g" != "$ZERO" ]; do
-		echo "$d/$(xp "$d" "//Image[GUID='$g']/File")"
-		g=$(xp "$d" "//Shot[GUID='$g']/ParentGUID")
-	done
-}
-
-qemu_opts() {
-	local pre="" opts="" f
-	for f in $(chain_files "$1" "$2"); do
-		opts="$opts${opts:+,}${pre}driver=parallels,${pre}file.driver=file,${pre}file.filename=$f"
-		pre="${pre}backing."
-	done
-	echo "$opts"
 }
 
 # state DIR GUID OUT: QEMU's reading of GUID's state.
@@ -71,9 +50,10 @@ same() {
 	ok $bad "$3: the $cnt remaining states read (by QEMU) as before"
 }
 
-# judge NAME DIR NSHOTS: prldctl read = QEMU's top chain, qemu-img check of
-# every image, prldctl check clean, NSHOTS shots, no journal.
-judge() {
+# judge_merged NAME DIR NSHOTS: prldctl read = QEMU's top chain, qemu-img
+# check of every image, prldctl check clean, NSHOTS shots, no journal.
+# (chain.sh's judge counts the top's chain; a merge leaves other branches.)
+judge_merged() {
 	local f bad=0 n=0
 	state "$2" "$TOPG" "$WORK/q.raw"
 	"$PRLDCTL" read "$2" | cmp -s - "$WORK/q.raw"
@@ -110,7 +90,7 @@ chain() {
 c=$WORK/c
 chain "$c" 3
 save "$c" c
-judge "chain of four" "$c" 4
+judge_merged "chain of four" "$c" 4
 cp -a "$c" "$WORK/rv"
 "$PRLDCTL" revert --to "${S[1]}" "$WORK/rv"
 "$PRLDCTL" read "$WORK/rv" | cmp -s - "$WORK/c.1"
@@ -136,20 +116,20 @@ is "$(echo "$prog" | jq -s '[.[].total] | unique | length')" 1 \
 ok $([ ! -e "$S2file" ]; echo $?) "S3's old file is gone (S2's file carries S3 now)"
 is "$(xp "$c" "//Shot[GUID='${S[2]}']/ParentGUID")" "${S[0]}" "S3's parent is S1 now"
 same "$c" c "after deleting S2"
-judge "after deleting S2" "$c" 3
+judge_merged "after deleting S2" "$c" 3
 
 run "$PRLDCTL" delete-snapshot "${S[0]}" "$c" < /dev/null
 is "$RC" 0 "delete-snapshot S1 (root): exit 0"
 is "$(xp "$c" "//Image[GUID='${S[2]}']/File")" root.hds "S3 lives in root.hds"
 is "$(xp "$c" "//Shot[GUID='${S[2]}']/ParentGUID")" "$ZERO" "S3 is the root"
 same "$c" c "after deleting S1"
-judge "after deleting S1" "$c" 2
+judge_merged "after deleting S1" "$c" 2
 
 run "$PRLDCTL" delete-snapshot "${S[2]}" "$c"
 is "$RC" 0 "delete-snapshot S3 (below the top): exit 0"
 is "$(xp "$c" "//Image[GUID='$TOPG']/File")" root.hds "the top lives in root.hds"
 same "$c" c "after deleting S3"
-judge "only the top left" "$c" 1
+judge_merged "only the top left" "$c" 1
 "$PRLDCTL" read "$c" | cmp -s - "$WORK/c.3"
 ok $? "the top reads as it did before any delete"
 
@@ -166,11 +146,11 @@ save "$v" v
 run "$PRLDCTL" delete-snapshot "$V2" "$v"
 is "$RC" 0 "V1: delete the top's parent"
 same "$v" v "V1, after the top's parent"
-judge "V1, after the top's parent" "$v" 2
+judge_merged "V1, after the top's parent" "$v" 2
 run "$PRLDCTL" delete-snapshot "$V1" "$v"
 is "$RC" 0 "V1: delete the root"
 same "$v" v "V1, after the root"
-judge "V1, after the root" "$v" 1
+judge_merged "V1, after the root" "$v" 1
 is "$(head -c 16 "$v/root.hds")" WithoutFreeSpace "V1: still a V1 image"
 
 # ---- a resized disk: lower images smaller than the top ---------------------
@@ -184,16 +164,16 @@ put "$z" 7000000 3000000
 Z2=$("$PRLDCTL" snapshot "$z")
 put "$z" 11000000 500000
 save "$z" z
-judge "resized" "$z" 3
+judge_merged "resized" "$z" 3
 run "$PRLDCTL" delete-snapshot "$Z1" "$z"
 is "$RC" 0 "resized: merge the 8M base with its 12M child"
 is "$(qemu-img info -f parallels --output=json "$z/root.hds" | jq '."virtual-size"')" 	12582912 "resized: root.hds grew to 12M"
 same "$z" z "resized, after the base"
-judge "resized, after the base" "$z" 2
+judge_merged "resized, after the base" "$z" 2
 run "$PRLDCTL" delete-snapshot "$Z2" "$z"
 is "$RC" 0 "resized: merge into the top"
 same "$z" z "resized, after the top's parent"
-judge "resized, after the top's parent" "$z" 1
+judge_merged "resized, after the top's parent" "$z" 1
 
 # ---- a tree: a leaf, then a snapshot with two children --------------------
 
@@ -203,7 +183,7 @@ L=$("$PRLDCTL" snapshot "$t")
 "$PRLDCTL" revert --to "${S[1]}" "$t"
 put "$t" 5000000 100000
 save "$t" t
-judge "tree" "$t" 4
+judge_merged "tree" "$t" 4
 run "$PRLDCTL" delete-snapshot "${S[1]}" "$t"
 is "$RC" 1 "two children: exit 1"
 like "$ERR" "prldctl: $t/DiskDescriptor.xml: snapshot ${S[1]} has 2 child snapshots ($L, $TOPG); delete all but one of them first" \
@@ -214,11 +194,11 @@ is "$RC" 0 "delete the leaf: exit 0"
 is "$OUT" "{\"status\":\"ok\",\"guid\":\"$L\"}" "... no copy, one status line"
 ok $([ ! -e "$Lfile" ]; echo $?) "... its file is gone"
 same "$t" t "after the leaf"
-judge "after the leaf" "$t" 3
+judge_merged "after the leaf" "$t" 3
 run "$PRLDCTL" delete-snapshot "${S[1]}" "$t"
 is "$RC" 0 "now S2 has one child: merged"
 same "$t" t "after S2"
-judge "after S2" "$t" 2
+judge_merged "after S2" "$t" 2
 
 # ---- refusals ------------------------------------------------------------
 
@@ -268,7 +248,7 @@ tr '\r' '\n' < "$WORK/tty.out" | grep -q '^merging \[#*\] 100% [0-9]*/[0-9]* clu
 ok $? "on a terminal: a progress bar reaching 100%"
 grep -q '"status"' "$WORK/tty.out"
 ok $((! $?)) "on a terminal: no JSON"
-judge "after the terminal run" "$r" 2
+judge_merged "after the terminal run" "$r" 2
 
 # ---- a crash at each step, then check --repair -----------------------------
 
@@ -290,7 +270,7 @@ for step in journal inuse copy:1 copy:3 copied switched unlinked closed; do
 	like "$OUT" "finished the interrupted merge of snapshot $TOPG into $victim" \
 		"crash at $step: ... and says it finished the merge"
 	same "$k" k "crash at $step, repaired"
-	judge "crash at $step, repaired" "$k" 2
+	judge_merged "crash at $step, repaired" "$k" 2
 	rm -rf "$k"
 done
 
@@ -307,7 +287,7 @@ is "$?" 0 "a write opens the disk: finishes the merge first"
 ok $([ ! -e "$k/DiskDescriptor.xml.merge" ]; echo $?) "... journal gone"
 "$PRLDCTL" read --offset 4096 --length 3 "$k" | cmp -s - <(printf 'xyz')
 ok $? "... and the write landed"
-judge "recovered by a writer" "$k" 2
+judge_merged "recovered by a writer" "$k" 2
 
 # ---- kill -9 at random moments of a bigger merge ---------------------------
 
@@ -336,7 +316,7 @@ for i in 1 2 3 4; do
 		"$PRLDCTL" delete-snapshot "$B1" "$k" > /dev/null
 	fi
 	same "$k" big "kill -9 #$i"
-	judge "kill -9 #$i" "$k" 1
+	judge_merged "kill -9 #$i" "$k" 1
 	rm -rf "$k"
 done
 echo "# $killed of 4 runs killed, $mid of them with the merge under way"
