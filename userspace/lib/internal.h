@@ -9,6 +9,9 @@
  *   create.c      prld_create_disk / prld_create_image
  *   disk.c        the layered disk: prld_open ... prld_close, maps
  *   check.c       prld_check (raw, tolerant reading; never trusts image.c)
+ *   descriptor_lookup.c  the descriptor's path, entries by GUID, top's lock
+ *   snapshot.c    prld_snapshot, prld_revert, prld_list_snapshots
+ *   merge*.c      prld_delete_snapshot and the job API (see merge.h)
  */
 #ifndef PRLD_INTERNAL_H
 #define PRLD_INTERNAL_H
