@@ -66,7 +66,7 @@ int merge_init(struct merge *m, const char *desc_path, struct prld_err *err);
 void merge_release(struct merge *m);
 /* merge_release(), then the mutex and condition go. */
 void merge_fini(struct merge *m);
-/* Load @desc_path, lock its top, and make sure the model is the locked one's. */
+/* Load @desc_path and lock its top; the model is the locked top's. */
 int merge_lock_disk(struct merge *m, const char *desc_path,
 		    struct prld_err *err);
 /* Tests only: _exit(86) if PRLD_TEST_MERGE_CRASH names @step (":@k" if k). */

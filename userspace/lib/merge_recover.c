@@ -50,7 +50,8 @@ static int resume_plan(struct merge *m, struct prld_err *err)
 		goto mismatch;
 	m->skind = d->images[si].kind;
 	if (m->kind == MK_LEAF)
-		return merge_children(d, m->sguid, &c1, &c2) ? mismatch(m, err) : 0;
+		return merge_children(d, m->sguid, &c1, &c2) ?
+		       mismatch(m, err) : 0;
 	if (cs < 0 || ci < 0 || strcmp(d->images[ci].file, m->cfile) ||
 	    strcasecmp(d->shots[cs].parent, m->sguid) ||
 	    merge_children(d, m->sguid, &c1, &c2) != 1)
@@ -104,7 +105,8 @@ static int recover_locked(struct merge *m, char *what, size_t len,
 		return -ENOMEM;
 	if (ret == 1)
 		return finish_switched(m, err);
-	return m->kind == MK_MERGE ? merge_run_merge(m, err) : merge_run_leaf(m, err);
+	return m->kind == MK_MERGE ? merge_run_merge(m, err) :
+				     merge_run_leaf(m, err);
 }
 
 int merge_recover(const char *path, char *what, size_t len,
@@ -159,7 +161,8 @@ int merge_lock_and_recover(struct merge *m, const char *dp,
 		m->d = NULL;
 		r.crash = NULL;
 		ret = recover_locked(&r, NULL, 0, err);
-		merge_fini(&r);		/* r.lock_fd is -1: m holds the lock */
+		/* r.lock_fd is -1: m still holds the lock. */
+		merge_fini(&r);
 		close(m->lock_fd);
 		m->lock_fd = -1;
 		free(m->top_path);

@@ -32,13 +32,18 @@ void merge_crash(const struct merge *m, const char *step, uint64_t k)
 		_exit(CRASH_EXIT);
 }
 
+/* The top's <File> value (desc_load made sure TopGUID has an Image). */
+static const char *top_file(const struct prld_desc *d)
+{
+	return d->images[desc_find_image(d, d->top_guid)].file;
+}
+
 static int lock_top(struct merge *m, struct prld_err *err)
 {
 	const struct prld_desc *d = m->d;
 	int fd;
 
-	m->top_path = desc_file_path(d,
-				     d->images[desc_find_image(d, d->top_guid)].file);
+	m->top_path = desc_file_path(d, top_file(d));
 	if (!m->top_path)
 		return prld_set_err(err, -ENOMEM, "out of memory");
 	fd = desc_lock_top(m->top_path,
@@ -64,8 +69,7 @@ int merge_lock_disk(struct merge *m, const char *desc_path,
 		if (ret)
 			return ret;
 		if (!strcmp(now->top_guid, m->d->top_guid) &&
-		    !strcmp(now->images[desc_find_image(now, now->top_guid)].file,
-			    m->d->images[desc_find_image(m->d, m->d->top_guid)].file)) {
+		    !strcmp(top_file(now), top_file(m->d))) {
 			desc_free(m->d);
 			m->d = now;
 			return 0;
