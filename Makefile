@@ -121,8 +121,29 @@ $(RAWATTACH): tests/kernel/rawattach.c include/prld_ioctl.h
 	@mkdir -p $(@D)
 	$(CC) $(PRLD_CFLAGS) $(CFLAGS) -o $@ $<
 
+# Seeded malformed images for the kernel's attach path (tests/kernel/mutants.sh).
+MUTANTS := $(BUILD)/mutants
+
+$(MUTANTS): tests/kernel/mutants.c tests/kernel/mutants.h include/prld_format.h
+	@mkdir -p $(@D)
+	$(CC) $(PRLD_CFLAGS) $(CFLAGS) -o $@ $<
+
+# Attaches each case with a raw PRLD_CONFIGURE and checks the verdict.
+MUTANT_RUN := $(BUILD)/mutant_run
+
+$(MUTANT_RUN): tests/kernel/mutant_run.c tests/kernel/mutants.h include/prld_ioctl.h
+	@mkdir -p $(@D)
+	$(CC) $(PRLD_CFLAGS) $(CFLAGS) -o $@ $<
+
+# The power-cut test's writer and checker (tests/kernel/crash-*.sh).
+DURABLE := $(BUILD)/durable
+
+$(DURABLE): tests/kernel/durable.c
+	@mkdir -p $(@D)
+	$(CC) $(PRLD_CFLAGS) $(CFLAGS) -o $@ $<
+
 # The kernel suite in a VM per installed Debian test kernel (tests/vm).
-test-vm: $(TOOL) $(CORPUS_GEN) $(RAWATTACH)
+test-vm: $(TOOL) $(CORPUS_GEN) $(RAWATTACH) $(MUTANTS) $(MUTANT_RUN) $(DURABLE)
 	@[ -n "$(VM_KERNELS)" ] || { echo "no test kernels: run make deps"; exit 1; }
 	set -e; for k in $(VM_KERNELS); do tests/kernel/run.sh $$k ext4; done
 	# Image files on xfs too: the data-path tests (the rest does not
