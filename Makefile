@@ -10,6 +10,9 @@
 #   make install       tool, headers, library, man page under $(PREFIX)
 #   make dkms-install  the module through dkms, loaded at boot
 #   make fuzz-long     the fuzzers for $(FUZZ_LONG_SECONDS) each
+#   make fuzz-kernel-long  $(MUTANT_LONG_COUNT) malformed images attached
+#                      by the driver on each test kernel
+#   make crash-test    $(CRASH_CUTS) power cuts with durability checks
 #
 # BUILD selects the object directory, so the sanitizer build
 # (build-asan) never mixes objects with the normal one.
@@ -64,7 +67,8 @@ VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full \
 	--errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect
 
 .PHONY: all deps test test-unit test-cli test-asan test-valgrind test-fuzz \
-	test-vm test-vm-self test-dkms module lint fuzz fuzz-long demo install dkms-install clean
+	test-vm test-vm-self test-dkms module lint fuzz fuzz-long demo install dkms-install clean \
+	crash-test test-crash fuzz-kernel-long
 
 all: $(TOOL) $(if $(wildcard $(KDIR)),module)
 
@@ -94,7 +98,7 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/tap.h tests/unit/testutil.h $(LIBPRL
 # ---- tests ---------------------------------------------------------
 
 test: test-unit test-cli test-asan test-valgrind test-fuzz lint test-dkms \
-	test-vm-self test-vm
+	test-vm-self test-vm test-crash
 
 test-unit: $(UNIT_BINS)
 	prove --exec '' $(UNIT_BINS)
@@ -150,6 +154,32 @@ test-vm: $(TOOL) $(CORPUS_GEN) $(RAWATTACH) $(MUTANTS) $(MUTANT_RUN) $(DURABLE)
 	# depend on the backing filesystem).
 	PRLD_KTESTS="tests/kernel/20-qemu.t tests/kernel/50-fio.t" \
 		tests/kernel/run.sh $(lastword $(VM_KERNELS)) xfs
+
+# The malformed-image run of 65-mutants.t at length, on every test kernel;
+# MUTANT_SEED repeats a run (the default seed is printed).
+MUTANT_LONG_COUNT ?= 10000
+
+fuzz-kernel-long: $(TOOL) $(RAWATTACH) $(MUTANTS) $(MUTANT_RUN)
+	set -e; seed=$${MUTANT_SEED:-$$(date +%s)}; echo "mutant seed $$seed"; \
+	for k in $(VM_KERNELS); do \
+		PRLD_KTESTS=tests/kernel/65-mutants.t PRLD_MUTANT_SEED=$$seed \
+		PRLD_MUTANT_COUNT=$(MUTANT_LONG_COUNT) \
+		PRLD_SUITE_TIMEOUT=$$(( $(MUTANT_LONG_COUNT) + 900 )) \
+		PRLD_VM_TIMEOUT=$$(( $(MUTANT_LONG_COUNT) + 1200 )) \
+		tests/kernel/run.sh $$k; \
+	done
+
+# Power cuts (tests/kernel/crash.sh): CRASH_CUTS kills of a guest writing
+# through the driver, each followed by a boot that checks every durable
+# byte; the first cut per kernel also proves the checker fails on damage.
+CRASH_CUTS ?= 100
+
+crash-test: $(TOOL) $(DURABLE)
+	PRLD_CRASH_SELFTEST_EVERY=25 tests/kernel/crash.sh $(CRASH_CUTS) $(VM_KERNELS)
+
+# Two cuts for make test (one per kernel, each a selftest too).
+test-crash: $(TOOL) $(DURABLE)
+	PRLD_CRASH_SELFTEST_EVERY=1 tests/kernel/crash.sh 2 $(VM_KERNELS)
 
 # The harness itself: it passes a good guest and fails a bad exit status,
 # a kernel WARNING and a panic, on every test kernel.

@@ -40,7 +40,7 @@
 #include <linux/fs.h>
 
 #define BLK		4096
-#define MAX_BLOCKS	16384		/* the first 64 MiB of the device */
+#define MAX_BLOCKS	8192		/* the first 32 MiB of the device */
 #define MAGIC		0x7072646c64757261ULL
 #define MAX_FILES	100000
 #define BATCH		256		/* blocks per read when checking */
