@@ -125,6 +125,13 @@ $(RAWATTACH): tests/kernel/rawattach.c include/prld_ioctl.h
 	@mkdir -p $(@D)
 	$(CC) $(PRLD_CFLAGS) $(CFLAGS) -o $@ $<
 
+# One raw ioctl of any kind, for the abuse and race tests.
+RAWIOCTL := $(BUILD)/rawioctl
+
+$(RAWIOCTL): tests/kernel/rawioctl.c include/prld_ioctl.h
+	@mkdir -p $(@D)
+	$(CC) $(PRLD_CFLAGS) $(CFLAGS) -o $@ $<
+
 # Seeded malformed images for the kernel's attach path (tests/kernel/mutants.sh).
 MUTANTS := $(BUILD)/mutants
 
@@ -147,7 +154,7 @@ $(DURABLE): tests/kernel/durable.c
 	$(CC) $(PRLD_CFLAGS) $(CFLAGS) -o $@ $<
 
 # The kernel suite in a VM per installed Debian test kernel (tests/vm).
-test-vm: $(TOOL) $(CORPUS_GEN) $(RAWATTACH) $(MUTANTS) $(MUTANT_RUN) $(DURABLE)
+test-vm: $(TOOL) $(CORPUS_GEN) $(RAWATTACH) $(RAWIOCTL) $(MUTANTS) $(MUTANT_RUN)
 	@[ -n "$(VM_KERNELS)" ] || { echo "no test kernels: run make deps"; exit 1; }
 	set -e; for k in $(VM_KERNELS); do tests/kernel/run.sh $$k ext4; done
 	# Image files on xfs too: the data-path tests (the rest does not

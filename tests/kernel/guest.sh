@@ -8,7 +8,7 @@ cd "$(dirname "$0")/../.."
 fs=${PRLD_BACKING_FS:-ext4}
 export PRLDCTL=$PWD/userspace/prldctl RAWATTACH=$PWD/build/rawattach \
 	CORPUS_GEN=$PWD/build/gen_corpus MUTANTS=$PWD/build/mutants \
-	MUTANT_RUN=$PWD/build/mutant_run \
+	MUTANT_RUN=$PWD/build/mutant_run RAWIOCTL=$PWD/build/rawioctl \
 	SCRATCH=/mnt/scratch
 
 echo "# kernel $(uname -r), backing filesystem $fs on $PRLD_VM_SCRATCH"
