@@ -132,7 +132,7 @@ $(RAWIOCTL): tests/kernel/rawioctl.c include/prld_ioctl.h
 	@mkdir -p $(@D)
 	$(CC) $(PRLD_CFLAGS) $(CFLAGS) -o $@ $<
 
-# Seeded malformed images for the kernel's attach path (tests/kernel/mutants.sh).
+# Seeded malformed images for the kernel's attach path (65-mutants.t).
 MUTANTS := $(BUILD)/mutants
 
 $(MUTANTS): tests/kernel/mutants.c tests/kernel/mutants.h include/prld_format.h

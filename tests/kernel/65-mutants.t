@@ -39,6 +39,19 @@ for ((b = first; b < first + count; b += batch)); do
 done
 rm -rf "$S/m"
 echo "# $count cases in $((SECONDS - start)) s"
+
+# The runner can fail: a wrong content hash for an attaching case and a
+# wrong errno for a refused one must be two failures.
+"$MUTANTS" gen --seed 3 --count 40 "$S/self"
+awk -F'\t' -v OFS='\t' '
+	$3 == "OK" && !h { $4 = "0123456789abcdef"; h = 1 }
+	$3 == "EINVAL" && !e { $3 = "EFBIG"; e = 1 }
+	{ print }' "$S/self/cases.tsv" > "$S/self/t" && mv "$S/self/t" "$S/self/cases.tsv"
+"$MUTANT_RUN" 3 "$S/self" > "$WORK/self" 2>&1
+selfrc=$?
+is "$selfrc/$(grep -c '^FAIL case' "$WORK/self")" 1/2 \
+	"selftest: a wrong prediction of content and of errno both fail"
+rm -rf "$S/self"
 is "$rc" 0 "every mutant refused as predicted, or attached, read and detached"
 is "$("$PRLDCTL" list | wc -l)" 0 "nothing left bound"
 
