@@ -18,6 +18,7 @@
  *   D blk seq	that write is durable: it was O_DSYNC (FUA), or a flush
  *		(fdatasync of the device) completed after it
  *   F name size seq	file created, written, fsynced, its directory fsynced
+ *   u name		an unlink is about to be issued (no fsync needed)
  *   U name		file unlinked and the directory fsynced
  * D, F and U lines are fdatasync'ed before the writer goes on, so the log
  * never claims less than the disk must hold.
@@ -314,6 +315,10 @@ static int cmd_files(const char *dir, const char *logpath, uint64_t seed)
 
 			snprintf(name, sizeof(name), "f%llu",
 				 (unsigned long long)live[k]);
+			/* Cut from here to the U line: either outcome is right. */
+			fprintf(log, "u %s\n", name);
+			if (fflush(log))
+				die("log");
 			if (unlinkat(dfd, name, 0) || fsync(dfd))
 				die(name);
 			live[k] = live[--nlive];
@@ -346,6 +351,7 @@ struct fentry {
 	char name[32];
 	size_t size;
 	int gone;	/* unlinked, durably */
+	int going;	/* an unlink was issued: the file may be gone */
 };
 
 /* The log's files: created (F) and not unlinked since, or unlinked (U). */
@@ -372,6 +378,10 @@ static struct fentry *read_files_log(const char *logpath, size_t *n,
 			for (i = 0; i < *n; i++)
 				if (!strcmp(e[i].name, name))
 					e[i].gone = 1;
+		} else if (sscanf(line, "u %31s", name) == 1) {
+			for (i = 0; i < *n; i++)
+				if (!strcmp(e[i].name, name))
+					e[i].going = 1;
 		}
 	}
 	fclose(log);
@@ -403,7 +413,7 @@ static int cmd_check_files(const char *dir, const char *logpath)
 			if (fd >= 0)
 				why = "unlinked durably, but still there";
 		} else if (fd < 0) {
-			why = "missing";
+			why = e[i].going ? NULL : "missing";
 		} else if (fstat(fd, &st) || (size_t)st.st_size != e[i].size) {
 			why = "wrong size";
 		} else {
