@@ -10,6 +10,9 @@
 #   make install       tool, headers, library, man page under $(PREFIX)
 #   make dkms-install  the module through dkms, loaded at boot
 #   make fuzz-long     the fuzzers for $(FUZZ_LONG_SECONDS) each
+#   make fuzz-kernel-long  $(MUTANT_LONG_COUNT) malformed images attached
+#                      by the driver on each test kernel
+#   make crash-test    $(CRASH_CUTS) power cuts with durability checks
 #
 # BUILD selects the object directory, so the sanitizer build
 # (build-asan) never mixes objects with the normal one.
@@ -64,7 +67,8 @@ VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full \
 	--errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect
 
 .PHONY: all deps test test-unit test-cli test-asan test-valgrind test-fuzz \
-	test-vm test-vm-self test-dkms module lint fuzz fuzz-long demo install dkms-install clean
+	test-vm test-vm-self test-dkms module lint fuzz fuzz-long demo install dkms-install clean \
+	crash-test test-crash fuzz-kernel-long
 
 all: $(TOOL) $(if $(wildcard $(KDIR)),module)
 
@@ -94,7 +98,7 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/tap.h tests/unit/testutil.h $(LIBPRL
 # ---- tests ---------------------------------------------------------
 
 test: test-unit test-cli test-asan test-valgrind test-fuzz lint test-dkms \
-	test-vm-self test-vm
+	test-vm-self test-vm test-crash
 
 test-unit: $(UNIT_BINS)
 	prove --exec '' $(UNIT_BINS)
@@ -121,14 +125,68 @@ $(RAWATTACH): tests/kernel/rawattach.c include/prld_ioctl.h
 	@mkdir -p $(@D)
 	$(CC) $(PRLD_CFLAGS) $(CFLAGS) -o $@ $<
 
+# One raw ioctl of any kind, for the abuse and race tests.
+RAWIOCTL := $(BUILD)/rawioctl
+
+$(RAWIOCTL): tests/kernel/rawioctl.c include/prld_ioctl.h
+	@mkdir -p $(@D)
+	$(CC) $(PRLD_CFLAGS) $(CFLAGS) -o $@ $<
+
+# Seeded malformed images for the kernel's attach path (65-mutants.t).
+MUTANTS := $(BUILD)/mutants
+
+$(MUTANTS): tests/kernel/mutants.c tests/kernel/mutants.h include/prld_format.h
+	@mkdir -p $(@D)
+	$(CC) $(PRLD_CFLAGS) $(CFLAGS) -o $@ $<
+
+# Attaches each case with a raw PRLD_CONFIGURE and checks the verdict.
+MUTANT_RUN := $(BUILD)/mutant_run
+
+$(MUTANT_RUN): tests/kernel/mutant_run.c tests/kernel/mutants.h include/prld_ioctl.h
+	@mkdir -p $(@D)
+	$(CC) $(PRLD_CFLAGS) $(CFLAGS) -o $@ $<
+
+# The power-cut test's writer and checker (tests/kernel/crash-*.sh).
+DURABLE := $(BUILD)/durable
+
+$(DURABLE): tests/kernel/durable.c
+	@mkdir -p $(@D)
+	$(CC) $(PRLD_CFLAGS) $(CFLAGS) -o $@ $<
+
 # The kernel suite in a VM per installed Debian test kernel (tests/vm).
-test-vm: $(TOOL) $(CORPUS_GEN) $(RAWATTACH)
+test-vm: $(TOOL) $(CORPUS_GEN) $(RAWATTACH) $(RAWIOCTL) $(MUTANTS) $(MUTANT_RUN)
 	@[ -n "$(VM_KERNELS)" ] || { echo "no test kernels: run make deps"; exit 1; }
 	set -e; for k in $(VM_KERNELS); do tests/kernel/run.sh $$k ext4; done
 	# Image files on xfs too: the data-path tests (the rest does not
 	# depend on the backing filesystem).
 	PRLD_KTESTS="tests/kernel/20-qemu.t tests/kernel/50-fio.t" \
 		tests/kernel/run.sh $(lastword $(VM_KERNELS)) xfs
+
+# The malformed-image run of 65-mutants.t at length, on every test kernel;
+# MUTANT_SEED repeats a run (the default seed is printed).
+MUTANT_LONG_COUNT ?= 10000
+
+fuzz-kernel-long: $(TOOL) $(RAWATTACH) $(MUTANTS) $(MUTANT_RUN)
+	set -e; seed=$${MUTANT_SEED:-$$(date +%s)}; echo "mutant seed $$seed"; \
+	for k in $(VM_KERNELS); do \
+		PRLD_KTESTS=tests/kernel/65-mutants.t PRLD_MUTANT_SEED=$$seed \
+		PRLD_MUTANT_COUNT=$(MUTANT_LONG_COUNT) \
+		PRLD_SUITE_TIMEOUT=$$(( $(MUTANT_LONG_COUNT) + 900 )) \
+		PRLD_VM_TIMEOUT=$$(( $(MUTANT_LONG_COUNT) + 1200 )) \
+		tests/kernel/run.sh $$k; \
+	done
+
+# Power cuts (tests/kernel/crash.sh): CRASH_CUTS kills of a guest writing
+# through the driver, each followed by a boot that checks every durable
+# byte; the first cut per kernel also proves the checker fails on damage.
+CRASH_CUTS ?= 100
+
+crash-test: $(TOOL) $(DURABLE)
+	PRLD_CRASH_SELFTEST_EVERY=25 tests/kernel/crash.sh $(CRASH_CUTS) $(VM_KERNELS)
+
+# Two cuts for make test (one per kernel, each a selftest too).
+test-crash: $(TOOL) $(DURABLE)
+	PRLD_CRASH_SELFTEST_EVERY=1 tests/kernel/crash.sh 2 $(VM_KERNELS)
 
 # The harness itself: it passes a good guest and fails a bad exit status,
 # a kernel WARNING and a panic, on every test kernel.

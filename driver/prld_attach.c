@@ -150,6 +150,11 @@ int prld_layer_load(struct prld_layer *layer, unsigned int index)
 		       index);
 		return -EINVAL;
 	}
+	/* kernel_read() WARNs on a file not opened for reading. */
+	if (!(file->f_mode & FMODE_READ)) {
+		pr_err("prld: layer %u: not opened for reading\n", index);
+		return -EBADF;
+	}
 	if (layer->writable && !(file->f_mode & FMODE_WRITE)) {
 		pr_err("prld: layer %u: top opened read-only, attach read-write needs it writable\n",
 		       index);

@@ -7,7 +7,9 @@ cd "$(dirname "$0")/../.."
 : "${PRLD_KO:?}" "${PRLD_VM_SCRATCH:?}"
 fs=${PRLD_BACKING_FS:-ext4}
 export PRLDCTL=$PWD/userspace/prldctl RAWATTACH=$PWD/build/rawattach \
-	CORPUS_GEN=$PWD/build/gen_corpus SCRATCH=/mnt/scratch
+	CORPUS_GEN=$PWD/build/gen_corpus MUTANTS=$PWD/build/mutants \
+	MUTANT_RUN=$PWD/build/mutant_run RAWIOCTL=$PWD/build/rawioctl \
+	SCRATCH=/mnt/scratch
 
 echo "# kernel $(uname -r), backing filesystem $fs on $PRLD_VM_SCRATCH"
 case $fs in

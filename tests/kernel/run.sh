@@ -9,7 +9,12 @@ top=$(cd "$(dirname "$0")/../.." && pwd -P)
 ko=$("$top/tests/kernel/build-module.sh" "$krel")
 start=$(date +%s)
 env_args=(-e "PRLD_KO=$ko" -e "PRLD_BACKING_FS=$fs")
-[ -n "${PRLD_KTESTS:-}" ] && env_args+=(-e "PRLD_KTESTS=$PRLD_KTESTS")
+# Passed through when set: which tests, the suite's time limit, and the
+# malformed-image run's seed and size (tests/kernel/65-mutants.t).
+for v in PRLD_KTESTS PRLD_SUITE_TIMEOUT PRLD_MUTANT_SEED PRLD_MUTANT_FIRST \
+	PRLD_MUTANT_COUNT; do
+	[ -z "${!v:-}" ] || env_args+=(-e "$v=${!v}")
+done
 "$top/tests/vm/run.sh" --kernel "$krel" --scratch-size 6G --mem 2G \
 	--timeout "${PRLD_VM_TIMEOUT:-2400}" "${env_args[@]}" -- \
 	tests/kernel/guest.sh

@@ -18,11 +18,26 @@
 #   -e NAME=VALUE         environment variable for CMD (repeatable)
 #   --dmesg-ignore REGEX  kernel log lines to exempt from the splat check
 #   --keep                keep the work directory (printed at the end)
+#   --scratch-image PATH  use PATH as the scratch disk, created sparse
+#                         (--scratch-size) if missing, never deleted: a
+#                         second run sees what the first left on it
+#   --scratch-cache MODE  QEMU cache mode of the scratch disk (default none)
+#   --share DIR           use DIR (created if missing, never deleted) as
+#                         $PRLD_VM_WORK, so files survive into a next run
+#   --kill-after SECONDS  power cut: SIGKILL QEMU that many seconds after
+#                         the console shows the --kill-from text; exits 3
+#                         if the cut happened and no splat was seen before
+#   --kill-from TEXT      console text that starts the --kill-after clock
+#                         (default "PRLD-VM: START", the command's start;
+#                         a command prints "PRLD-VM: ARMED" when it is set up)
 #   -v, --verbose         also show the guest's full kernel log
 #
 # In the guest CMD sees PRLD_VM=1, PRLD_VM_KREL, PRLD_VM_SCRATCH (the
 # scratch disk), PRLD_VM_WORK (a writable directory shared with the host;
 # the checkout itself is read-only, /tmp is a tmpfs).
+#
+# Exit status: 0 pass, 1 fail, 2 usage, 3 killed as asked by --kill-after
+# (with no splat in the kernel log streamed until the cut).
 #
 # Environment: PRLD_VM_KERNEL (default kernel), PRLD_VM_TMPDIR (where the
 # work directory and scratch disk go, default /var/tmp), PRLD_VM_CACHE
@@ -53,6 +68,7 @@ ACCEL=${PRLD_VM_ACCEL:-tcg}
 
 kernel=${PRLD_VM_KERNEL:-}
 scratch=2G mem=2G smp=2 timeout=600 append='' ignore='' keep='' verbose=''
+scratch_image='' scratch_cache=none share_dir='' kill_after='' kill_from='PRLD-VM: START'
 envs=()
 usage() {
 	sed -n '2,/^set -e/{/^set -e/d;s/^# \{0,1\}//;p}' "$0" >&2
@@ -74,6 +90,11 @@ while [ $# -gt 0 ]; do
 		}
 		envs+=("$2"); shift 2 ;;
 	--keep) keep=1; shift ;;
+	--scratch-image) scratch_image=$2; shift 2 ;;
+	--scratch-cache) scratch_cache=$2; shift 2 ;;
+	--share) share_dir=$2; shift 2 ;;
+	--kill-after) kill_after=$2; shift 2 ;;
+	--kill-from) kill_from=$2; shift 2 ;;
 	-v | --verbose) verbose=1; shift ;;
 	--) shift; break ;;
 	*) usage ;;
@@ -100,7 +121,14 @@ else
 	trap 'rm -rf "$tmp"' EXIT
 fi
 share=$tmp/share
-mkdir "$share"
+if [ -n "$share_dir" ]; then
+	mkdir -p "$share_dir"
+	share=$(cd "$share_dir" && pwd -P)
+	# What a previous run reported must not pass for this one's.
+	rm -f "$share/status" "$share/dmesg" "$share/dmesg.live" "$share/kmemleak"
+else
+	mkdir "$share"
+fi
 
 # The command, run by the guest's /init as `chroot / bash cmd.sh`.
 {
@@ -112,22 +140,47 @@ mkdir "$share"
 		printf 'export %s=%q\n' "${e%%=*}" "${e#*=}"
 	done
 	printf 'cd %q || exit 125\n' "$SRC"
+	# A killed guest writes no dmesg at the end: stream it to the share
+	# (9p writes reach the host before they return, so a cut keeps them).
+	[ -z "$kill_after" ] ||
+		echo 'dmesg --follow > "$PRLD_VM_WORK/dmesg.live" 2>&1 &'
 	printf '%q ' exec "$@"
 	echo
 } >"$share/cmd.sh"
 echo "$SRC" >"$share/cwd"
 
 disk=()
-if [ "$scratch" != 0 ]; then
+if [ -n "$scratch_image" ]; then
+	[ -e "$scratch_image" ] || truncate -s "$scratch" "$scratch_image"
+	disk=(-drive "file=$scratch_image,if=virtio,format=raw,cache=$scratch_cache")
+elif [ "$scratch" != 0 ]; then
 	truncate -s "$scratch" "$tmp/scratch.img"
-	disk=(-drive "file=$tmp/scratch.img,if=virtio,format=raw,cache=none")
+	disk=(-drive "file=$tmp/scratch.img,if=virtio,format=raw,cache=$scratch_cache")
 fi
+
+# The power cut: once the console shows $kill_from, wait, then SIGKILL
+# QEMU (no shutdown, no flush of anything the guest holds in memory).
+killer() {
+	local i
+	for ((i = 0; i < timeout * 10; i++)); do
+		grep -qF "$kill_from" "$tmp/console.log" 2>/dev/null && break
+		[ -e "$tmp/qemu.rc" ] && return
+		sleep 0.1
+	done
+	sleep "$kill_after"
+	[ -e "$tmp/qemu.rc" ] && return
+	date +%s.%N > "$tmp/killed"
+	kill -KILL "$(cat "$tmp/qemu.pid")" 2>/dev/null
+}
 
 # The console goes live to stdout, minus the kernel log dump at the end
 # (saved in the work directory and shown on failure or with -v).
 boot() {
+	rm -f "$tmp/qemu.rc" "$tmp/qemu.pid" "$tmp/killed"
+	: > "$tmp/console.log"
+	[ -z "$kill_after" ] || { killer & }
 	{
-		timeout -k 5 "$timeout" qemu-system-x86_64 \
+		timeout -k 5 "$timeout" qemu-system-x86_64 -pidfile "$tmp/qemu.pid" \
 			-accel "$ACCEL" -cpu max -m "$mem" -smp "$smp" \
 			-nographic -no-reboot -nic none \
 			-kernel "$vmlinux" -initrd "$initrd" \
@@ -141,6 +194,7 @@ boot() {
 		/^PRLD-VM: DMESG BEGIN/ { hide = !v }
 		!hide { print; fflush() }
 		/^PRLD-VM: DMESG END/ { hide = 0 }'
+	wait	# the killer
 }
 
 echo "run.sh: kernel $kernel: $*"
@@ -151,7 +205,7 @@ boot
 # guest that died before the command started has not tested anything, so
 # boot it once more.
 if ! grep -q 'PRLD-VM: START' "$tmp/console.log" &&
-	! grep -qx '124\|137' "$tmp/qemu.rc"; then
+	! grep -qx '124\|137' "$tmp/qemu.rc" && [ ! -e "$tmp/killed" ]; then
 	echo "run.sh: the guest died while booting; booting it again"
 	boot
 fi
@@ -164,16 +218,23 @@ fail=()
 qrc=$(cat "$tmp/qemu.rc")
 status=$(cat "$share/status" 2>/dev/null || true)
 log=$share/dmesg
+[ -s "$log" ] || log=$share/dmesg.live
 [ -s "$log" ] || log=$tmp/console.log
-case "$qrc" in
-0) ;;
-124 | 137) fail+=("VM timed out after ${timeout}s") ;;
-*) fail+=("qemu exited with $qrc") ;;
-esac
-if [ -z "$status" ]; then
-	fail+=("no exit status from the guest (kernel crash?)")
-elif [ "$status" != 0 ]; then
-	fail+=("command exited with status $status")
+killed=''
+if [ -e "$tmp/killed" ]; then
+	killed=1
+	[ -z "$status" ] || fail+=("the command ended before the cut (status $status)")
+else
+	case "$qrc" in
+	0) ;;
+	124 | 137) fail+=("VM timed out after ${timeout}s") ;;
+	*) fail+=("qemu exited with $qrc") ;;
+	esac
+	if [ -z "$status" ]; then
+		fail+=("no exit status from the guest (kernel crash?)")
+	elif [ "$status" != 0 ]; then
+		fail+=("command exited with status $status")
+	fi
 fi
 pattern=$(IFS='|'; echo "${DMESG_BAD[*]}")
 bad=$(grep -E "$pattern" "$log" | { [ -z "$ignore" ] && cat || grep -Ev "$ignore"; } |
@@ -200,5 +261,9 @@ if [ ${#fail[@]} -gt 0 ]; then
 	fi
 	printf 'run.sh: FAIL: %s\n' "${fail[@]}"
 	exit 1
+fi
+if [ -n "$killed" ]; then
+	echo "run.sh: KILLED: QEMU got SIGKILL ${kill_after}s after '$kill_from', as asked"
+	exit 3
 fi
 echo "run.sh: PASS"
