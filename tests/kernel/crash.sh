@@ -3,6 +3,8 @@
 # with tests/kernel/crash-workload.sh and crash-check.sh): CUTS cuts spread
 # over the given kernels (default: every test kernel), the first cut on
 # each kernel a selftest of the checker.  PRLD_CRASH_SEED fixes the seeds.
+# PRLD_CRASH_KIND=snapshot or merge cuts a snapshot or merge loop instead
+# (crash-KIND-workload.sh, crash-KIND-check.sh).
 set -euo pipefail
 cuts=${1:?usage: crash.sh CUTS [KREL...]}
 shift
@@ -10,6 +12,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd -P)
 kernels=("$@")
 [ ${#kernels[@]} -gt 0 ] || mapfile -t kernels < <("$top/tests/vm/kernels.sh" list)
 seed=${PRLD_CRASH_SEED:-$(date +%s)}
+kind=${PRLD_CRASH_KIND:-}
 rc=0
 for ((k = 0; k < ${#kernels[@]}; k++)); do
 	n=$(( (cuts + k) / ${#kernels[@]} ))	# spread, first kernels first
@@ -19,7 +22,7 @@ for ((k = 0; k < ${#kernels[@]}; k++)); do
 	"$top/tests/vm/crash.sh" --kernel "${kernels[k]}" --cuts "$n" \
 		--seed $((seed + k * 100000)) --selftest-every "${PRLD_CRASH_SELFTEST_EVERY:-25}" \
 		-e "PRLD_KO=$ko" \
-		--workload tests/kernel/crash-workload.sh \
-		--check tests/kernel/crash-check.sh || rc=1
+		--workload "tests/kernel/crash${kind:+-$kind}-workload.sh" \
+		--check "tests/kernel/crash${kind:+-$kind}-check.sh" || rc=1
 done
 exit $rc
