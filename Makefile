@@ -10,6 +10,9 @@
 #   make install       tool, headers, library, man page under $(PREFIX)
 #   make dkms-install  the module through dkms, loaded at boot
 #   make fuzz-long     the fuzzers for $(FUZZ_LONG_SECONDS) each
+#   make bench         the benchmark in the VM test bed (~20 min; not part
+#                      of `make test`): bench/results/latest.{md,json,png}
+#   make bench-smoke   the same harness with tiny runs (~2 min), proving it
 #
 # BUILD selects the object directory, so the sanitizer build
 # (build-asan) never mixes objects with the normal one.
@@ -64,7 +67,8 @@ VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full \
 	--errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect
 
 .PHONY: all deps test test-unit test-cli test-asan test-valgrind test-fuzz \
-	test-vm test-vm-self test-dkms module lint fuzz fuzz-long demo install dkms-install clean
+	test-vm test-vm-self test-dkms module lint fuzz fuzz-long demo install dkms-install clean \
+	bench bench-smoke
 
 all: $(TOOL) $(if $(wildcard $(KDIR)),module)
 
@@ -160,6 +164,18 @@ test-fuzz: $(FUZZ_BINS)
 
 fuzz-long: $(FUZZ_BINS)
 	tests/fuzz/run.sh $(FUZZ_LONG_SECONDS) $(FUZZ_BINS)
+
+# ---- benchmark (bench/run.sh: BENCH_* variables tune it) ---------------
+
+bench: $(TOOL)
+	BENCH_README=$(CURDIR)/README.md bench/run.sh
+
+# Seconds-long jobs on small images: the harness end to end, numbers
+# meaningless; results under build/, the README untouched.
+bench-smoke: $(TOOL)
+	BENCH_OUT=$(CURDIR)/build/bench-smoke BENCH_FS=ext4 BENCH_RUNTIME=1 \
+		BENCH_RAMP=0 BENCH_SIZE=64M BENCH_FRESH_SIZE=1G BENCH_DEPTH=4 \
+		BENCH_HUGE=1T bench/run.sh
 
 # ---- dependencies, demo, install ---------------------------------------------------
 
