@@ -6,14 +6,18 @@
 # /proc snapshots, timings) go to $PRLD_VM_WORK/results; bench/report.py
 # turns them into tables on the host.
 #
-# Targets (the order matters: the chain is built on top of the allocated
-# image once prld and qemu-nbd have used it, so depth 64 and depth 1 read
-# the very same base file):
+# The machine is shared and emulated, so its speed drifts: loop, prld and
+# qemu-nbd are attached together and each job runs on the three back to
+# back; BENCH_ROUNDS repeats everything and the report takes the median.
+# Targets:
 #   loop   loop with direct I/O on a fully written raw file
 #   prld   /dev/prldN on a fully allocated (and written) image
 #   fresh  /dev/prldN on a new expanding image, one per write job
-#   nbd    qemu-nbd -f parallels --cache=none --aio=native, same image
-#   chain  /dev/prldN on top of a BENCH_DEPTH-layer chain over that image
+#   nbd    qemu-nbd -f parallels --cache=none --aio=native on a copy of
+#          that image (the same layout; one file cannot be opened twice)
+#   chain  /dev/prldN on top of a BENCH_DEPTH-layer chain whose base is
+#          another copy of it (read jobs only: a write would allocate
+#          in the top, which is the fresh target's cost)
 set -u
 cd "$(dirname "$0")/.."
 : "${PRLD_KO:?}" "${PRLD_VM_SCRATCH:?}" "${PRLD_VM_WORK:?}"
@@ -25,6 +29,7 @@ FRESH_SIZE=${BENCH_FRESH_SIZE:-64G}
 DEPTH=${BENCH_DEPTH:-64}
 HUGE=${BENCH_HUGE:-16T}
 TARGETS=${BENCH_TARGETS:-loop prld fresh nbd chain huge}
+ROUNDS=${BENCH_ROUNDS:-2}
 PRLDCTL=$PWD/userspace/prldctl
 SCRATCH=/mnt/scratch
 OUT=$PRLD_VM_WORK/results
@@ -50,17 +55,17 @@ log() { echo "# bench: $*"; }
 want() { [[ " $TARGETS " == *" $1 "* ]]; }
 ms_now() { echo $(( $(date +%s%N) / 1000000 )); }
 
-# fio_run TARGET JOB DEV: one job, JSON to $OUT/fio/TARGET--JOB.json.
+# fio_run TARGET JOB DEV: one job, JSON to $OUT/fio/TARGET--JOB--rROUND.json.
 fio_run() {
-	local target=$1 job=$2 dev=$3
+	local target=$1 job=$2 dev=$3 out="$OUT/fio/$1--$2--r$ROUND.json"
 	# shellcheck disable=SC2086
 	fio --name="$job" --filename="$dev" --ioengine=libaio --direct=1 \
 		--time_based --runtime="$RUNTIME" --ramp_time="$RAMP" \
 		--randrepeat=0 --norandommap ${JOB[$job]} \
-		--output-format=json --output="$OUT/fio/$target--$job.json" ||
+		--output-format=json --output="$out" ||
 		{ log "fio $job on $target failed"; return 1; }
-	log "$target $job: $(jq -r '.jobs[0] | "\(.read.iops + .write.iops | floor) IOPS"' \
-		"$OUT/fio/$target--$job.json")"
+	log "round $ROUND: $target $job: $(jq -r \
+		'.jobs[0] | "\(.read.iops + .write.iops | floor) IOPS"' "$out")"
 }
 
 # run_jobs TARGET DEV JOBS...: those of JOBS that are in $ALL_JOBS.
@@ -72,6 +77,9 @@ run_jobs() {
 		fio_run "$target" "$j" "$dev" || return 1
 	done
 }
+
+# TARGET=DEV pairs for the side-by-side jobs.
+declare -A SIDE=()
 
 # fill FILE|DEV: write its first $SIZE bytes once, so no target pays for
 # unwritten extents or first-touch allocation in the steady-state runs.
@@ -103,8 +111,9 @@ mkdir -p /run/lock
 jq -n --arg kernel "$(uname -r)" --arg fs "$FS" --argjson runtime "$RUNTIME" \
 	--argjson ramp "$RAMP" --arg size "$SIZE" --arg fresh_size "$FRESH_SIZE" \
 	--argjson depth "$DEPTH" --arg huge "$HUGE" --arg fio "$(fio --version)" \
-	--argjson cpus "$(nproc)" --arg targets "$TARGETS" \
+	--argjson cpus "$(nproc)" --arg targets "$TARGETS" --argjson rounds "$ROUNDS" \
 	'{kernel: $kernel, fs: $fs, runtime: $runtime, ramp: $ramp, size: $size,
+	  rounds: $rounds,
 	  fresh_size: $fresh_size, depth: $depth, huge: $huge, fio: $fio,
 	  cpus: $cpus, targets: ($targets | split(" "))}' > "$OUT/meta.json"
 rc=0
@@ -112,68 +121,84 @@ rc=0
 if want loop; then
 	log "loop: raw file of $SIZE"
 	fallocate -l "$SIZE" "$SCRATCH/raw" && fill "$SCRATCH/raw" || exit 1
-	dev=$(losetup --direct-io=on --show -f "$SCRATCH/raw") || exit 1
-	dio=$(cat "/sys/block/${dev#/dev/}/loop/dio")
-	log "loop: $dev, dio=$dio"
+	SIDE[loop]=$(losetup --direct-io=on --show -f "$SCRATCH/raw") || exit 1
+	dio=$(cat "/sys/block/${SIDE[loop]#/dev/}/loop/dio")
+	log "loop: ${SIDE[loop]}, dio=$dio"
 	echo "$dio" > "$OUT/loop-dio"
-	run_jobs loop "$dev" $ALL_JOBS || rc=1
-	losetup -d "$dev"
-	rm -f "$SCRATCH/raw"
 fi
 
-# The allocated image: prld, then nbd, then the chain on top of it.
+# The allocated image, written once through the device; qemu-nbd and the
+# chain get copies of the result.
 "$PRLDCTL" create -s "$SIZE" --preallocate "$SCRATCH/alloc" > /dev/null || exit 1
 dev=$("$PRLDCTL" open --direct-io on "$SCRATCH/alloc") || exit 1
 fill "$dev" || exit 1
-if want prld; then
-	log "prld: $dev on an allocated image of $SIZE"
-	run_jobs prld "$dev" $ALL_JOBS || rc=1
-fi
 "$PRLDCTL" close "$dev" || exit 1
-
-if want fresh; then
-	for j in $WRITE_JOBS; do
-		[[ " $ALL_JOBS " == *" $j "* ]] || continue
-		rm -rf "$SCRATCH/fresh"
-		"$PRLDCTL" create -s "$FRESH_SIZE" "$SCRATCH/fresh" > /dev/null || exit 1
-		dev=$("$PRLDCTL" open --direct-io on "$SCRATCH/fresh") || exit 1
-		log "fresh: $dev on a new image of $FRESH_SIZE"
-		fio_run fresh "$j" "$dev" || rc=1
-		"$PRLDCTL" close "$dev" || exit 1
-		# How many writes allocated: clusters mapped at the end.
-		"$PRLDCTL" info --json "$SCRATCH/fresh" > "$OUT/fresh--$j.info.json"
-	done
-	rm -rf "$SCRATCH/fresh"
-fi
-
 if want nbd; then
-	log "nbd: qemu-nbd on the same image"
+	cp "$SCRATCH/alloc/root.hds" "$SCRATCH/nbd.hds" || exit 1
 	qemu-nbd -f parallels --cache=none --aio=native -c /dev/nbd0 \
-		"$SCRATCH/alloc/root.hds" || exit 1
+		"$SCRATCH/nbd.hds" || exit 1
 	for _ in $(seq 50); do
 		[ "$(cat /sys/block/nbd0/size)" != 0 ] && break
 		sleep 0.1
 	done
-	run_jobs nbd /dev/nbd0 $ALL_JOBS || rc=1
-	qemu-nbd -d /dev/nbd0 > /dev/null
-	wait_gone qemu-nbd || { log "qemu-nbd did not exit"; exit 1; }
+	SIDE[nbd]=/dev/nbd0
 fi
-
 if want chain; then
-	log "chain: $((DEPTH - 1)) offline snapshots over the allocated image"
+	cp -r "$SCRATCH/alloc" "$SCRATCH/chain" || exit 1
+	log "chain: $((DEPTH - 1)) offline snapshots over a copy of the image"
 	for _ in $(seq $((DEPTH - 1))); do
-		"$PRLDCTL" snapshot "$SCRATCH/alloc" > /dev/null || exit 1
+		"$PRLDCTL" snapshot "$SCRATCH/chain" > /dev/null || exit 1
 	done
 	t0=$(ms_now)
-	dev=$("$PRLDCTL" open --direct-io on "$SCRATCH/alloc") || exit 1
+	SIDE[chain]=$("$PRLDCTL" open --direct-io on "$SCRATCH/chain") || exit 1
 	echo $(( $(ms_now) - t0 )) > "$OUT/chain-attach-ms"
-	layers=$("$PRLDCTL" info --json "$dev" | jq '.layers | length')
-	log "chain: $dev, $layers layers"
-	echo "$layers" > "$OUT/chain-layers"
-	# Reads only: a write to the top allocates (copy-up), which is the
-	# fresh target's cost, not the lookup's.
-	run_jobs chain "$dev" $READ_JOBS || rc=1
-	"$PRLDCTL" close "$dev" || exit 1
+	"$PRLDCTL" info --json "${SIDE[chain]}" | jq '.layers | length' \
+		> "$OUT/chain-layers"
+fi
+dev=$("$PRLDCTL" open --direct-io on "$SCRATCH/alloc") || exit 1
+want prld && SIDE[prld]=$dev
+log "side by side: $(for t in "${!SIDE[@]}"; do echo -n "$t=${SIDE[$t]} "; done)"
+
+# fresh_run JOB: JOB on a new expanding image of its own.
+fresh_run() {
+	local fdev
+	rm -rf "$SCRATCH/fresh"
+	"$PRLDCTL" create -s "$FRESH_SIZE" "$SCRATCH/fresh" > /dev/null || return 1
+	fdev=$("$PRLDCTL" open --direct-io on "$SCRATCH/fresh") || return 1
+	fio_run fresh "$1" "$fdev" || rc=1
+	"$PRLDCTL" close "$fdev" || return 1
+	# How many writes allocated: clusters mapped at the end.
+	"$PRLDCTL" info --json "$SCRATCH/fresh" > "$OUT/fresh--$1--r$ROUND.info.json"
+	rm -rf "$SCRATCH/fresh"
+}
+
+for ROUND in $(seq "$ROUNDS"); do
+	for j in $ALL_JOBS; do
+		for t in loop prld chain nbd; do
+			[ -n "${SIDE[$t]:-}" ] || continue
+			[ $t != chain ] || [[ " $READ_JOBS " == *" $j "* ]] || continue
+			fio_run "$t" "$j" "${SIDE[$t]}" || rc=1
+		done
+		if want fresh && [[ " $WRITE_JOBS " == *" $j "* ]]; then
+			fresh_run "$j" || exit 1
+		fi
+	done
+done
+
+"$PRLDCTL" close "$dev" || exit 1
+if [ -n "${SIDE[loop]:-}" ]; then
+	losetup -d "${SIDE[loop]}"
+	rm -f "$SCRATCH/raw"
+fi
+if [ -n "${SIDE[nbd]:-}" ]; then
+	qemu-nbd -d /dev/nbd0 > /dev/null
+	wait_gone qemu-nbd || { log "qemu-nbd did not exit"; exit 1; }
+	rm -f "$SCRATCH/nbd.hds"
+fi
+
+if [ -n "${SIDE[chain]:-}" ]; then
+	"$PRLDCTL" close "${SIDE[chain]}" || exit 1
+	rm -rf "$SCRATCH/chain"
 fi
 rm -rf "$SCRATCH/alloc"
 

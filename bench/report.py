@@ -15,6 +15,7 @@ import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -138,32 +139,49 @@ def ratio(a, b):
     return round(a / b, 3) if a is not None and b else None
 
 
+def median_result(rounds):
+    """Per-field median over the rounds of one target and job."""
+    out = {}
+    for key in rounds[0]:
+        vals = [r[key] for r in rounds if r[key] is not None]
+        out[key] = round(statistics.median(vals), 2) if vals else None
+    out["rounds_iops"] = [r["iops"] for r in rounds]
+    return out
+
+
 def load_run(run_dir):
     meta = json.load(open(os.path.join(run_dir, "meta.json")))
+    by_round = {}		# (target, job) -> {round: result}
+    fio_dir = os.path.join(run_dir, "fio")
+    for name in sorted(os.listdir(fio_dir)):
+        m = re.fullmatch(r"(\w+)--([\w-]+?)(?:--r(\d+))?\.json", name)
+        if m and m.group(1) in TARGETS and m.group(2) in JOBS:
+            by_round.setdefault((m.group(1), m.group(2)), {})[
+                int(m.group(3) or 1)] = fio_result(os.path.join(fio_dir, name))
     res = {}
-    for t in TARGETS:
-        for j in JOBS:
-            p = os.path.join(run_dir, "fio", "%s--%s.json" % (t, j))
-            if os.path.exists(p):
-                res.setdefault(t, {})[j] = fio_result(p)
+    for (t, j), rounds in by_round.items():
+        res.setdefault(t, {})[j] = median_result(
+            [rounds[k] for k in sorted(rounds)])
     fresh_alloc = {}
     for j in WRITE_JOBS:
-        p = os.path.join(run_dir, "fresh--%s.info.json" % j)
-        txt = read_text(p)
-        if txt:
-            info = json.loads(txt)
-            fresh_alloc[j] = info.get("allocated_clusters")
+        for suffix in ("--r1.info.json", ".info.json"):
+            txt = read_text(os.path.join(run_dir, "fresh--" + j + suffix))
+            if txt:
+                fresh_alloc[j] = json.loads(txt).get("allocated_clusters")
+                break
 
-    def iops(t, j):
-        return res.get(t, {}).get(j, {}).get("iops")
+    def ratio_of(a, b, j):
+        """Median over rounds of a/b, each round's pair run side by side."""
+        ra, rb = by_round.get((a, j), {}), by_round.get((b, j), {})
+        vals = [ra[k]["iops"] / rb[k]["iops"] for k in ra
+                if k in rb and rb[k]["iops"]]
+        return round(statistics.median(vals), 3) if vals else None
     ratios = {
-        "prld/loop": {j: ratio(iops("prld", j), iops("loop", j)) for j in JOBS},
-        "fresh/loop": {j: ratio(iops("fresh", j), iops("loop", j))
-                       for j in WRITE_JOBS},
-        "prld/nbd": {j: ratio(iops("prld", j), iops("nbd", j)) for j in JOBS},
+        "prld/loop": {j: ratio_of("prld", "loop", j) for j in JOBS},
+        "fresh/loop": {j: ratio_of("fresh", "loop", j) for j in WRITE_JOBS},
+        "prld/nbd": {j: ratio_of("prld", "nbd", j) for j in JOBS},
         # Cost of depth: how much slower depth 64 is than depth 1.
-        "depth1/depth64": {j: ratio(iops("prld", j), iops("chain", j))
-                           for j in READ_JOBS},
+        "depth1/depth64": {j: ratio_of("prld", "chain", j) for j in READ_JOBS},
     }
     for k in ratios:
         ratios[k] = {j: v for j, v in ratios[k].items() if v is not None}
@@ -223,13 +241,15 @@ def cell(job, r):
 def markdown(doc):
     out = []
     w = out.append
-    w("Run %s (%s), fio %s, %s s per job after %s s ramp, guest: %s vCPU "
-      "under QEMU TCG, virtio scratch disk cache=none." % (
-          doc["tag"], doc["date"], doc["runs"][0]["meta"]["fio"],
-          doc["runs"][0]["meta"]["runtime"], doc["runs"][0]["meta"]["ramp"],
-          doc["runs"][0]["meta"]["cpus"]))
-    w("Absolute numbers are emulated-CPU numbers; the ratios (same run, "
-      "same disk) are what the targets are about.")
+    m0 = doc["runs"][0]["meta"]
+    w("Run %s (%s), fio %s, %s s per job after %s s ramp, %s round(s), "
+      "guest: %s vCPU under QEMU TCG on a shared 2-core host, virtio "
+      "scratch disk cache=none." % (
+          doc["tag"], doc["date"], m0["fio"], m0["runtime"], m0["ramp"],
+          m0.get("rounds", 1), m0["cpus"]))
+    w("Absolute numbers are emulated-CPU numbers and drift with the host's "
+      "load; loop, prld and qemu-nbd run each job back to back, and a ratio "
+      "is the median over rounds of those side-by-side pairs.")
     w("")
     w("| target | goal | worst measured | met |")
     w("|---|---|---|---|")

@@ -9,6 +9,7 @@
 #   BENCH_FS        backing filesystems (default "ext4 xfs")
 #   BENCH_RUNTIME   seconds per fio job (default 5; TCG is slow to warm up)
 #   BENCH_RAMP      fio ramp time before each job (default 1)
+#   BENCH_ROUNDS    repetitions of every job; the report takes medians (2)
 #   BENCH_SIZE      allocated image / raw file size (default 1G)
 #   BENCH_FRESH_SIZE  virtual size of the fresh expanding images (64G)
 #   BENCH_DEPTH     layers of the chain target (default 64)
@@ -32,14 +33,18 @@ mkdir -p "$raw"
 rm -rf "${raw:?}"/*
 
 envs=()
-for v in BENCH_RUNTIME BENCH_RAMP BENCH_SIZE BENCH_FRESH_SIZE BENCH_DEPTH \
+for v in BENCH_RUNTIME BENCH_RAMP BENCH_ROUNDS BENCH_SIZE BENCH_FRESH_SIZE BENCH_DEPTH \
 	BENCH_HUGE BENCH_TARGETS BENCH_JOBS; do
 	[ -n "${!v:-}" ] && envs+=(-e "$v=${!v}")
 done
 
 start=$(date +%s)
 for k in $kernels; do
-	ko=$(tests/kernel/build-module.sh "$k")
+	# A copy of our own: later module builds (tests, A/B runs) must not
+	# swap the module under a run that has not loaded it yet.
+	ko=$top/build/bench/$k/prld.ko
+	mkdir -p "${ko%/*}"
+	cp "$(tests/kernel/build-module.sh "$k")" "$ko"
 	for fs in $filesystems; do
 		# run.sh --keep leaves its work directory (the guest's results)
 		# in a directory of our own, so we know where to look.
