@@ -1,14 +1,19 @@
 #!/bin/bash
 # bench/ab-guest.sh - runs inside the VM (bench/ab.sh starts it): the same
-# prld fio jobs with two builds of the module, A and B, alternating job by
-# job so drift of the emulated machine hits both alike.  fio JSON goes to
-# $PRLD_VM_WORK/results/fio/{A,B}--TARGET--JOB.json, plus loop's numbers
-# once (the ceiling).
+# prld fio jobs with several builds of the module (AB_KOS="A=path B=path
+# ..."), alternating job by job so drift of the emulated machine hits all
+# alike, for BENCH_ROUNDS rounds.  fio JSON goes to
+# $PRLD_VM_WORK/results/fio/V--TARGET--JOB--rN.json, and loop's (the
+# ceiling) right before each group.
 #   AB_TARGETS  "prld" (allocated image), "fresh" (new image per job),
 #               "loop" (the reference; module-independent)
 set -u
 cd "$(dirname "$0")/.."
-: "${AB_KO_A:?}" "${AB_KO_B:?}" "${PRLD_VM_SCRATCH:?}" "${PRLD_VM_WORK:?}"
+: "${AB_KOS:?}" "${PRLD_VM_SCRATCH:?}" "${PRLD_VM_WORK:?}"
+declare -A KO=()
+for kv in $AB_KOS; do KO[${kv%%=*}]=${kv#*=}; done
+VARIANTS=$(for kv in $AB_KOS; do echo -n "${kv%%=*} "; done)
+ROUNDS=${BENCH_ROUNDS:-1}
 FS=${BENCH_FS:-ext4}
 RUNTIME=${BENCH_RUNTIME:-5}
 RAMP=${BENCH_RAMP:-1}
@@ -40,9 +45,9 @@ fio_run() {	# fio_run OUTNAME JOB DEV
 	fio --name="$2" --filename="$3" --ioengine=libaio --direct=1 \
 		--time_based --runtime="$RUNTIME" --ramp_time="$RAMP" \
 		--randrepeat=0 --norandommap ${JOB[$2]} \
-		--output-format=json --output="$OUT/fio/$1--$2.json" || return 1
-	log "$1 $2: $(jq -r '.jobs[0] | "\(.read.iops + .write.iops | floor) IOPS"' \
-		"$OUT/fio/$1--$2.json")"
+		--output-format=json --output="$OUT/fio/$1--$2--r$ROUND.json" || return 1
+	log "$1 $2 r$ROUND: $(jq -r '.jobs[0] | "\(.read.iops + .write.iops | floor) IOPS"' \
+		"$OUT/fio/$1--$2--r$ROUND.json")"
 }
 
 fill() {
@@ -50,9 +55,9 @@ fill() {
 		oflag=direct conv=fsync,notrunc status=none
 }
 
-use() {	# use A|B: that build of the module loaded
+use() {	# use VARIANT: that build of the module loaded
 	rmmod prld 2>/dev/null
-	if [ "$1" = A ]; then insmod "$AB_KO_A"; else insmod "$AB_KO_B"; fi
+	insmod "${KO[$1]}"
 }
 
 case $FS in
@@ -63,39 +68,34 @@ esac
 mkdir -p "$SCRATCH" && mount "$PRLD_VM_SCRATCH" "$SCRATCH" || exit 1
 modprobe loop || exit 1
 jq -n --arg kernel "$(uname -r)" --arg fs "$FS" --argjson runtime "$RUNTIME" \
-	--arg a "${AB_LABEL_A:-A}" --arg b "${AB_LABEL_B:-B}" \
-	'{kernel: $kernel, fs: $fs, runtime: $runtime, a: $a, b: $b}' > "$OUT/meta.json"
+	--arg labels "${AB_LABELS:-}" --argjson rounds "$ROUNDS" \
+	'{kernel: $kernel, fs: $fs, runtime: $runtime, rounds: $rounds,
+	  labels: $labels}' > "$OUT/meta.json"
 rc=0
 
 if want loop; then
 	fallocate -l "$SIZE" "$SCRATCH/raw" && fill "$SCRATCH/raw" || exit 1
-	dev=$(losetup --direct-io=on --show -f "$SCRATCH/raw") || exit 1
-	for j in $ALL_JOBS; do fio_run loop "$j" "$dev" || rc=1; done
-	losetup -d "$dev"
-	rm -f "$SCRATCH/raw"
+	loopdev=$(losetup --direct-io=on --show -f "$SCRATCH/raw") || exit 1
 fi
-
+first=${VARIANTS%% *}
 if want prld; then
-	use A || exit 1
+	use "$first" || exit 1
 	"$PRLDCTL" create -s "$SIZE" --preallocate "$SCRATCH/alloc" > /dev/null || exit 1
 	dev=$("$PRLDCTL" open --direct-io on "$SCRATCH/alloc") && fill "$dev" &&
 		"$PRLDCTL" close "$dev" || exit 1
-	for j in $ALL_JOBS; do
-		for v in A B; do
-			use $v || exit 1
-			dev=$("$PRLDCTL" open --direct-io on "$SCRATCH/alloc") || exit 1
-			fio_run "$v--prld" "$j" "$dev" || rc=1
-			"$PRLDCTL" close "$dev" || exit 1
-		done
-	done
-	rm -rf "$SCRATCH/alloc"
 fi
 
-if want fresh; then
-	for j in $WRITE_JOBS; do
-		[[ " $ALL_JOBS " == *" $j "* ]] || continue
-		for v in A B; do
-			use $v || exit 1
+for ROUND in $(seq "$ROUNDS"); do
+	for j in $ALL_JOBS; do
+		[ -n "${loopdev:-}" ] && { fio_run loop "$j" "$loopdev" || rc=1; }
+		for v in $VARIANTS; do
+			use "$v" || exit 1
+			if want prld; then
+				dev=$("$PRLDCTL" open --direct-io on "$SCRATCH/alloc") || exit 1
+				fio_run "$v--prld" "$j" "$dev" || rc=1
+				"$PRLDCTL" close "$dev" || exit 1
+			fi
+			want fresh && [[ " $WRITE_JOBS " == *" $j "* ]] || continue
 			rm -rf "$SCRATCH/fresh"
 			"$PRLDCTL" create -s "$FRESH_SIZE" "$SCRATCH/fresh" > /dev/null || exit 1
 			dev=$("$PRLDCTL" open --direct-io on "$SCRATCH/fresh") || exit 1
@@ -105,8 +105,9 @@ if want fresh; then
 				{ log "$v: fresh image after $j does not check clean"; rc=1; }
 		done
 	done
-	rm -rf "$SCRATCH/fresh"
-fi
+done
+[ -n "${loopdev:-}" ] && losetup -d "$loopdev"
+rm -rf "$SCRATCH/fresh" "$SCRATCH/alloc" "$SCRATCH/raw"
 
 umount "$SCRATCH"
 rmmod prld 2>/dev/null

@@ -1,38 +1,60 @@
 #!/usr/bin/env python3
-"""bench/ab_report.py RAW_DIR: the B/A table of one bench/ab.sh run."""
+"""bench/ab_report.py RAW_DIR: the table of one bench/ab.sh run: per job,
+each module build's median IOPS, its ratio to the first build (A) and to
+loop, each a median over rounds of pairs run back to back."""
 import json
 import os
+import re
+import statistics
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from report import JOBS, fio_result, fmt  # noqa: E402
 
 
+def med(vals):
+    return statistics.median(vals) if vals else None
+
+
 def main():
     raw = sys.argv[1]
     meta = json.load(open(os.path.join(raw, "meta.json")))
-    res = {}
+    labels = dict(kv.split("=", 1) for kv in meta["labels"].split())
+    variants = sorted(labels)
+    res = {}			# (key, job) -> {round: result}
     for name in os.listdir(os.path.join(raw, "fio")):
-        key, job = name[:-len(".json")].rsplit("--", 1)
-        res[(key, job)] = fio_result(os.path.join(raw, "fio", name))
-    print("A/B on %s, %s, %s s per job: A = %s, B = %s\n" % (
-        meta["kernel"], meta["fs"], meta["runtime"], meta["a"], meta["b"]))
-    print("| target | job | loop IOPS | A IOPS | B IOPS | B/A | A/loop | "
-          "B/loop | A p99 us | B p99 us |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+        m = re.fullmatch(r"(.+)--([\w-]+)--r(\d+)\.json", name)
+        if m:
+            res.setdefault((m.group(1), m.group(2)), {})[int(m.group(3))] = \
+                fio_result(os.path.join(raw, "fio", name))
+    print("Module builds compared on %s, %s, %s s per job, %s round(s): %s\n"
+          % (meta["kernel"], meta["fs"], meta["runtime"], meta["rounds"],
+             ", ".join("%s = %s" % (v, labels[v]) for v in variants)))
+    head = ["target", "job", "loop IOPS"]
+    for v in variants:
+        head += ["%s IOPS" % v, "%s/loop" % v]
+        if v != "A":
+            head.append("%s/A" % v)
+    print("| " + " | ".join(head) + " |")
+    print("|---" * len(head) + "|")
     for target in ("prld", "fresh"):
         for job in JOBS:
-            a = res.get(("A--" + target, job))
-            b = res.get(("B--" + target, job))
-            if not a or not b:
+            runs = {v: res.get(("%s--%s" % (v, target), job), {})
+                    for v in variants}
+            if not all(runs.values()):
                 continue
-            loop = res.get(("loop", job), {}).get("iops")
-            print("| %s | %s | %s | %s | %s | %.2f | %s | %s | %s | %s |" % (
-                target, job, fmt(loop), fmt(a["iops"]), fmt(b["iops"]),
-                b["iops"] / a["iops"] if a["iops"] else 0,
-                fmt(a["iops"] / loop, 2) if loop else "-",
-                fmt(b["iops"] / loop, 2) if loop else "-",
-                fmt(a["clat_p99_us"]), fmt(b["clat_p99_us"])))
+            loop = res.get(("loop", job), {})
+
+            def ratio(x, y):
+                return med([x[k]["iops"] / y[k]["iops"] for k in x
+                            if k in y and y[k]["iops"]])
+            row = [target, job, fmt(med([r["iops"] for r in loop.values()]))]
+            for v in variants:
+                row += [fmt(med([r["iops"] for r in runs[v].values()])),
+                        fmt(ratio(runs[v], loop), 2)]
+                if v != "A":
+                    row.append(fmt(ratio(runs[v], runs["A"]), 2))
+            print("| " + " | ".join(row) + " |")
 
 
 if __name__ == "__main__":
