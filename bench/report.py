@@ -334,13 +334,14 @@ def chart(doc, png):
                   "set style fill solid 0.85 border -1",
                   "set boxwidth 0.9", "set grid ytics",
                   "set ylabel 'IOPS / loop IOPS'", "set yrange [0:*]",
+                  "set offsets 0, 0, 0.1, 0",
+                  "set xrange [-0.6:%g]" % (len(JOBS) - 0.4),
                   "set xtics rotate by -20 noenhanced",
                   "set key outside right noenhanced",
                   "set multiplot layout %d,1" % len(runs)]
         for i, r in enumerate(runs):
             dat = os.path.join(tmp, "run%d.dat" % i)
             with open(dat, "w") as f:
-                f.write("job " + " ".join(t for t in TARGETS) + "\n")
                 for j in JOBS:
                     base = r["results"].get("loop", {}).get(j, {}).get("iops")
                     vals = []
