@@ -10,7 +10,7 @@
 #   make install       tool, headers, library, man page under $(PREFIX)
 #   make dkms-install  the module through dkms, loaded at boot
 #   make fuzz-long     the fuzzers for $(FUZZ_LONG_SECONDS) each
-#   make bench         the benchmark in the VM test bed (~20 min; not part
+#   make bench         the benchmark in the VM test bed (~30 min; not part
 #                      of `make test`): bench/results/latest.{md,json,png}
 #   make bench-smoke   the same harness with tiny runs (~2 min), proving it
 #
