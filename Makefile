@@ -12,7 +12,7 @@
 #   make fuzz-long     the fuzzers for $(FUZZ_LONG_SECONDS) each
 #   make bench         the benchmark in the VM test bed (~30 min; not part
 #                      of `make test`): bench/results/latest.{md,json,png}
-#   make bench-smoke   the same harness with tiny runs (~2 min), proving it
+#   make bench-smoke   the same harness with tiny runs (~4 min), proving it
 #
 # BUILD selects the object directory, so the sanitizer build
 # (build-asan) never mixes objects with the normal one.
