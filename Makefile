@@ -13,6 +13,9 @@
 #   make fuzz-kernel-long  $(MUTANT_LONG_COUNT) malformed images attached
 #                      by the driver on each test kernel
 #   make crash-test    $(CRASH_CUTS) power cuts with durability checks
+#   make bench         the benchmark in the VM test bed (~30 min; not part
+#                      of `make test`): bench/results/latest.{md,json,png}
+#   make bench-smoke   the same harness with tiny runs (~4 min), proving it
 #
 # BUILD selects the object directory, so the sanitizer build
 # (build-asan) never mixes objects with the normal one.
@@ -68,7 +71,7 @@ VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full \
 
 .PHONY: all deps test test-unit test-cli test-asan test-valgrind test-fuzz \
 	test-vm test-vm-self test-dkms module lint fuzz fuzz-long demo install dkms-install clean \
-	crash-test test-crash fuzz-kernel-long
+	crash-test test-crash fuzz-kernel-long bench bench-smoke
 
 all: $(TOOL) $(if $(wildcard $(KDIR)),module)
 
@@ -230,6 +233,18 @@ test-fuzz: $(FUZZ_BINS)
 
 fuzz-long: $(FUZZ_BINS)
 	tests/fuzz/run.sh $(FUZZ_LONG_SECONDS) $(FUZZ_BINS)
+
+# ---- benchmark (bench/run.sh: BENCH_* variables tune it) ---------------
+
+bench: $(TOOL)
+	BENCH_README=$(CURDIR)/README.md bench/run.sh
+
+# Seconds-long jobs on small images: the harness end to end, numbers
+# meaningless; results under build/, the README untouched.
+bench-smoke: $(TOOL)
+	BENCH_OUT=$(CURDIR)/build/bench-smoke BENCH_FS=ext4 BENCH_RUNTIME=1 \
+		BENCH_RAMP=0 BENCH_ROUNDS=1 BENCH_SIZE=64M BENCH_FRESH_SIZE=1G BENCH_DEPTH=4 \
+		BENCH_HUGE=1T bench/run.sh
 
 # ---- dependencies, demo, install ---------------------------------------------------
 

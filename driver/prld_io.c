@@ -10,8 +10,10 @@
  * Reads and writes into clusters the top already holds take no lock.  A
  * write into a cluster the top does not hold allocates one at the end of
  * the top file under alloc_lock, in the order of the format notes, 7:
- * fresh zeroed space (or a copy of the lower layer's cluster), the data,
- * fdatasync, the BAT entry, fdatasync, and only then the in-memory map.
+ * fresh zeroed space made durable (prld_reserve(), in large steps), a
+ * copy of the lower layer's cluster if any, the data, fdatasync if a lower
+ * layer held the cluster, the BAT entry, fdatasync, and only then the
+ * in-memory map.
  */
 #include <linux/blk-mq.h>
 #include <linux/falloc.h>
@@ -24,6 +26,7 @@
 #include "prld.h"
 
 #define PRLD_COPY_CHUNK	(1U << 20)
+#define PRLD_PREALLOC_BYTES	(16ULL << 20)
 
 /* One piece of a request that lies inside a single cluster. */
 struct prld_piece {
@@ -98,15 +101,31 @@ static int prld_copy_up(struct prld_chain *chain, unsigned int layer,
 	return ret;
 }
 
-/* Make [off, off + cluster) of the top fresh space that reads as zeros. */
-static int prld_extend(struct prld_chain *chain, u64 off)
+/*
+ * Make [off, off + cluster) of the top fresh space that reads as zeros,
+ * durably.  The file grows PRLD_PREALLOC_BYTES at a time and each step is
+ * made durable once, so the allocations inside it skip both the
+ * fallocate and a journal commit of their own.  Space past the last
+ * mapped cluster is cut off at detach (prld_finish_top()) and at the next
+ * attach (prld_mark_in_use()), so the image never keeps the tail.
+ */
+static int prld_reserve(struct prld_chain *chain, u64 off)
 {
 	struct file *top = chain->layers[chain->nr_layers - 1].file;
+	u64 end = off + chain->cluster_bytes;
+	u64 step = max_t(u64, chain->cluster_bytes, PRLD_PREALLOC_BYTES);
 	int ret;
 
-	ret = vfs_fallocate(top, 0, off, chain->cluster_bytes);
+	/* Below i_size lies only space an earlier step made durable. */
+	if (i_size_read(file_inode(top)) >= end)
+		return 0;
+	ret = vfs_fallocate(top, 0, off, step);
+	if (ret == -ENOSPC && step > chain->cluster_bytes)
+		ret = vfs_fallocate(top, 0, off, chain->cluster_bytes);
 	if (ret == -EOPNOTSUPP)
-		ret = vfs_truncate(&top->f_path, off + chain->cluster_bytes);
+		ret = vfs_truncate(&top->f_path, end);
+	if (!ret)
+		ret = vfs_fsync(top, 1);
 	return ret;
 }
 
@@ -121,18 +140,24 @@ static int prld_alloc_piece(struct prld_device *dev, const struct prld_piece *p,
 	struct prld_layer *top = &chain->layers[chain->nr_layers - 1];
 	u64 off = chain->alloc_next, lower_off;
 	unsigned int lower;
-	int ret = 0;
+	bool below;
+	int ret;
 
-	if (p->len < chain->cluster_bytes) {
-		if (prld_chain_resolve(chain, p->cluster, &lower, &lower_off))
-			ret = prld_copy_up(chain, lower, lower_off, off);
-		else
-			ret = prld_extend(chain, off);
-	}
+	below = prld_chain_resolve(chain, p->cluster, &lower, &lower_off);
+	ret = prld_reserve(chain, off);
+	if (!ret && below && p->len < chain->cluster_bytes)
+		ret = prld_copy_up(chain, lower, lower_off, off);
 	if (!ret)
 		ret = prld_iter_io(dev, top->file, iter, p->len,
 				   off + p->in_cluster, true);
-	if (!ret)
+	/*
+	 * Over a lower layer's cluster the new contents must be durable
+	 * before the BAT entry hides the old ones.  Fresh space needs no
+	 * such order: until the entry lands the cluster is unmapped and
+	 * reads as zeros, and the entry's own fsync commits the data's
+	 * extents with it.
+	 */
+	if (!ret && below)
 		ret = vfs_fsync_range(top->file, off,
 				      off + chain->cluster_bytes - 1, 1);
 	if (ret)

@@ -15,6 +15,8 @@ PACKAGES=(
 	linux-source-6.1 sparse dkms fio e2fsprogs xfsprogs fdisk util-linux
 	# the VM runner times runs with bc; dkms makes its signing key with openssl
 	bc openssl
+	# make bench: the chart
+	gnuplot-nox
 )
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -1,0 +1,241 @@
+#!/bin/bash
+# bench/guest.sh - runs inside the VM (bench/run.sh starts it through
+# tests/vm/run.sh): makes $BENCH_FS on the scratch disk, sets up each
+# target in turn and runs the fio jobs on it, then measures the kernel
+# memory and attach time of a sparse huge image.  Raw results (fio JSON,
+# /proc snapshots, timings) go to $PRLD_VM_WORK/results; bench/report.py
+# turns them into tables on the host.
+#
+# The machine is shared and emulated, so its speed drifts: loop, prld and
+# qemu-nbd are attached together and each job runs on the three back to
+# back; BENCH_ROUNDS repeats everything and the report takes the median.
+# Targets:
+#   loop   loop with direct I/O on a fully written raw file
+#   prld   /dev/prldN on a fully allocated (and written) image
+#   fresh  /dev/prldN on a new expanding image, one per write job
+#   nbd    qemu-nbd -f parallels --cache=none --aio=native on a copy of
+#          that image (the same layout; one file cannot be opened twice)
+#   chain  /dev/prldN on top of a BENCH_DEPTH-layer chain whose base is
+#          another copy of it (read jobs only: a write would allocate
+#          in the top, which is the fresh target's cost)
+set -u
+cd "$(dirname "$0")/.."
+: "${PRLD_KO:?}" "${PRLD_VM_SCRATCH:?}" "${PRLD_VM_WORK:?}"
+FS=${BENCH_FS:-ext4}
+RUNTIME=${BENCH_RUNTIME:-5}
+RAMP=${BENCH_RAMP:-1}
+SIZE=${BENCH_SIZE:-1G}
+FRESH_SIZE=${BENCH_FRESH_SIZE:-64G}
+DEPTH=${BENCH_DEPTH:-64}
+HUGE=${BENCH_HUGE:-16T}
+TARGETS=${BENCH_TARGETS:-loop prld fresh nbd chain huge}
+ROUNDS=${BENCH_ROUNDS:-2}
+PRLDCTL=$PWD/userspace/prldctl
+SCRATCH=/mnt/scratch
+OUT=$PRLD_VM_WORK/results
+rm -rf "$OUT" && mkdir -p "$OUT/fio" || exit 1
+
+# name -> fio arguments.  4k jobs show per-request cost, 1M jobs
+# bandwidth, the fsync job the flush path.
+declare -A JOB=(
+	[randread-4k-qd1]="--rw=randread --bs=4k --iodepth=1"
+	[randread-4k-qd32]="--rw=randread --bs=4k --iodepth=32"
+	[randwrite-4k-qd1]="--rw=randwrite --bs=4k --iodepth=1"
+	[randwrite-4k-qd32]="--rw=randwrite --bs=4k --iodepth=32"
+	[seqread-1m-qd8]="--rw=read --bs=1M --iodepth=8"
+	[seqwrite-1m-qd8]="--rw=write --bs=1M --iodepth=8"
+	[randwrite-4k-fsync]="--rw=randwrite --bs=4k --iodepth=1 --fsync=1"
+)
+READ_JOBS="randread-4k-qd1 randread-4k-qd32 seqread-1m-qd8"
+WRITE_JOBS="randwrite-4k-qd1 randwrite-4k-qd32 seqwrite-1m-qd8 randwrite-4k-fsync"
+ALL_JOBS="$READ_JOBS $WRITE_JOBS"
+[ -n "${BENCH_JOBS:-}" ] && ALL_JOBS=$BENCH_JOBS
+
+log() { echo "# bench: $*"; }
+want() { [[ " $TARGETS " == *" $1 "* ]]; }
+ms_now() { echo $(( $(date +%s%N) / 1000000 )); }
+
+# fio_run TARGET JOB DEV: one job, JSON to $OUT/fio/TARGET--JOB--rROUND.json.
+fio_run() {
+	local target=$1 job=$2 dev=$3 out="$OUT/fio/$1--$2--r$ROUND.json"
+	# shellcheck disable=SC2086
+	fio --name="$job" --filename="$dev" --ioengine=libaio --direct=1 \
+		--time_based --runtime="$RUNTIME" --ramp_time="$RAMP" \
+		--randrepeat=0 --norandommap ${JOB[$job]} \
+		--output-format=json --output="$out" ||
+		{ log "fio $job on $target failed"; return 1; }
+	log "round $ROUND: $target $job: $(jq -r \
+		'.jobs[0] | "\(.read.iops + .write.iops | floor) IOPS"' "$out")"
+}
+
+# run_jobs TARGET DEV JOBS...: those of JOBS that are in $ALL_JOBS.
+run_jobs() {
+	local target=$1 dev=$2 j
+	shift 2
+	for j in "$@"; do
+		[[ " $ALL_JOBS " == *" $j "* ]] || continue
+		fio_run "$target" "$j" "$dev" || return 1
+	done
+}
+
+# TARGET=DEV pairs for the side-by-side jobs.
+declare -A SIDE=()
+
+# fill FILE|DEV: write its first $SIZE bytes once, so no target pays for
+# unwritten extents or first-touch allocation in the steady-state runs.
+fill() {
+	dd if=/dev/zero of="$1" bs=1M count=$(($(numfmt --from=iec "$SIZE") >> 20)) \
+		oflag=direct conv=fsync,notrunc status=none
+}
+
+# wait_gone PROG: qemu-nbd detaches asynchronously after `-d`.
+wait_gone() {
+	local i
+	for i in $(seq 100); do
+		pidof "$1" > /dev/null || return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+echo "# kernel $(uname -r), $FS on $PRLD_VM_SCRATCH, runtime ${RUNTIME}s + ${RAMP}s ramp"
+case $FS in
+ext4) mkfs.ext4 -q -F "$PRLD_VM_SCRATCH" ;;
+xfs) mkfs.xfs -q -f "$PRLD_VM_SCRATCH" ;;
+*) echo "unknown BENCH_FS=$FS"; exit 2 ;;
+esac
+mkdir -p "$SCRATCH" && mount "$PRLD_VM_SCRATCH" "$SCRATCH" || exit 1
+insmod "$PRLD_KO" || exit 1
+modprobe loop && modprobe nbd nbds_max=2 || exit 1
+mkdir -p /run/lock
+jq -n --arg kernel "$(uname -r)" --arg fs "$FS" --argjson runtime "$RUNTIME" \
+	--argjson ramp "$RAMP" --arg size "$SIZE" --arg fresh_size "$FRESH_SIZE" \
+	--argjson depth "$DEPTH" --arg huge "$HUGE" --arg fio "$(fio --version)" \
+	--argjson cpus "$(nproc)" --arg targets "$TARGETS" --argjson rounds "$ROUNDS" \
+	'{kernel: $kernel, fs: $fs, runtime: $runtime, ramp: $ramp, size: $size,
+	  rounds: $rounds,
+	  fresh_size: $fresh_size, depth: $depth, huge: $huge, fio: $fio,
+	  cpus: $cpus, targets: ($targets | split(" "))}' > "$OUT/meta.json"
+rc=0
+
+if want loop; then
+	log "loop: raw file of $SIZE"
+	fallocate -l "$SIZE" "$SCRATCH/raw" && fill "$SCRATCH/raw" || exit 1
+	SIDE[loop]=$(losetup --direct-io=on --show -f "$SCRATCH/raw") || exit 1
+	dio=$(cat "/sys/block/${SIDE[loop]#/dev/}/loop/dio")
+	log "loop: ${SIDE[loop]}, dio=$dio"
+	echo "$dio" > "$OUT/loop-dio"
+fi
+
+# The allocated image, written once through the device; qemu-nbd and the
+# chain get copies of the result.
+"$PRLDCTL" create -s "$SIZE" --preallocate "$SCRATCH/alloc" > /dev/null || exit 1
+dev=$("$PRLDCTL" open --direct-io on "$SCRATCH/alloc") || exit 1
+fill "$dev" || exit 1
+"$PRLDCTL" close "$dev" || exit 1
+if want nbd; then
+	cp --reflink=never "$SCRATCH/alloc/root.hds" "$SCRATCH/nbd.hds" || exit 1
+	qemu-nbd -f parallels --cache=none --aio=native -c /dev/nbd0 \
+		"$SCRATCH/nbd.hds" || exit 1
+	for _ in $(seq 50); do
+		[ "$(cat /sys/block/nbd0/size)" != 0 ] && break
+		sleep 0.1
+	done
+	SIDE[nbd]=/dev/nbd0
+fi
+if want chain; then
+	cp -r --reflink=never "$SCRATCH/alloc" "$SCRATCH/chain" || exit 1
+	log "chain: $((DEPTH - 1)) offline snapshots over a copy of the image"
+	for _ in $(seq $((DEPTH - 1))); do
+		"$PRLDCTL" snapshot "$SCRATCH/chain" > /dev/null || exit 1
+	done
+	t0=$(ms_now)
+	SIDE[chain]=$("$PRLDCTL" open --direct-io on "$SCRATCH/chain") || exit 1
+	echo $(( $(ms_now) - t0 )) > "$OUT/chain-attach-ms"
+	"$PRLDCTL" info --json "${SIDE[chain]}" | jq '.layers | length' \
+		> "$OUT/chain-layers"
+fi
+dev=$("$PRLDCTL" open --direct-io on "$SCRATCH/alloc") || exit 1
+want prld && SIDE[prld]=$dev
+log "side by side: $(for t in "${!SIDE[@]}"; do echo -n "$t=${SIDE[$t]} "; done)"
+
+# fresh_run JOB: JOB on a new expanding image of its own.
+fresh_run() {
+	local fdev
+	rm -rf "$SCRATCH/fresh"
+	"$PRLDCTL" create -s "$FRESH_SIZE" "$SCRATCH/fresh" > /dev/null || return 1
+	fdev=$("$PRLDCTL" open --direct-io on "$SCRATCH/fresh") || return 1
+	fio_run fresh "$1" "$fdev" || rc=1
+	"$PRLDCTL" close "$fdev" || return 1
+	# How many writes allocated: clusters mapped at the end.
+	"$PRLDCTL" info --json "$SCRATCH/fresh" > "$OUT/fresh--$1--r$ROUND.info.json"
+	rm -rf "$SCRATCH/fresh"
+}
+
+for ROUND in $(seq "$ROUNDS"); do
+	for j in $ALL_JOBS; do
+		for t in loop prld chain nbd; do
+			[ -n "${SIDE[$t]:-}" ] || continue
+			[ $t != chain ] || [[ " $READ_JOBS " == *" $j "* ]] || continue
+			fio_run "$t" "$j" "${SIDE[$t]}" || rc=1
+		done
+		if want fresh && [[ " $WRITE_JOBS " == *" $j "* ]]; then
+			fresh_run "$j" || exit 1
+		fi
+	done
+done
+
+"$PRLDCTL" close "$dev" || exit 1
+if [ -n "${SIDE[loop]:-}" ]; then
+	losetup -d "${SIDE[loop]}"
+	rm -f "$SCRATCH/raw"
+fi
+if [ -n "${SIDE[nbd]:-}" ]; then
+	qemu-nbd -d /dev/nbd0 > /dev/null
+	wait_gone qemu-nbd || { log "qemu-nbd did not exit"; exit 1; }
+	rm -f "$SCRATCH/nbd.hds"
+fi
+
+if [ -n "${SIDE[chain]:-}" ]; then
+	"$PRLDCTL" close "${SIDE[chain]}" || exit 1
+	rm -rf "$SCRATCH/chain"
+fi
+rm -rf "$SCRATCH/alloc"
+
+if want huge; then
+	# The tiny attach also leaves an unbound device behind, so the
+	# snapshot difference below is the attach alone; its time is the
+	# tool's own start-up cost (exec over 9p under TCG is slow).
+	"$PRLDCTL" create -s 16M "$SCRATCH/tiny" > /dev/null || exit 1
+	t0=$(ms_now)
+	dev=$("$PRLDCTL" open "$SCRATCH/tiny") || exit 1
+	echo $(( $(ms_now) - t0 )) > "$OUT/tiny-attach-ms"
+	"$PRLDCTL" close "$dev" || exit 1
+	"$PRLDCTL" create -s "$HUGE" "$SCRATCH/huge" > /dev/null || exit 1
+	sync
+	echo 3 > /proc/sys/vm/drop_caches
+	sleep 1
+	cat /proc/meminfo > "$OUT/huge-meminfo-before"
+	cat /proc/vmallocinfo > "$OUT/huge-vmallocinfo-before"
+	t0=$(ms_now)
+	dev=$("$PRLDCTL" open "$SCRATCH/huge") || exit 1
+	echo $(( $(ms_now) - t0 )) > "$OUT/huge-attach-ms"
+	cat /proc/meminfo > "$OUT/huge-meminfo-after"
+	cat /proc/vmallocinfo > "$OUT/huge-vmallocinfo-after"
+	"$PRLDCTL" info --json "$dev" > "$OUT/huge-info.json"
+	t0=$(ms_now)
+	"$PRLDCTL" close "$dev" || exit 1
+	echo $(( $(ms_now) - t0 )) > "$OUT/huge-detach-ms"
+	# Once more under strace -T for the PRLD_CONFIGURE ioctl alone, the
+	# kernel's share (seccomp-bpf: the other syscalls run at full speed).
+	echo 3 > /proc/sys/vm/drop_caches
+	dev=$(strace -f --seccomp-bpf -T -e trace=ioctl \
+		-o "$OUT/huge-attach.strace" "$PRLDCTL" open "$SCRATCH/huge") || exit 1
+	"$PRLDCTL" close "$dev" || exit 1
+	log "huge: attach of $HUGE took $(cat "$OUT/huge-attach-ms") ms"
+	rm -rf "$SCRATCH/huge" "$SCRATCH/tiny"
+fi
+
+umount "$SCRATCH"
+rmmod prld
+exit $rc
