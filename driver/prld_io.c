@@ -20,6 +20,8 @@
 #include <linux/fs.h>
 #include <linux/math64.h>
 #include <linux/mm.h>
+#include <linux/pagemap.h>
+#include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/uio.h>
 
@@ -155,11 +157,16 @@ static int prld_alloc_piece(struct prld_device *dev, const struct prld_piece *p,
 	 * before the BAT entry hides the old ones.  Fresh space needs no
 	 * such order: until the entry lands the cluster is unmapped and
 	 * reads as zeros, and the entry's own fsync commits the data's
-	 * extents with it.
+	 * extents with it -- once the data is written back: that fsync
+	 * covers only the entry's range, and a buffered write (direct I/O
+	 * off, or the zeros of a write-zeroes) still sits in the page cache.
 	 */
 	if (!ret && below)
 		ret = vfs_fsync_range(top->file, off,
 				      off + chain->cluster_bytes - 1, 1);
+	else if (!ret)
+		ret = filemap_write_and_wait_range(top->file->f_mapping, off,
+						   off + chain->cluster_bytes - 1);
 	if (ret)
 		return ret;	/* nothing points here: the space is reused */
 	ret = prld_write_bat(top, p->cluster, prld_offset_to_bat(&top->geom, off));
@@ -515,15 +522,22 @@ static void prld_complete_rq(struct request *rq)
 	blk_mq_end_request(rq, errno_to_blk_status(cmd->error));
 }
 
+/*
+ * Every allocation here, the backing files' page cache included, is
+ * GFP_NOIO, as in loop's worker: reclaim that waited for writeback to
+ * this device would wait for this very worker.
+ */
 static void prld_work(struct work_struct *work)
 {
 	struct prld_cmd *cmd = container_of(work, struct prld_cmd, work);
 	struct prld_device *dev = cmd->rq->q->queuedata;
+	unsigned int noio = memalloc_noio_save();
 
-	if (prld_try_aio(dev, cmd))
-		return;
-	cmd->error = prld_handle(dev, cmd);
-	prld_complete_rq(cmd->rq);
+	if (!prld_try_aio(dev, cmd)) {
+		cmd->error = prld_handle(dev, cmd);
+		prld_complete_rq(cmd->rq);
+	}
+	memalloc_noio_restore(noio);
 }
 
 static blk_status_t prld_queue_rq(struct blk_mq_hw_ctx *hctx,
