@@ -6,6 +6,9 @@
 #   make test          every test this machine can run (the kernel suite in
 #                      QEMU VMs on each installed Debian test kernel)
 #   make lint          checkpatch, sparse and W=1 on the kernel code
+#   make debug-kernel  build/cache the KASAN/lockdep/kmemleak/KUnit kernel
+#   make test-kunit    the KUnit suites in a VM on that kernel
+#   make test-debug    the kernel suite (and fault injection) on it
 #   make demo          the main job end to end (in a VM if need be)
 #   make install       tool, headers, library, man page under $(PREFIX)
 #   make dkms-install  the module through dkms, loaded at boot
@@ -63,6 +66,7 @@ SAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full \
 	--errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect
 
+.PHONY: debug-kernel test-kunit test-debug
 .PHONY: all deps test test-unit test-cli test-asan test-valgrind test-fuzz \
 	test-vm test-vm-self test-dkms module lint fuzz fuzz-long demo install dkms-install clean
 
@@ -94,7 +98,7 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/tap.h tests/unit/testutil.h $(LIBPRL
 # ---- tests ---------------------------------------------------------
 
 test: test-unit test-cli test-asan test-valgrind test-fuzz lint test-dkms \
-	test-vm-self test-vm
+	test-vm-self test-vm test-kunit test-debug
 
 test-unit: $(UNIT_BINS)
 	prove --exec '' $(UNIT_BINS)
@@ -120,6 +124,22 @@ RAWATTACH := $(BUILD)/rawattach
 $(RAWATTACH): tests/kernel/rawattach.c include/prld_ioctl.h
 	@mkdir -p $(@D)
 	$(CC) $(PRLD_CFLAGS) $(CFLAGS) -o $@ $<
+
+# The debug kernel (KASAN, lockdep, kmemleak, KUnit, fault injection),
+# built once per machine and cached outside the checkout.
+debug-kernel:
+	tests/debug-kernel/build.sh
+
+# The KUnit suites of the pure kernel logic, on the debug kernel; first
+# the KTAP verdict's own selftest (host side).
+test-kunit:
+	prove tests/kunit/ktap-self.t
+	tests/kunit/run.sh
+
+# The whole kernel suite on the debug kernel: any KASAN, lockdep,
+# atomic-sleep report or module kmemleak fails it.
+test-debug: $(TOOL) $(CORPUS_GEN) $(RAWATTACH)
+	tests/kernel/run.sh debug ext4
 
 # The kernel suite in a VM per installed Debian test kernel (tests/vm).
 test-vm: $(TOOL) $(CORPUS_GEN) $(RAWATTACH)

@@ -15,6 +15,8 @@ PACKAGES=(
 	linux-source-6.1 sparse dkms fio e2fsprogs xfsprogs fdisk util-linux
 	# the VM runner times runs with bc; dkms makes its signing key with openssl
 	bc openssl
+	# the debug kernel (tests/debug-kernel/build.sh) from linux-source-6.1
+	flex bison libelf-dev libssl-dev xz-utils cpio
 )
 
 if [ "$(id -u)" -ne 0 ]; then
