@@ -3,7 +3,8 @@
 # KREL, image files on a FS (ext4 or xfs) scratch disk.  Fails on any
 # failed test or any splat in the guest's kernel log (tests/vm/run.sh).
 # KREL "debug" is the debug kernel (tests/debug-kernel/build.sh: KASAN,
-# lockdep, kmemleak), with prld.ko built with its fault points.
+# lockdep, kmemleak), with prld.ko built with its fault points, and the
+# fault-injection tests (tests/fault) run after the kernel suite.
 set -euo pipefail
 krel=${1:?usage: run.sh KREL|debug [ext4|xfs]}
 fs=${2:-ext4}
@@ -13,6 +14,8 @@ if [ "$krel" = debug ]; then
 	krel=$("$top/tests/debug-kernel/build.sh")
 	kernel=(--kernel-dir "$krel")
 	export PRLD_FAULT_INJECT=y
+	# The fault-injection tests need this kernel and this module build.
+	: "${PRLD_KTESTS:=tests/kernel/*.t tests/fault/*.t}"
 fi
 ko=$("$top/tests/kernel/build-module.sh" "$krel")
 start=$(date +%s)
