@@ -156,8 +156,9 @@ test-vm-self:
 	tests/vm/selftest.sh
 
 # checkpatch from Debian's linux-source-6.1, sparse, and W=1 on each kernel.
+# The debug kernel's tree too once it is built (make debug-kernel).
 lint:
-	tests/lint.sh $(VM_KERNELS)
+	tests/lint.sh $(VM_KERNELS) $$(tests/debug-kernel/build.sh --print >/dev/null 2>&1 && echo debug)
 
 test-valgrind: $(UNIT_BINS)
 	prove --exec '$(VALGRIND)' $(UNIT_BINS)
