@@ -131,9 +131,11 @@ debug-kernel:
 	tests/debug-kernel/build.sh
 
 # The KUnit suites of the pure kernel logic, on the debug kernel; first
-# the KTAP verdict's own selftest (host side).
+# the KTAP verdict's own selftest (host side) and the proof that a run on
+# that kernel catches a leak, KASAN, lockdep and atomic-sleep bug.
 test-kunit:
 	prove tests/kunit/ktap-self.t
+	prove --exec '' tests/debug-kernel/selftest.sh
 	tests/kunit/run.sh
 
 # The whole kernel suite on the debug kernel: any KASAN, lockdep,
