@@ -225,9 +225,10 @@ static const struct layout_case layout_cases[] = {
 	{ "1 MiB clusters, 16 MiB", PRLD_FMT_V2, 32768, 2048, PRLD_OK, 0, 16, 2048 },
 	{ "rounded up to a cluster", PRLD_FMT_V2, 32769, 2048, PRLD_OK, 0, 17, 2048 },
 	{ "v1 1-sector clusters", PRLD_FMT_V1, 1024, 1, PRLD_OK, 0, 1024, 9 },
-	{ "bat spills into cluster 2", PRLD_FMT_V2, 64 * 241, 64, PRLD_OK, 0,
-	  241, 128 },
-	{ "bat fills cluster 1", PRLD_FMT_V2, 64 * 240, 64, PRLD_OK, 0, 240, 64 },
+	/* 32 KiB clusters: header + 8176 entries fill the first exactly. */
+	{ "bat spills into cluster 2", PRLD_FMT_V2, 64 * 8177, 64, PRLD_OK, 0,
+	  8177, 128 },
+	{ "bat fills cluster 1", PRLD_FMT_V2, 64 * 8176, 64, PRLD_OK, 0, 8176, 64 },
 	{ "cluster 0", PRLD_FMT_V2, 100, 0, PRLD_E_CLUSTER_ZERO, PRLD_OFF_TRACKS },
 	{ "cluster 64 MiB + 1", PRLD_FMT_V2, 1ULL << 30, 131073,
 	  PRLD_E_CLUSTER_BIG, PRLD_OFF_TRACKS },
