@@ -10,6 +10,8 @@
  *                  bookkeeping, bitmaps (pure logic, no block layer)
  *   prld_io.c      the request path
  *   prld_snapshot.c  PRLD_PUSH_TOP: a new top under a frozen queue
+ *   prld_revert.c  PRLD_REVERT: a whole new chain under a frozen queue
+ *   prld_resize.c  PRLD_RESIZE: the top's header and BAT grow
  */
 #ifndef PRLD_H
 #define PRLD_H
@@ -26,6 +28,12 @@
 
 #define PRLD_PART_SHIFT		4	/* 15 partitions per device */
 #define PRLD_QUEUE_DEPTH	128
+
+/*
+ * A BAT of 2^28 entries is 1 GiB of memory and maps 256 TiB at 1 MiB
+ * clusters; anything larger is refused rather than left to the allocator.
+ */
+#define PRLD_MAX_BAT_ENTRIES	(1U << 28)
 
 /* Device lifetime, as loop's: only BOUND devices do I/O. */
 enum prld_state {
@@ -48,7 +56,7 @@ struct prld_layer {
  * The chain and its map.  owner[c] is 1 + the index of the highest layer
  * that maps cluster c (0: no layer does), so resolving a cluster costs the
  * same whatever the depth.  Only the top changes while bound, always under
- * alloc_lock.
+ * alloc_lock.  The top is the largest layer: the disk's size is its size.
  */
 struct prld_chain {
 	unsigned int nr_layers;
@@ -113,6 +121,16 @@ int prld_conflict_check(struct prld_device *dev,
 			const struct prld_chain *chain);
 bool prld_files_conflict(struct prld_device *self,
 			 const struct prld_chain *chain);
+int prld_take_files(struct prld_chain *chain, u64 user_fds,
+		    unsigned int nr_layers, bool ro);
+int prld_build_chain(struct prld_chain *chain, unsigned int flags);
+void prld_set_partscan(struct prld_device *dev);
+
+/* prld_revert.c */
+int prld_revert(struct prld_device *dev, const void __user *arg);
+
+/* prld_resize.c */
+int prld_resize(struct prld_device *dev, const void __user *arg);
 
 /* prld_snapshot.c */
 int prld_push_top(struct prld_device *dev, const void __user *arg);
@@ -137,6 +155,8 @@ bool prld_chain_resolve(const struct prld_chain *chain, u32 cluster,
 			unsigned int *layer, u64 *file_off);
 void prld_chain_commit(struct prld_chain *chain, u32 cluster, u64 file_off);
 void prld_chain_uncommit(struct prld_chain *chain, u32 cluster);
+void prld_chain_grow(struct prld_chain *chain, u32 **bat, u8 **owner,
+		     u32 entries);
 void prld_chain_map_bits(const struct prld_chain *chain, u32 from, u32 to,
 			 u64 first_bit, u8 *buf, u64 nbytes);
 u64 prld_layer_count(const struct prld_layer *layer);

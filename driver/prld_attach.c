@@ -15,11 +15,6 @@
 #include "prld.h"
 #include "prld_fault.h"
 
-/*
- * A BAT of 2^28 entries is 1 GiB of memory and maps 256 TiB at 1 MiB
- * clusters; anything larger is refused rather than left to the allocator.
- */
-#define PRLD_MAX_BAT_ENTRIES	(1U << 28)
 
 int prld_file_read(struct file *file, void *buf, size_t len,
 			   loff_t pos)

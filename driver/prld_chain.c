@@ -13,27 +13,37 @@
 
 #include "prld.h"
 
-/* Every layer must describe the same virtual disk in the same units. */
+/*
+ * Every layer uses the top's cluster size.  A lower layer may be smaller
+ * than the top (the disk grew after it was made; beyond its end it maps
+ * nothing, as for ploop and QEMU backing files), never larger.
+ */
 int prld_chain_check_layers(const struct prld_chain *chain)
 {
-	const struct prld_geom *base = &chain->layers[0].geom;
+	const struct prld_geom *top = &chain->layers[chain->nr_layers - 1].geom;
 	unsigned int i;
 
-	for (i = 1; i < chain->nr_layers; i++) {
+	for (i = 0; i + 1 < chain->nr_layers; i++) {
 		const struct prld_geom *g = &chain->layers[i].geom;
 
-		if (g->cluster_sectors != base->cluster_sectors) {
-			pr_err("prld: layer %u: cluster of %u sectors, base has %u\n",
-			       i, g->cluster_sectors, base->cluster_sectors);
+		if (g->cluster_sectors != top->cluster_sectors) {
+			pr_err("prld: layer %u: cluster of %u sectors, top has %u\n",
+			       i, g->cluster_sectors, top->cluster_sectors);
 			return -EINVAL;
 		}
-		if (g->nb_sectors != base->nb_sectors) {
-			pr_err("prld: layer %u: %llu sectors, base has %llu\n",
-			       i, g->nb_sectors, base->nb_sectors);
+		if (g->nb_sectors > top->nb_sectors) {
+			pr_err("prld: layer %u: %llu sectors, more than the top's %llu\n",
+			       i, g->nb_sectors, top->nb_sectors);
 			return -EINVAL;
 		}
 	}
 	return 0;
+}
+
+/* Does layer @l map @cluster?  Beyond a smaller layer's end: no. */
+static bool prld_layer_maps(const struct prld_layer *l, u32 cluster)
+{
+	return cluster < l->geom.bat_entries && l->bat[cluster];
 }
 
 u64 prld_layer_count(const struct prld_layer *layer)
@@ -71,7 +81,7 @@ u64 prld_chain_alloc_start(const struct prld_layer *top)
 /* Fill the owner cache from the layers' BATs, base first. */
 int prld_chain_build(struct prld_chain *chain)
 {
-	const struct prld_geom *g = &chain->layers[0].geom;
+	const struct prld_geom *g = &chain->layers[chain->nr_layers - 1].geom;
 	unsigned int i;
 	u32 c;
 
@@ -82,10 +92,10 @@ int prld_chain_build(struct prld_chain *chain)
 	if (!chain->owner)
 		return -ENOMEM;
 	for (i = 0; i < chain->nr_layers; i++) {
-		const u32 *bat = chain->layers[i].bat;
+		const struct prld_layer *l = &chain->layers[i];
 
-		for (c = 0; c < chain->clusters; c++)
-			if (bat[c])
+		for (c = 0; c < l->geom.bat_entries; c++)
+			if (l->bat[c])
 				chain->owner[c] = i + 1;
 	}
 	chain->allocated = 0;
@@ -150,7 +160,7 @@ void prld_chain_uncommit(struct prld_chain *chain, u32 cluster)
 	if (!l->bat[cluster])
 		return;
 	for (i = top; i-- > 0;) {
-		if (chain->layers[i].bat[cluster]) {
+		if (prld_layer_maps(&chain->layers[i], cluster)) {
 			owner = i + 1;
 			break;
 		}
@@ -164,13 +174,31 @@ void prld_chain_uncommit(struct prld_chain *chain, u32 cluster)
 		chain->allocated--;
 }
 
+/*
+ * The top grew to @entries clusters: its BAT and the owner cache trade
+ * places with the larger, zeroed arrays the caller allocated (and frees:
+ * the old ones come back in *@bat and *@owner).  The caller has the queue
+ * frozen.
+ */
+void prld_chain_grow(struct prld_chain *chain, u32 **bat, u8 **owner,
+		     u32 entries)
+{
+	struct prld_layer *top = &chain->layers[chain->nr_layers - 1];
+
+	memcpy(*bat, top->bat, chain->clusters * sizeof(**bat));
+	memcpy(*owner, chain->owner, chain->clusters);
+	swap(top->bat, *bat);
+	swap(chain->owner, *owner);
+	chain->clusters = entries;
+}
+
 static bool prld_held_between(const struct prld_chain *chain, u32 cluster,
 			      u32 from, u32 to)
 {
 	u32 i = from == PRLD_MAP_FROM_NONE ? 0 : from + 1;
 
 	for (; i <= to; i++)
-		if (chain->layers[i].bat[cluster])
+		if (prld_layer_maps(&chain->layers[i], cluster))
 			return true;
 	return false;
 }

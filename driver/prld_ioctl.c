@@ -34,22 +34,19 @@ static int prld_check_dio(struct file *file)
  * Take a reference on every descriptor, base first; layer i owns file i
  * from here on (released by prld_chain_release()).  Nothing is read yet.
  */
-static int prld_take_files(struct prld_chain *chain,
-			   const struct prld_config *cfg)
+int prld_take_files(struct prld_chain *chain, u64 user_fds,
+		    unsigned int nr_layers, bool ro)
 {
-	bool ro = cfg->flags & PRLD_CONFIG_READ_ONLY;
 	unsigned int i, j;
 	struct file *file;
 	s32 *fds;
 	int ret = 0;
 
-	fds = memdup_user(u64_to_user_ptr(cfg->fds),
-			  cfg->nr_layers * sizeof(*fds));
+	fds = memdup_user(u64_to_user_ptr(user_fds), nr_layers * sizeof(*fds));
 	if (IS_ERR(fds))
 		return PTR_ERR(fds);
-	chain->layers = kcalloc(cfg->nr_layers, sizeof(*chain->layers),
-				GFP_KERNEL);
-	chain->nr_layers = chain->layers ? cfg->nr_layers : 0;
+	chain->layers = kcalloc(nr_layers, sizeof(*chain->layers), GFP_KERNEL);
+	chain->nr_layers = chain->layers ? nr_layers : 0;
 	if (!chain->layers)
 		ret = -ENOMEM;
 	for (i = 0; !ret && i < chain->nr_layers; i++) {
@@ -73,7 +70,7 @@ static int prld_take_files(struct prld_chain *chain,
 }
 
 /* Read and validate every image, then build the map. */
-static int prld_build_chain(struct prld_chain *chain, unsigned int flags)
+int prld_build_chain(struct prld_chain *chain, unsigned int flags)
 {
 	struct prld_layer *top;
 	unsigned int i;
@@ -141,7 +138,7 @@ int prld_conflict_check(struct prld_device *dev,
 	return busy ? -EBUSY : 0;
 }
 
-static void prld_set_partscan(struct prld_device *dev)
+void prld_set_partscan(struct prld_device *dev)
 {
 	struct gendisk *disk = dev->disk;
 	int ret;
@@ -158,7 +155,8 @@ static void prld_set_partscan(struct prld_device *dev)
 static int prld_bind(struct prld_device *dev, struct prld_chain *chain,
 		     const struct prld_config *cfg)
 {
-	u64 bytes = chain->layers[0].geom.nb_sectors << SECTOR_SHIFT;
+	u64 bytes = chain->layers[chain->nr_layers - 1].geom.nb_sectors
+		    << SECTOR_SHIFT;
 	bool ro = cfg->flags & PRLD_CONFIG_READ_ONLY;
 	int ret;
 
@@ -206,7 +204,8 @@ static int prld_configure(struct prld_device *dev, PRLD_OPEN_MODE_T mode,
 	 * A file another device uses is EBUSY before its header is read:
 	 * that device's in-use flag would otherwise read as EUCLEAN.
 	 */
-	ret = prld_take_files(&chain, &cfg);
+	ret = prld_take_files(&chain, cfg.fds, cfg.nr_layers,
+			      cfg.flags & PRLD_CONFIG_READ_ONLY);
 	if (!ret)
 		ret = prld_conflict_check(dev, &chain);
 	if (!ret)
@@ -269,7 +268,7 @@ static void prld_fill_status(struct prld_device *dev, struct prld_device_status 
 	st->flags = dev->flags | (dev->dirty ? PRLD_STATUS_DIRTY : 0);
 	st->nr_layers = chain->nr_layers;
 	st->offset = dev->offset;
-	st->virtual_sectors = chain->layers[0].geom.nb_sectors;
+	st->virtual_sectors = chain->layers[chain->nr_layers - 1].geom.nb_sectors;
 	st->device_sectors = get_capacity(dev->disk);
 	st->cluster_sectors = chain->cluster_sectors;
 	st->clusters = chain->clusters;
@@ -419,6 +418,10 @@ int prld_ioctl(struct block_device *bdev, PRLD_OPEN_MODE_T mode,
 		return prld_get_map(dev, argp);
 	case PRLD_PUSH_TOP:
 		return prld_push_top(dev, argp);
+	case PRLD_REVERT:
+		return prld_revert(dev, argp);
+	case PRLD_RESIZE:
+		return prld_resize(dev, argp);
 	default:
 		return -ENOTTY;
 	}

@@ -37,10 +37,10 @@ static int prld_check_new_file(const struct prld_chain *chain,
 static int prld_check_new_top(const struct prld_chain *chain,
 			      const struct prld_layer *top)
 {
-	const struct prld_geom *base = &chain->layers[0].geom;
+	const struct prld_geom *cur = &chain->layers[chain->nr_layers - 1].geom;
 
-	if (top->geom.cluster_sectors != base->cluster_sectors ||
-	    top->geom.nb_sectors != base->nb_sectors) {
+	if (top->geom.cluster_sectors != cur->cluster_sectors ||
+	    top->geom.nb_sectors != cur->nb_sectors) {
 		pr_err("prld: new top: geometry differs from the chain's\n");
 		return -EINVAL;
 	}

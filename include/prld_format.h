@@ -512,4 +512,52 @@ static inline void prld_header_encode(const struct prld_geom *g, __u8 *hdr)
 	prld_put_le64(hdr + PRLD_OFF_EXT_OFF, g->ext_off);
 }
 
+/*
+ * The header of @old grown to @size_sectors (rounded up to the cluster, as
+ * prld_layout does): more BAT entries, and a data area that starts no
+ * earlier than before (clusters in the way are moved by the caller; see
+ * prld_grow_moves()).  Shrinking is PRLD_E_SIZE_VS_BAT; CHS keeps its
+ * sectors per track.
+ */
+static inline int prld_grow_layout(const struct prld_geom *old,
+				   __u64 size_sectors, struct prld_geom *out,
+				   struct prld_fault *f)
+{
+	struct prld_geom canon;
+	__u64 spt = 0;
+	int ret;
+
+	ret = prld_layout(&canon, (enum prld_fmt)old->fmt, size_sectors,
+			  old->cluster_sectors, f);
+	if (ret)
+		return ret;
+	if (canon.nb_sectors < old->nb_sectors)
+		return prld_fail(f, PRLD_E_SIZE_VS_BAT, PRLD_OFF_NB_SECTORS,
+				 canon.nb_sectors, old->nb_sectors);
+	*out = *old;
+	out->nb_sectors = canon.nb_sectors;
+	out->bat_entries = canon.bat_entries;
+	if (canon.data_off > old->data_off)
+		out->data_off = canon.data_off;
+	if (old->heads && old->cylinders)
+		spt = old->nb_sectors / ((__u64)old->heads * old->cylinders);
+	if (spt) {
+		__u64 cyl = out->nb_sectors / ((__u64)old->heads * spt);
+
+		out->cylinders = cyl > 0xffffffffULL ? 0xffffffffU : (__u32)cyl;
+	}
+	/* A kept, larger data_off must still let every cluster be addressed. */
+	if (prld_data_start(out) + (__u64)(out->bat_entries - 1) *
+	    prld_cluster_bytes(out) > prld_max_entry_offset(out))
+		return prld_fail(f, PRLD_E_TOO_BIG, PRLD_OFF_BAT_ENTRIES,
+				 out->bat_entries, 0);
+	return PRLD_OK;
+}
+
+/* Must the cluster at byte @off move out of the way of the grown BAT? */
+static inline int prld_grow_moves(const struct prld_geom *grown, __u64 off)
+{
+	return off < prld_data_start(grown);
+}
+
 #endif /* PRLD_FORMAT_H */

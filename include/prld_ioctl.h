@@ -17,6 +17,10 @@
  *   PRLD_GET_MAP     the blocks map, read from the in-kernel BAT
  *   PRLD_PUSH_TOP    snapshot: a new empty delta becomes the writable top,
  *                    the old top is closed cleanly and becomes read-only
+ *   PRLD_REVERT      switch to a snapshot: the whole chain is replaced by
+ *                    one ending in a new empty delta; only while nobody
+ *                    else has the device open (-EBUSY otherwise)
+ *   PRLD_RESIZE      grow: the top's header and BAT grow, capacity follows
  *
  * Every structure starts with its size (the ABI version) and ends with
  * reserved space: the kernel rejects unknown flags and any non-zero
@@ -112,6 +116,31 @@ struct prld_push_top {
 	__u64 reserved[4];	/* must be zero */
 };
 
+/*
+ * PRLD_REVERT: the device's new chain, base first, its top an empty image
+ * (opened read-write).  Same limits as PRLD_CONFIGURE.
+ */
+struct prld_revert {
+	__u32 size;		/* sizeof(struct prld_revert) */
+	__u32 flags;		/* none defined: must be zero */
+	__u64 fds;		/* user pointer to __s32[nr_layers], base first */
+	__u32 nr_layers;	/* 1..PRLD_MAX_LAYERS */
+	__u32 pad;		/* must be zero */
+	__u64 reserved[4];	/* must be zero */
+};
+
+/*
+ * PRLD_RESIZE: the new virtual size, rounded up to the cluster; smaller
+ * than now is -EINVAL (shrinking would drop data).  Lower layers keep
+ * their size: beyond it they map nothing.
+ */
+struct prld_resize {
+	__u32 size;		/* sizeof(struct prld_resize) */
+	__u32 flags;		/* none defined: must be zero */
+	__u64 new_sectors;	/* of the image, before the offset */
+	__u64 reserved[4];	/* must be zero */
+};
+
 #define PRLD_CTL_ADD		_IO(PRLD_IOCTL_MAGIC, 0x00)
 #define PRLD_CTL_REMOVE		_IO(PRLD_IOCTL_MAGIC, 0x01)
 #define PRLD_CTL_GET_FREE	_IO(PRLD_IOCTL_MAGIC, 0x02)
@@ -126,5 +155,7 @@ struct prld_push_top {
 				      struct prld_map_request)
 #define PRLD_PUSH_TOP		_IOW(PRLD_IOCTL_MAGIC, 0x16, \
 				     struct prld_push_top)
+#define PRLD_REVERT		_IOW(PRLD_IOCTL_MAGIC, 0x17, struct prld_revert)
+#define PRLD_RESIZE		_IOW(PRLD_IOCTL_MAGIC, 0x18, struct prld_resize)
 
 #endif /* PRLD_IOCTL_H */

@@ -79,6 +79,12 @@ ok $? "read-only chain reads the same bytes"
 dmesg_mark
 run "$RAWATTACH" --ro "$S/base.hds" "$S/other.hds"
 like "$ERR" "EINVAL" "a layer with another cluster size is refused"
-like "$(dmesg_new)" "cluster of 256 sectors, base has 128" "and dmesg says why"
+like "$(dmesg_new)" "layer 0: cluster of 128 sectors, top has 256" "and dmesg says why"
+# A lower layer may be smaller than the top (the disk grew), never larger.
+"$PRLDCTL" create --image -s 8M --cluster-size 64K "$S/small.hds"
+dmesg_mark
+run "$RAWATTACH" --ro "$S/base.hds" "$S/small.hds"
+like "$ERR" "EINVAL" "a lower layer larger than the top is refused"
+like "$(dmesg_new)" "layer 0: 32768 sectors, more than the top's 16384" "and dmesg says why"
 
 tap_done

@@ -44,9 +44,11 @@ put $((20 * MB)) "$WORK/c"
 cmp -s "$dev" "$WORK/ref"
 ok $? "three layers read back the reference"
 is "$("$PRLDCTL" info --json "$dev" | jq '.layers | length')" 3 "three layers"
+exec 7<"$dev"	# another opener: the device must not change under it
 run "$PRLDCTL" revert --to "$snap1" "$S/d"
-ok $((RC == 0)) "revert while attached is refused"
-like "$ERR" "close it before reverting" "and says what to do"
+ok $((RC == 0)) "revert while another process has the device open is refused"
+like "$ERR" "open or mounted elsewhere" "and says what to do"
+exec 7<&-
 kmap=$("$PRLDCTL" map --json --from "$snap1" "$dev" | jq -r .bitmap)
 kmap2=$("$PRLDCTL" map --json --from "$snap1" --to "$snap2" "$dev" | jq -r .bitmap)
 run "$PRLDCTL" map --from "{11111111-1111-1111-1111-111111111111}" "$dev"

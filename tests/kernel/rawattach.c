@@ -10,6 +10,9 @@
  *             FILE...
  *   rawattach --push-to DEV [--flags X] [--size N] [--pad N] [--reserved N]
  *             [--ro-fds] FILE       (PRLD_PUSH_TOP of FILE onto DEV)
+ *   rawattach --revert-to DEV [--flags X] [--size N] [--pad N] [--reserved N]
+ *             [--nr N] [--bad-fd] [--bad-ptr] [--ro-fds] FILE...
+ *                                   (PRLD_REVERT of DEV to the chain FILE...)
  *
  * Prints /dev/prldN on success; on failure "configure: <errno name>" on
  * stderr and exit status 1.
@@ -58,6 +61,27 @@ static int push(const char *devpath, const struct prld_config *cfg,
 	return 0;
 }
 
+/* PRLD_REVERT to the chain in @fds, with the configure options' fields. */
+static int revert(const char *devpath, const struct prld_config *cfg)
+{
+	struct prld_revert req = {
+		.size = cfg->size == sizeof(*cfg) ? sizeof(req) : cfg->size,
+		.flags = cfg->flags,
+		.pad = cfg->pad,
+		.fds = cfg->fds,
+		.nr_layers = cfg->nr_layers,
+	};
+	int dev;
+
+	req.reserved[3] = cfg->reserved[3];
+	dev = open(devpath, O_RDONLY);
+	if (dev < 0)
+		return fail(devpath);
+	if (ioctl(dev, PRLD_REVERT, &req) < 0)
+		return fail("revert");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -72,12 +96,13 @@ int main(int argc, char **argv)
 		{ "bad-ptr", no_argument, NULL, 'P' },
 		{ "ro-fds", no_argument, NULL, 'O' },
 		{ "push-to", required_argument, NULL, 'T' },
+		{ "revert-to", required_argument, NULL, 'V' },
 		{ 0 }
 	};
 	struct prld_config cfg = { .size = sizeof(cfg) };
 	int c, ctl, dev, index, nr = -1, ro = 0, bad_fd = 0, bad_ptr = 0, i;
 	int ro_fds = 0;
-	const char *push_to = NULL;
+	const char *push_to = NULL, *revert_to = NULL;
 	char path[64];
 	int32_t fds[PRLD_MAX_LAYERS + 1];
 
@@ -94,6 +119,7 @@ int main(int argc, char **argv)
 		case 'P': bad_ptr = 1; break;
 		case 'O': ro_fds = 1; break;
 		case 'T': push_to = optarg; break;
+		case 'V': revert_to = optarg; break;
 		default: return 2;
 		}
 	}
@@ -115,6 +141,8 @@ int main(int argc, char **argv)
 		fds[0] = 1000;
 	cfg.nr_layers = nr >= 0 ? (uint32_t)nr : (uint32_t)(argc - optind);
 	cfg.fds = bad_ptr ? 8 : (uintptr_t)fds;
+	if (revert_to)
+		return revert(revert_to, &cfg);
 	ctl = open("/dev/" PRLD_CONTROL_NAME, O_RDWR);
 	if (ctl < 0)
 		return fail("control");

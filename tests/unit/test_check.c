@@ -721,7 +721,8 @@ static void test_descriptor(void)
 	edit(desc, "<End>2048<", "<End>1024<");
 	edit(desc, "<Cylinders>4<", "<Cylinders>2<");
 	expect(dir, false, 2, PRLD_SEV_CORRUPT,
-	       "differs from the descriptor's Disk_size", "disk: Disk_size");
+	       "more than the descriptor's Disk_size 1024: an interrupted resize; 'prldctl resize -s 1048576' finishes it",
+	       "disk: Disk_size behind the top");
 	/* ... and one that is not: desc_load's own words, once. */
 	edit(desc, "<End>1024<", "<End>2048<");
 	is_int(check(dir, false, &rep), 2, "disk: bad End: exit 2");

@@ -484,6 +484,35 @@ static void open_fails(const char *path, unsigned int flags, int code,
 	prld_close(d, NULL);
 }
 
+/*
+ * A top larger than Disk_size (a resize the descriptor missed) opens at
+ * the top's size; a lower layer larger than Disk_size does not.
+ */
+static void test_grown_top(char *g, char *msg, size_t len)
+{
+	struct prld_disk *d = NULL;
+	struct prld_info info;
+	char g2[PRLD_GUID_LEN + 1];
+
+	if (create_disk_dir(tpath("mg"), DISK_SECTORS, CL_SECTORS, false) ||
+	    snapshot_ex(tpath("mg"), g, CL_SECTORS, 2 * DISK_SECTORS))
+		return;
+	is_int(prld_open(tpath("mg"), PRLD_OPEN_READ, NULL, &d, NULL), 0,
+	       "top larger than Disk_size opens");
+	if (d) {
+		prld_get_info(d, &info);
+		is_int(info.size_sectors, 2 * DISK_SECTORS, "at the top's size");
+	}
+	prld_close(d, NULL);
+	if (snapshot_ex(tpath("mg"), g2, CL_SECTORS, DISK_SECTORS))
+		return;
+	snprintf(msg, len,
+		 "root.hds.%s: virtual size 16384 sectors, more than the descriptor's Disk_size 8192",
+		 g);
+	open_fails(tpath("mg"), PRLD_OPEN_READ, -EINVAL, msg,
+		   "lower layer larger than Disk_size");
+}
+
 static void test_chain_mismatch(void)
 {
 	char g[PRLD_GUID_LEN + 1], msg[256];
@@ -496,14 +525,16 @@ static void test_chain_mismatch(void)
 		 g);
 	open_fails(tpath("mm"), PRLD_OPEN_READ, -EINVAL, msg,
 		   "delta with another cluster size");
+	/* A top smaller than Disk_size lost the disk's end. */
 	if (create_disk_dir(tpath("ms"), DISK_SECTORS, CL_SECTORS, false) ||
-	    snapshot_ex(tpath("ms"), g, CL_SECTORS, 2 * DISK_SECTORS))
+	    snapshot_ex(tpath("ms"), g, CL_SECTORS, DISK_SECTORS / 2))
 		return;
 	snprintf(msg, sizeof(msg),
-		 "root.hds.%s: virtual size 16384 sectors differs from the descriptor's Disk_size 8192",
+		 "root.hds.%s: virtual size 4096 sectors, less than the descriptor's Disk_size 8192",
 		 g);
 	open_fails(tpath("ms"), PRLD_OPEN_READ, -EINVAL, msg,
-		   "delta with another size");
+		   "top smaller than Disk_size");
+	test_grown_top(g, msg, sizeof(msg));
 	if (create_disk_dir(tpath("miss"), DISK_SECTORS, CL_SECTORS, false) ||
 	    snapshot(tpath("miss"), g))
 		return;

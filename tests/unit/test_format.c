@@ -272,6 +272,44 @@ static void test_status_text(void)
 	     "text names the field");
 }
 
+/*
+ * Growing: more entries, the data area never earlier, the clusters in its
+ * way named, CHS scaled by its sectors per track, shrinking and sizes the
+ * format cannot address refused.
+ */
+static void test_grow_layout(void)
+{
+	struct prld_geom old, g;
+	struct prld_fault f;
+
+	prld_layout(&old, PRLD_FMT_V2, 1048576, 128, &f);	/* 512M, 64K */
+	old.heads = 16;
+	old.cylinders = 1048576 / (16 * 32);
+	old.inuse = PRLD_INUSE_MAGIC;
+	is_int(prld_grow_layout(&old, 4194304, &g, &f), PRLD_OK, "grow 512M -> 2G");
+	is_int(g.bat_entries, 32768, "32768 entries");
+	is_int(g.data_off, 384, "data area after three clusters");
+	is_int(g.cylinders, 4194304 / (16 * 32), "cylinders scaled");
+	is_int(g.inuse, PRLD_INUSE_MAGIC, "in-use word kept");
+	ok(prld_grow_moves(&g, 128 * 512) && prld_grow_moves(&g, 256 * 512),
+	   "clusters 1 and 2 of the file move");
+	ok(!prld_grow_moves(&g, 384 * 512), "cluster 3 stays");
+	is_int(prld_grow_layout(&old, 1048576 + 1, &g, &f), PRLD_OK,
+	       "one sector more");
+	is_int(g.nb_sectors, 1048576 + 128, "rounded up to the cluster");
+	is_int(g.data_off, 128, "still one BAT cluster: nothing moves");
+	is_int(prld_grow_layout(&old, 1048576, &g, &f), PRLD_OK, "same size");
+	is_int(g.nb_sectors, old.nb_sectors, "unchanged");
+	is_int(prld_grow_layout(&old, 1048576 - 128, &g, &f), PRLD_E_SIZE_VS_BAT,
+	       "shrinking refused");
+	is_int(prld_grow_layout(&old, 0, &g, &f), PRLD_E_SIZE_ZERO, "zero refused");
+	is_int(prld_grow_layout(&old, 1ULL << 62, &g, &f), PRLD_E_TOO_BIG,
+	       "beyond 2^32 entries refused");
+	prld_layout(&old, PRLD_FMT_V1, 2048, 2048, &f);
+	is_int(prld_grow_layout(&old, 0x100000000ULL, &g, &f), PRLD_E_TOO_BIG,
+	       "V1: beyond 2^32 sectors refused");
+}
+
 int main(void)
 {
 	test_layout();
@@ -281,5 +319,6 @@ int main(void)
 	test_bat_entries();
 	test_bat_table();
 	test_status_text();
+	test_grow_layout();
 	return tap_done();
 }

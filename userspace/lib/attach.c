@@ -228,7 +228,10 @@ int prld_attach(const char *path, const struct prld_attach_opts *o,
 		return prld_set_err(err, -EINVAL,
 				    "%s: offset %llu is not a multiple of 512",
 				    path, (unsigned long long)o->offset);
-	ret = chain_resolve(path, PRLD_OPEN_READ, &cf, err);
+	/* A writable attach first finishes an interrupted snapshot delete. */
+	ret = o->read_only ? 0 : merge_recover(path, NULL, 0, err);
+	if (ret >= 0)
+		ret = chain_resolve(path, PRLD_OPEN_READ, &cf, err);
 	if (ret < 0)
 		goto out;
 	dio = o->direct_io == PRLD_DIO_ON ||
@@ -313,4 +316,99 @@ int prld_detach(const char *target, bool deferred, struct prld_err *err)
 	if (ret)
 		return prld_set_err(err, ret, "%s: %s", dev, strerror(-ret));
 	return 0;
+}
+
+static int explain_revert(int code, const char *dev, struct prld_err *err)
+{
+	switch (code) {
+	case -EBUSY:
+		return prld_set_err(err, code,
+				    "%s: open or mounted elsewhere: unmount it and close every user before reverting",
+				    dev);
+	case -EROFS:
+		return prld_set_err(err, code,
+				    "%s: attached read-only: nothing to revert",
+				    dev);
+	case -EPERM:
+		return prld_set_err(err, code, "%s: reverting needs CAP_SYS_ADMIN",
+				    dev);
+	default:
+		return prld_set_err(err, code, "%s: the driver refused the revert: %s (see dmesg)",
+				    dev, strerror(-code));
+	}
+}
+
+/* Is @path one of the files @dev reads now? */
+static bool device_layer(const struct prld_dev_info *info, const char *path)
+{
+	char *real = realpath(path, NULL);
+	bool found = false;
+	unsigned int i;
+
+	for (i = 0; real && !found && i < info->nlayers; i++)
+		found = !strcmp(info->layers[i].path, real);
+	free(real);
+	return found;
+}
+
+/*
+ * As chain_open(), except that a lower layer the device already reads
+ * needs no lock of ours: the device's own reference holds one, exclusive
+ * if that file was its top when attached.
+ */
+static int revert_open(struct chain_files *cf, const char *dev,
+		       struct prld_err *err)
+{
+	struct prld_dev_info info;
+	unsigned int i;
+	bool top;
+	int ret;
+
+	ret = prld_dev_get_info(dev, &info, err);
+	for (i = 0; !ret && i < cf->n; i++) {
+		top = i == cf->n - 1;
+		cf->fds[i] = open(cf->paths[i], (top ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+		if (cf->fds[i] < 0)
+			ret = prld_set_err(err, -errno, "%s: %s", cf->paths[i],
+					   strerror(errno));
+		else if (flock(cf->fds[i], (top ? LOCK_EX : LOCK_SH) | LOCK_NB) < 0 &&
+			 (top || !device_layer(&info, cf->paths[i])))
+			ret = prld_set_err(err, -EBUSY,
+					   "%s: in use by another process or device",
+					   cf->paths[i]);
+	}
+	prld_dev_info_free(&info);	/* zeroed on its own failure too */
+	return ret;
+}
+
+/*
+ * PRLD_REVERT: the descriptor at @path already names the new chain, whose
+ * top is the new empty delta; its files are opened as prld_attach() does
+ * (the new top's exclusive lock then lives with the kernel's reference).
+ */
+int kdev_revert(const char *dev, const char *path, struct prld_err *err)
+{
+	struct chain_files cf = { 0 };
+	struct prld_revert req = { .size = sizeof(req) };
+	int fd = -1, ret;
+
+	ret = chain_resolve(path, PRLD_OPEN_READ | PRLD_OPEN_FAKE, &cf, err);
+	if (!ret)
+		ret = revert_open(&cf, dev, err);
+	if (!ret) {
+		fd = open(dev, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			ret = prld_set_err(err, -errno, "%s: %s", dev,
+					   strerror(errno));
+	}
+	if (!ret) {
+		req.fds = (uintptr_t)cf.fds;
+		req.nr_layers = cf.n;
+		if (ioctl(fd, PRLD_REVERT, &req) < 0)
+			ret = explain_revert(-errno, dev, err);
+	}
+	if (fd >= 0)
+		close(fd);
+	chain_files_free(&cf);
+	return ret;
 }

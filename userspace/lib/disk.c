@@ -154,20 +154,28 @@ static int open_bare(struct prld_disk *disk, const char *path,
 	return 0;
 }
 
-/* Every layer must agree with the descriptor on cluster and size. */
+/*
+ * Every layer has the descriptor's cluster size.  The top has its
+ * Disk_size -- or more, after a resize whose descriptor update a crash
+ * cut off (the image is authoritative; `prldctl resize` finishes it).
+ * Lower layers may be smaller (made before the disk grew), never larger.
+ */
 static int layer_matches(const struct prld_desc *d,
-			 const struct prld_image *img, struct prld_err *err)
+			 const struct prld_image *img, bool top,
+			 struct prld_err *err)
 {
+	uint64_t n = img->geom.nb_sectors;
+
 	if (img->geom.cluster_sectors != d->blocksize)
 		return prld_set_err(err, -EINVAL,
 				    "%s: cluster size %u sectors differs from the descriptor's Blocksize %u",
 				    img->path, img->geom.cluster_sectors,
 				    d->blocksize);
-	if (img->geom.nb_sectors != d->disk_size)
+	if (top ? n < d->disk_size : n > d->disk_size)
 		return prld_set_err(err, -EINVAL,
-				    "%s: virtual size %llu sectors differs from the descriptor's Disk_size %llu",
-				    img->path,
-				    (unsigned long long)img->geom.nb_sectors,
+				    "%s: virtual size %llu sectors, %s the descriptor's Disk_size %llu",
+				    img->path, (unsigned long long)n,
+				    top ? "less than" : "more than",
 				    (unsigned long long)d->disk_size);
 	return 0;
 }
@@ -205,7 +213,7 @@ static int open_chain_layer(struct prld_disk *disk, unsigned int i,
 	ret = open_layer(disk, path, di_img->kind, top, d->disk_size,
 			 d->blocksize, &disk->layers[i], err);
 	if (!ret)
-		ret = layer_matches(d, disk->layers[i], err);
+		ret = layer_matches(d, disk->layers[i], top, err);
 	return ret;
 }
 
@@ -215,6 +223,12 @@ static int open_descriptor(struct prld_disk *disk, const char *path,
 	unsigned int *idx = NULL, n = 0, i;
 	int ret;
 
+	/* A writer first finishes a snapshot delete a crash interrupted. */
+	if (can_write(disk)) {
+		ret = merge_recover(path, NULL, 0, err);
+		if (ret < 0)
+			return ret;
+	}
 	ret = desc_load(path, &disk->desc, err);
 	if (!ret)
 		ret = desc_chain(disk->desc, NULL, &idx, &n, err);
@@ -228,7 +242,7 @@ static int open_descriptor(struct prld_disk *disk, const char *path,
 	free(idx);
 	if (ret)
 		return ret;
-	disk->size_bytes = disk->desc->disk_size << PRLD_SECTOR_SHIFT;
+	disk->size_bytes = top_layer(disk)->geom.nb_sectors << PRLD_SECTOR_SHIFT;
 	disk->cluster_sectors = disk->desc->blocksize;
 	return 0;
 }

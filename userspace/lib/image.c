@@ -371,8 +371,8 @@ static int extend_zeroed(struct prld_image *img, uint64_t off, uint64_t cl,
 	return 0;
 }
 
-static int write_bat_entry(struct prld_image *img, uint32_t cluster,
-			   __u32 entry, struct prld_err *err)
+int image_write_bat(struct prld_image *img, uint32_t cluster, __u32 entry,
+		    struct prld_err *err)
 {
 	__u8 le[4];
 	int ret;
@@ -430,7 +430,7 @@ int image_alloc(struct prld_image *img, uint32_t cluster, const void *data,
 		ret = sync_fd(img, err);
 	if (!ret) {
 		bat_written = true;
-		ret = write_bat_entry(img, cluster, prld_offset_to_bat(g, off),
+		ret = image_write_bat(img, cluster, prld_offset_to_bat(g, off),
 				      err);
 	}
 	if (ret) {

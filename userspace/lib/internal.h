@@ -93,6 +93,16 @@ uint64_t image_lookup(const struct prld_image *img, uint32_t cluster);
 int image_alloc(struct prld_image *img, uint32_t cluster, const void *data,
 		uint64_t *file_off, struct prld_err *err);
 int image_sync(struct prld_image *img, struct prld_err *err);
+/* BAT entry @cluster := @entry on disk, made durable (memory unchanged). */
+int image_write_bat(struct prld_image *img, uint32_t cluster, __u32 entry,
+		    struct prld_err *err);
+/*
+ * Grow the image to @size_sectors (image_grow.c): clusters in the way of
+ * the larger BAT move to the end first; the new header is written last.
+ * Smaller than now: -EINVAL.  The image must be open writable.
+ */
+int image_grow(struct prld_image *img, uint64_t size_sectors,
+	       struct prld_err *err);
 /*
  * Clean close: fdatasync, truncate to the last cluster, clear the in-use
  * flag (and EMPTY if data was written), fdatasync; then free.
@@ -172,6 +182,11 @@ bool desc_guid_valid(const char *guid);
 int kdev_find_by_top(const char *real_top, char *dev, size_t len,
 		     struct prld_err *err);
 
+/* ---- attach.c ----------------------------------------------------- */
+
+/* PRLD_REVERT of @dev to the chain @path's descriptor now names. */
+int kdev_revert(const char *dev, const char *path, struct prld_err *err);
+
 /* ---- disk.c ------------------------------------------------------- */
 
 struct prld_disk {
@@ -184,5 +199,17 @@ struct prld_disk {
 	uint64_t size_bytes;		/* virtual size */
 	uint32_t cluster_sectors;
 };
+
+/* ---- merge.c ------------------------------------------------------ */
+
+/*
+ * Finish a delete/merge a crash interrupted, if @path (a disk directory or
+ * its descriptor) has a journal: 0 when there is none, 1 when one was
+ * finished (@what says which), or a negative errno.
+ */
+int merge_recover(const char *path, char *what, size_t len,
+		  struct prld_err *err);
+/* Is a journal next to descriptor @desc_path?  1 and @what, or 0. */
+int merge_pending(const char *desc_path, char *what, size_t len);
 
 #endif /* PRLD_INTERNAL_H */

@@ -254,11 +254,50 @@ void prld_snapshots_free(struct prld_snapshot_info *list, unsigned int n);
 
 /*
  * The SDK's SwitchToState: discard the top delta and put a new empty one
- * over snapshot @guid (kept, as are all other snapshots).
+ * over snapshot @guid (kept, as are all other snapshots).  On an attached
+ * disk the device switches too (PRLD_REVERT), but only while nobody has
+ * it open or mounted (-EBUSY otherwise).
  */
 int prld_revert(const char *dir, const char *guid, struct prld_err *err);
 
+/*
+ * Grow the disk at @path (DIR, descriptor or bare image) to @size_bytes,
+ * rounded up to the cluster; attached disks grow through their device
+ * (PRLD_RESIZE).  Only the top image grows; the descriptor follows.
+ * Shrinking is -EINVAL.
+ */
+int prld_resize(const char *path, uint64_t size_bytes, struct prld_err *err);
+
 /* Sizes such as "64M", "1G", "512" (bytes; binary K/M/G/T suffixes). */
 int prld_parse_size(const char *text, uint64_t *bytes);
+
+/*
+ * Delete snapshot @guid of a disk directory, offline (-EBUSY while the
+ * disk is attached or open).  A leaf leaves the descriptor and its file is
+ * removed; a snapshot with one child is merged: the child's clusters are
+ * copied into it and its file carries the child's GUID from then on.
+ * Refused for the top (-EINVAL), a snapshot with 2+ children (-ENOTEMPTY),
+ * an unknown GUID (-ENOENT), an image left in use (-EUCLEAN), a plain
+ * (raw) child (-EOPNOTSUPP).  After a resize a smaller snapshot image
+ * grows to its child's size.  Crash-safe: a journal next to the descriptor
+ * ("DiskDescriptor.xml.merge") lets the next prld_open for writing,
+ * prld_check --repair or delete finish an interrupted one.
+ *
+ * prld_merge_start checks and locks, then works in a background thread;
+ * prld_job_wait returns when it has finished (its result), calling @cb (if
+ * not NULL) from the caller's thread with clusters (done, total) as they
+ * progress.  prld_job_free waits too if need be.
+ */
+struct prld_job;
+typedef void (*prld_progress_fn)(uint64_t done, uint64_t total, void *ctx);
+
+int prld_merge_start(const char *dir, const char *guid,
+		     struct prld_job **job, struct prld_err *err);
+int prld_job_wait(struct prld_job *job, prld_progress_fn cb, void *ctx,
+		  struct prld_err *err);
+void prld_job_free(struct prld_job *job);
+/* prld_merge_start + prld_job_wait + prld_job_free. */
+int prld_delete_snapshot(const char *dir, const char *guid,
+			 struct prld_err *err);
 
 #endif /* PRLD_H */

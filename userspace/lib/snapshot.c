@@ -221,6 +221,10 @@ static int op_begin(struct shot_op *op, const char *dir, struct prld_err *err)
 
 	memset(op, 0, sizeof(*op));
 	op->lock_fd = -1;
+	/* A snapshot delete a crash interrupted is finished first (merge.c). */
+	ret = merge_recover(dir, NULL, 0, err);
+	if (ret < 0)
+		return ret;
 	ret = load_disk(dir, &op->d, err);
 	if (ret)
 		return ret;
@@ -492,6 +496,33 @@ static int drop_old_top(const struct shot_op *op, struct prld_err *err)
 	return 0;
 }
 
+/*
+ * Attached: as for a snapshot, the descriptor naming the new chain is
+ * durable before the device switches to it; nobody can have written to
+ * the device in between (PRLD_REVERT demands it be otherwise unopened), so
+ * a crash leaves either the old or the new state, each complete.  If the
+ * kernel refuses, the old descriptor is put back and the delta removed.
+ */
+static int revert_attached(struct shot_op *op, const char *dir,
+			   struct prld_err *err)
+{
+	struct prld_desc *old;
+	int ret;
+
+	ret = load_disk(dir, &old, err);
+	if (!ret)
+		ret = switch_descriptor(op, err);
+	if (!ret) {
+		ret = kdev_revert(op->device, dir, err);
+		if (ret && !desc_save(old, NULL)) {
+			unlink(op->new_path);
+			prld_fsync_dir(op->new_path);
+		}
+	}
+	desc_free(old);
+	return ret;
+}
+
 int prld_revert(const char *dir, const char *guid, struct prld_err *err)
 {
 	char parent[PRLD_GUID_LEN + 1], name[PRLD_GUID_LEN + 1];
@@ -501,10 +532,6 @@ int prld_revert(const char *dir, const char *guid, struct prld_err *err)
 
 	desc_new_guid(name);
 	ret = op_begin(&op, dir, err);
-	if (!ret && op.device[0])
-		ret = prld_set_err(err, -EBUSY,
-				   "%s: attached as %s: close it before reverting",
-				   dir, op.device);
 	s = ret ? ret : revert_target(&op, guid, err);
 	if (s < 0) {
 		op_end(&op);
@@ -520,7 +547,8 @@ int prld_revert(const char *dir, const char *guid, struct prld_err *err)
 			unlink(op.new_path);
 	}
 	if (!ret)
-		ret = switch_descriptor(&op, err);
+		ret = op.device[0] ? revert_attached(&op, dir, err) :
+				     switch_descriptor(&op, err);
 	if (!ret)
 		ret = drop_old_top(&op, err);
 	op_end(&op);

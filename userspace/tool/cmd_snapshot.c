@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * prldctl snapshot / snapshots / revert: the offline snapshot tree of a
- * disk directory (SDK: CreateSnapshot, the snapshot list, SwitchToState).
+ * prldctl snapshot / snapshots / revert: the snapshot tree of a disk
+ * directory, or of the disk a /dev/prldN has attached (SDK: CreateSnapshot,
+ * the snapshot list, SwitchToState).
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -27,7 +28,7 @@ static int parse_json_dir(int argc, char **argv, bool *json)
 		*json = true;
 	}
 	if (optind != argc - 1)
-		return usage_error("expected one disk DIR"), -1;
+		return usage_error("expected one disk DIR or /dev/prldN"), -1;
 	return optind;
 }
 
@@ -52,6 +53,14 @@ static char *device_dir(const char *dev)
 	return dir;
 }
 
+int target_dir(const char *arg, char **dir)
+{
+	*dir = NULL;
+	if (prld_is_device(arg) && !(*dir = device_dir(arg)))
+		return -1;
+	return 0;
+}
+
 int cmd_snapshot(int argc, char **argv)
 {
 	char guid[PRLD_GUID_LEN + 1];
@@ -61,9 +70,7 @@ int cmd_snapshot(int argc, char **argv)
 	bool json;
 	int arg = parse_json_dir(argc, argv, &json), ret;
 
-	if (arg < 0)
-		return PRLDCTL_EXIT_FAIL;
-	if (prld_is_device(argv[arg]) && !(dir = device_dir(argv[arg])))
+	if (arg < 0 || target_dir(argv[arg], &dir) < 0)
 		return PRLDCTL_EXIT_FAIL;
 	ret = prld_snapshot(dir ? dir : argv[arg], guid, &err);
 	free(dir);
@@ -126,12 +133,15 @@ int cmd_snapshots(int argc, char **argv)
 	struct prld_err err = { 0 };
 	struct json_object *a;
 	unsigned int n, i;
+	char *dir = NULL;
 	bool json;
-	int arg = parse_json_dir(argc, argv, &json);
+	int arg = parse_json_dir(argc, argv, &json), ret;
 
-	if (arg < 0)
+	if (arg < 0 || target_dir(argv[arg], &dir) < 0)
 		return PRLDCTL_EXIT_FAIL;
-	if (prld_list_snapshots(argv[arg], &list, &n, &err) < 0)
+	ret = prld_list_snapshots(dir ? dir : argv[arg], &list, &n, &err);
+	free(dir);
+	if (ret < 0)
 		return fail_err(&err);
 	if (json) {
 		a = json_object_new_array();
@@ -154,7 +164,8 @@ int cmd_revert(int argc, char **argv)
 	};
 	struct prld_err err = { 0 };
 	const char *to = NULL;
-	int c;
+	char *dir;
+	int c, ret;
 
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		if (c != 't')
@@ -164,8 +175,12 @@ int cmd_revert(int argc, char **argv)
 	if (!to)
 		return usage_error("--to GUID is required");
 	if (optind != argc - 1)
-		return usage_error("expected one disk DIR");
-	if (prld_revert(argv[optind], to, &err) < 0)
+		return usage_error("expected one disk DIR or /dev/prldN");
+	if (target_dir(argv[optind], &dir) < 0)
+		return PRLDCTL_EXIT_FAIL;
+	ret = prld_revert(dir ? dir : argv[optind], to, &err);
+	free(dir);
+	if (ret < 0)
 		return fail_err(&err);
 	return PRLDCTL_EXIT_OK;
 }

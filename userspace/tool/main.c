@@ -37,12 +37,16 @@ static const struct command commands[] = {
 	{ "map", cmd_map,
 	  "[--json|--raw] [--from GUID] [--to GUID] DIR|IMAGE",
 	  "bitmap of allocated clusters" },
-	{ "snapshot", cmd_snapshot, "[--json] DIR",
-	  "offline snapshot: the top turns read-only, a new delta on it" },
-	{ "snapshots", cmd_snapshots, "[--json] DIR",
+	{ "snapshot", cmd_snapshot, "[--json] DIR|/dev/prldN",
+	  "snapshot: the top turns read-only, a new delta on it" },
+	{ "snapshots", cmd_snapshots, "[--json] DIR|/dev/prldN",
 	  "the snapshot tree (* = read through, [top] = writable)" },
-	{ "revert", cmd_revert, "--to GUID DIR",
-	  "discard the top, continue from snapshot GUID (offline)" },
+	{ "revert", cmd_revert, "--to GUID DIR|/dev/prldN",
+	  "discard the top, continue from snapshot GUID" },
+	{ "resize", cmd_resize, "-s SIZE DIR|IMAGE|/dev/prldN",
+	  "grow the disk (offline or attached); shrinking is refused" },
+	{ "delete-snapshot", cmd_delete_snapshot, "[--json] GUID DIR",
+	  "remove a snapshot, merging it with its one child (offline)" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -33,6 +33,13 @@ int cmd_flush(int argc, char **argv);
 int cmd_snapshot(int argc, char **argv);
 int cmd_snapshots(int argc, char **argv);
 int cmd_revert(int argc, char **argv);
+int cmd_delete_snapshot(int argc, char **argv);
+int cmd_resize(int argc, char **argv);
+/*
+ * DIR, or /dev/prldN standing for the disk it has attached: *dir is then
+ * that disk's directory (free it), else NULL.  -1 after a reported failure.
+ */
+int target_dir(const char *arg, char **dir);
 /* info of an attached /dev/prldN, from the kernel. */
 int device_info(const char *dev, bool json);
 

@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * prld_resize.c - PRLD_RESIZE: grow a bound device.  The top image's
+ * header and BAT grow (lower layers keep their size and map nothing
+ * beyond it); when the larger BAT reaches into the first data clusters,
+ * those move to the end of the file first.  Shrinking is refused.
+ *
+ * Crash safety comes from the order: each moved cluster is copied and made
+ * durable before its BAT entry points at the copy; the region the BAT
+ * grows into is zeroed (it holds nothing referenced any more) and made
+ * durable; only then does the header with the new size go out, as one
+ * 64-byte write.  A crash before that leaves the old disk plus leaked
+ * clusters; after it, the grown disk.
+ */
+#include <linux/blkdev.h>
+#include <linux/fs.h>
+#include <linux/mm.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "prld.h"
+
+static int prld_check_resize(const struct prld_resize *req)
+{
+	if (req->size != sizeof(*req) || req->flags ||
+	    memchr_inv(req->reserved, 0, sizeof(req->reserved)))
+		return -EINVAL;
+	return req->new_sectors ? 0 : -EINVAL;
+}
+
+/* Copy @cluster's data to the end of the file; then point the BAT at it. */
+static int prld_move_cluster(struct prld_chain *chain, u32 cluster, u64 from,
+			     void *buf)
+{
+	struct prld_layer *top = &chain->layers[chain->nr_layers - 1];
+	u64 to = chain->alloc_next;
+	u32 entry = prld_offset_to_bat(&top->geom, to);
+	int ret;
+
+	ret = prld_file_read(top->file, buf, chain->cluster_bytes, from);
+	if (!ret)
+		ret = prld_file_write(top->file, buf, chain->cluster_bytes, to);
+	if (!ret)
+		ret = vfs_fsync(top->file, 1);
+	if (!ret)
+		ret = prld_write_bat(top, cluster, entry);
+	if (ret)
+		return ret;
+	chain->alloc_next = to + chain->cluster_bytes;
+	WRITE_ONCE(top->bat[cluster], entry);
+	return 0;
+}
+
+/* Every cluster of the top that lies where the grown BAT will be. */
+static int prld_move_out_of_the_way(struct prld_chain *chain,
+				    const struct prld_geom *grown, void *buf)
+{
+	struct prld_layer *top = &chain->layers[chain->nr_layers - 1];
+	u64 off;
+	u32 c;
+	int ret;
+
+	chain->alloc_next = max(chain->alloc_next, prld_data_start(grown));
+	for (c = 0; c < top->geom.bat_entries; c++) {
+		if (!top->bat[c])
+			continue;
+		off = prld_bat_to_offset(&top->geom, top->bat[c]);
+		if (!prld_grow_moves(grown, off))
+			continue;
+		ret = prld_move_cluster(chain, c, off, buf);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* Zeros over [@from, @to): the new BAT entries and their padding. */
+static int prld_zero_file(struct file *file, u64 from, u64 to, void *buf,
+			  size_t buf_len)
+{
+	size_t len;
+	int ret;
+
+	memset(buf, 0, buf_len);
+	for (; from < to; from += len) {
+		len = min_t(u64, buf_len, to - from);
+		ret = prld_file_write(file, buf, len, from);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* Queue frozen: the file takes the grown layout; the header commits it. */
+static int prld_grow_top(struct prld_chain *chain,
+			 const struct prld_geom *grown)
+{
+	struct prld_layer *top = &chain->layers[chain->nr_layers - 1];
+	u8 hdr[PRLD_HEADER_SIZE];
+	void *buf;
+	int ret;
+
+	buf = kvmalloc(chain->cluster_bytes, GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	ret = prld_move_out_of_the_way(chain, grown, buf);
+	if (!ret)
+		ret = prld_zero_file(top->file, prld_bat_end(top->geom.bat_entries),
+				     prld_data_start(grown), buf,
+				     chain->cluster_bytes);
+	if (!ret)
+		ret = vfs_fsync(top->file, 0);
+	kvfree(buf);
+	if (ret)
+		return ret;
+	prld_header_encode(grown, hdr);
+	ret = prld_file_write(top->file, hdr, sizeof(hdr), 0);
+	if (!ret)
+		ret = vfs_fsync(top->file, 0);
+	return ret;
+}
+
+/* The frozen part: file first, then the in-memory map takes the size. */
+static int prld_grow_frozen(struct prld_device *dev,
+			    const struct prld_geom *grown, u32 **bat, u8 **owner)
+{
+	struct prld_chain *chain = &dev->chain;
+	struct request_queue *q = dev->disk->queue;
+	unsigned int noio;
+	int ret;
+
+	blk_mq_freeze_queue(q);
+	/* No allocation may wait for writeback to this frozen device. */
+	noio = memalloc_noio_save();
+	ret = prld_grow_top(chain, grown);
+	if (!ret) {
+		prld_chain_grow(chain, bat, owner, grown->bat_entries);
+		chain->layers[chain->nr_layers - 1].geom = *grown;
+	}
+	memalloc_noio_restore(noio);
+	blk_mq_unfreeze_queue(q);
+	return ret;
+}
+
+static int prld_resize_bound(struct prld_device *dev, u64 new_sectors)
+{
+	struct prld_chain *chain = &dev->chain;
+	struct prld_layer *top = &chain->layers[chain->nr_layers - 1];
+	struct prld_geom grown;
+	struct prld_fault f;
+	u8 *owner = NULL;
+	u32 *bat = NULL;
+	int ret;
+
+	if (dev->state != PRLD_BOUND)
+		return -ENXIO;
+	if (!dev->dirty)
+		return -EROFS;	/* attached read-only */
+	if (prld_grow_layout(&top->geom, new_sectors, &grown, &f)) {
+		pr_err("prld%d: resize to %llu sectors: %s (value %llu, limit %llu)\n",
+		       dev->index, new_sectors, prld_status_str(f.status),
+		       f.value, f.limit);
+		return -EINVAL;
+	}
+	if (grown.bat_entries == top->geom.bat_entries &&
+	    grown.nb_sectors == top->geom.nb_sectors)
+		return 0;
+	if (grown.bat_entries > PRLD_MAX_BAT_ENTRIES)
+		return -EFBIG;
+	/* Allocated before the freeze: reclaim must not wait on this queue. */
+	bat = kvcalloc(grown.bat_entries, sizeof(*bat), GFP_KERNEL);
+	owner = kvzalloc(grown.bat_entries, GFP_KERNEL);
+	ret = bat && owner ? prld_grow_frozen(dev, &grown, &bat, &owner) :
+			     -ENOMEM;
+	kvfree(bat);	/* the old arrays on success, else the unused ones */
+	kvfree(owner);
+	if (ret)
+		return ret;
+	set_capacity_and_notify(dev->disk,
+				((grown.nb_sectors << SECTOR_SHIFT) - dev->offset)
+				>> SECTOR_SHIFT);
+	return 0;
+}
+
+int prld_resize(struct prld_device *dev, const void __user *arg)
+{
+	struct prld_resize req;
+	int ret;
+
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	if (copy_from_user(&req, arg, sizeof(req)))
+		return -EFAULT;
+	ret = prld_check_resize(&req);
+	if (ret)
+		return ret;
+	mutex_lock(&dev->mutex);
+	ret = prld_resize_bound(dev, req.new_sectors);
+	mutex_unlock(&dev->mutex);
+	return ret;
+}
