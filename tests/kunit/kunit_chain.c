@@ -228,11 +228,68 @@ static void prld_chain_check_layers_mismatch(struct kunit *test)
 	/* A V1 layer in a V2 chain is fine: same units of the disk. */
 	chain->layers[1].geom.fmt = PRLD_FMT_V1;
 	KUNIT_EXPECT_EQ(test, prld_chain_check_layers(chain), 0);
-	chain->layers[2].geom.cluster_sectors *= 2;
+	chain->layers[0].geom.cluster_sectors *= 2;
 	KUNIT_EXPECT_EQ(test, prld_chain_check_layers(chain), -EINVAL);
-	chain->layers[2].geom.cluster_sectors /= 2;
+	chain->layers[0].geom.cluster_sectors /= 2;
+	/* A lower layer may be smaller (the disk grew since), not larger. */
 	chain->layers[1].geom.nb_sectors--;
+	KUNIT_EXPECT_EQ(test, prld_chain_check_layers(chain), 0);
+	chain->layers[1].geom.nb_sectors += 2;
 	KUNIT_EXPECT_EQ(test, prld_chain_check_layers(chain), -EINVAL);
+}
+
+/*
+ * A base smaller than the top (the disk grew after the snapshot): past
+ * the base's end only the top maps; growing the top keeps every mapping
+ * and adds unmapped clusters.
+ */
+static void prld_chain_smaller_base_and_grow(struct kunit *test)
+{
+	struct prld_chain *chain = kt_chain(test, 2, 8, PRLD_FMT_V2);
+	struct prld_layer *base = &chain->layers[0], *top = &chain->layers[1];
+	unsigned int layer;
+	u32 *bat;
+	u8 *owner;
+	u64 off;
+	u32 c;
+
+	/* The base describes only the first 4 clusters. */
+	base->geom.bat_entries = 4;
+	base->geom.nb_sectors = 4 * KT_CLUSTER_SECTORS;
+	kt_map(chain, 0, 1, 0);
+	kt_map(chain, 0, 3, 1);
+	kt_map(chain, 1, 3, 0);
+	kt_map(chain, 1, 6, 1);
+	KUNIT_ASSERT_EQ(test, prld_chain_check_layers(chain), 0);
+	KUNIT_ASSERT_EQ(test, prld_chain_build(chain), 0);
+	KUNIT_EXPECT_EQ(test, chain->clusters, 8U);
+	KUNIT_EXPECT_EQ(test, chain->allocated, 3ULL);
+	KUNIT_EXPECT_TRUE(test, prld_chain_resolve(chain, 1, &layer, &off));
+	KUNIT_EXPECT_EQ(test, layer, 0U);
+	KUNIT_EXPECT_TRUE(test, prld_chain_resolve(chain, 6, &layer, &off));
+	KUNIT_EXPECT_EQ(test, layer, 1U);
+	KUNIT_EXPECT_FALSE(test, prld_chain_resolve(chain, 5, &layer, &off));
+
+	/* Grow the top to 12 clusters. */
+	bat = kunit_kcalloc(test, 12, sizeof(*bat), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, bat);
+	owner = kvzalloc(12, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, owner);
+	prld_chain_grow(chain, &bat, &owner, 12);
+	kvfree(owner);		/* the old cache, swapped out */
+	top->geom.bat_entries = 12;
+	KUNIT_EXPECT_EQ(test, chain->clusters, 12U);
+	for (c = 0; c < 12; c++) {
+		int want = kt_owner(chain, c, PRLD_MAP_FROM_NONE, 1);
+
+		KUNIT_EXPECT_EQ_MSG(test, (int)chain->owner[c], want + 1,
+				    "cluster %u", c);
+	}
+	prld_chain_commit(chain, 11, prld_chain_alloc_start(top));
+	KUNIT_EXPECT_TRUE(test, prld_chain_resolve(chain, 11, &layer, &off));
+	KUNIT_EXPECT_EQ(test, layer, 1U);
+	KUNIT_EXPECT_EQ(test, chain->allocated, 4ULL);
+	prld_chain_free(chain);
 }
 
 static struct kunit_case prld_chain_cases[] = {
@@ -242,6 +299,7 @@ static struct kunit_case prld_chain_cases[] = {
 	KUNIT_CASE(prld_chain_commit_rollback),
 	KUNIT_CASE(prld_chain_commit_v1),
 	KUNIT_CASE(prld_chain_check_layers_mismatch),
+	KUNIT_CASE(prld_chain_smaller_base_and_grow),
 	{}
 };
 

@@ -52,14 +52,18 @@ static inline void kt_map(struct prld_chain *chain, unsigned int i,
 	l->allocated++;
 }
 
-/* Reference model: the highest layer in (from, to] mapping @cluster. */
+/*
+ * Reference model: the highest layer in (from, to] mapping @cluster; a
+ * layer smaller than the disk maps nothing past its end.
+ */
 static inline int kt_owner(const struct prld_chain *chain, u32 cluster,
 			   u32 from, u32 to)
 {
 	int i, lo = from == PRLD_MAP_FROM_NONE ? 0 : (int)from + 1;
 
 	for (i = to; i >= lo; i--)
-		if (chain->layers[i].bat[cluster])
+		if (cluster < chain->layers[i].geom.bat_entries &&
+		    chain->layers[i].bat[cluster])
 			return i;
 	return -1;
 }
