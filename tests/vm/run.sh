@@ -203,14 +203,14 @@ bad=$(grep -E "$pattern" "$log" | grep -Ev "$DMESG_OK" |
 	tr -d '\r' || true)
 [ -z "$bad" ] || fail+=("kernel log shows splats:"$'\n'"$(sed 's/^/    /' <<<"$bad")")
 # kmemleak (debug kernel): a leak is ours when its allocation backtrace
-# has a frame in the module area (from 0xffffffffc0000000 up): that kernel
-# has everything else built in, so the only modules are prld.ko and
-# prld_kunit.ko, and a frame of an unloaded module prints as a bare
-# address there.  Leaks without one are the kernel's own (boot-time
+# has a module frame: "sym+0x1/0x2 [module]", or a bare address in the
+# module area (from 0xffffffffc0000000 up) once the module is unloaded
+# (the bracketed address is hashed, the symbol part is not).  That kernel
+# has everything else built in, so the only modules are ours.  Leaks without one are the kernel's own (boot-time
 # allocations kmemleak cannot follow) and are only counted.
 if [ -s "$share/kmemleak" ]; then
 	ours=$(awk '/^unreferenced object/ { n++ } { blk[n] = blk[n] $0 "\n" }
-		/\[<ffffffff[c-f][0-9a-f]+>\]/ { hit[n] = 1 }
+		/\] (0xffffffff[c-f][0-9a-f]+|.*\[[a-z0-9_]+\])$/ { hit[n] = 1 }
 		END { for (i = 1; i <= n; i++) if (hit[i]) printf "%s", blk[i] }' \
 		"$share/kmemleak")
 	others=$(grep -c '^unreferenced object' "$share/kmemleak" || true)
