@@ -6,7 +6,6 @@
  * sleep.  Never built for anything else.  Init always fails (-EAGAIN) so
  * the module is gone right after, as prld.ko is when leaks are scanned.
  */
-#include <linux/delay.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/slab.h>
@@ -53,10 +52,15 @@ static void prld_splat_lockdep(void)
 	mutex_unlock(&prld_splat_b);
 }
 
+/*
+ * A GFP_KERNEL allocation may sleep: under a spinlock DEBUG_ATOMIC_SLEEP
+ * reports it even when it does not sleep (msleep() here was reported as
+ * "scheduling while atomic", which any kernel prints).
+ */
 static void prld_splat_sleep(void)
 {
 	spin_lock(&prld_splat_lock);
-	msleep(1);
+	kfree(kmalloc(32, GFP_KERNEL));
 	spin_unlock(&prld_splat_lock);
 }
 
