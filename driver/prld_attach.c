@@ -13,6 +13,7 @@
 #include <linux/slab.h>
 
 #include "prld.h"
+#include "prld_fault.h"
 
 
 int prld_file_read(struct file *file, void *buf, size_t len,
@@ -258,6 +259,8 @@ int prld_write_bat(struct prld_layer *top, u32 cluster, u32 entry)
 	u8 le[4];
 	int ret;
 
+	if (prld_should_fail(PRLD_FAULT_BAT_WRITE))
+		return -EIO;
 	prld_put_le32(le, entry);
 	ret = prld_file_write(top->file, le, sizeof(le), pos);
 	if (!ret)

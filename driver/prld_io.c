@@ -26,6 +26,7 @@
 #include <linux/uio.h>
 
 #include "prld.h"
+#include "prld_fault.h"
 
 #define PRLD_COPY_CHUNK	(1U << 20)
 #define PRLD_PREALLOC_BYTES	(16ULL << 20)
@@ -397,6 +398,8 @@ int prld_flush(struct prld_device *dev)
 
 	if (dev->flags & PRLD_CONFIG_READ_ONLY)
 		return 0;
+	if (prld_should_fail(PRLD_FAULT_FLUSH))
+		return -EIO;
 	return vfs_fsync(chain->layers[chain->nr_layers - 1].file, 0);
 }
 

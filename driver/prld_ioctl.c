@@ -16,29 +16,7 @@
 #include <linux/uaccess.h>
 
 #include "prld.h"
-
-/* The largest bitmap one PRLD_GET_MAP call returns (2^27 clusters). */
-#define PRLD_MAP_MAX_BYTES	(16U << 20)
-
-static bool prld_all_zero(const void *p, size_t len)
-{
-	return !memchr_inv(p, 0, len);
-}
-
-static int prld_check_config(const struct prld_config *cfg)
-{
-	if (cfg->size != sizeof(*cfg))
-		return -EINVAL;
-	if (cfg->flags & ~PRLD_CONFIG_FLAGS_ALL)
-		return -EINVAL;
-	if (cfg->pad || !prld_all_zero(cfg->reserved, sizeof(cfg->reserved)))
-		return -EINVAL;
-	if (!cfg->nr_layers || cfg->nr_layers > PRLD_MAX_LAYERS)
-		return -EINVAL;
-	if (cfg->offset % SECTOR_SIZE)
-		return -EINVAL;
-	return 0;
-}
+#include "prld_validate.h"
 
 /* Direct I/O needs a filesystem that does it at 512-byte granularity. */
 static int prld_check_dio(struct file *file)
@@ -343,9 +321,8 @@ static int prld_get_layer(struct prld_device *dev, void __user *arg)
 	ls = memdup_user(arg, sizeof(*ls));
 	if (IS_ERR(ls))
 		return PTR_ERR(ls);
-	ret = -EINVAL;
-	if (ls->size != sizeof(*ls) || ls->pad || ls->flags || ls->allocated ||
-	    ls->file_size || !prld_all_zero(ls->reserved, sizeof(ls->reserved)))
+	ret = prld_check_layer_request(ls);
+	if (ret)
 		goto out;
 	mutex_lock(&dev->mutex);
 	if (dev->state != PRLD_BOUND)
@@ -362,30 +339,16 @@ out:
 	return ret;
 }
 
-static int prld_check_map_request(const struct prld_map_request *req)
-{
-	if (req->size != sizeof(*req) || req->pad || req->granularity ||
-	    req->nbits || !prld_all_zero(req->reserved, sizeof(req->reserved)))
-		return -EINVAL;
-	if (req->first_bit % 8 || !req->buf_bytes ||
-	    req->buf_bytes > PRLD_MAP_MAX_BYTES)
-		return -EINVAL;
-	return 0;
-}
-
 /* Under dev->mutex, bound: validate the layer range, fill @bits. */
 static int prld_map_locked(struct prld_device *dev,
 			   struct prld_map_request *req, u8 *bits, u64 *len)
 {
 	const struct prld_chain *chain = &dev->chain;
+	int ret;
 
-	if (req->to_layer >= chain->nr_layers)
-		return -EINVAL;
-	if (req->from_layer != PRLD_MAP_FROM_NONE &&
-	    req->from_layer >= req->to_layer)
-		return -EINVAL;
-	if (req->first_bit > chain->clusters)
-		return -EINVAL;
+	ret = prld_check_map_range(req, chain->nr_layers, chain->clusters);
+	if (ret)
+		return ret;
 	*len = min_t(u64, req->buf_bytes,
 		     DIV_ROUND_UP(chain->clusters - req->first_bit, 8));
 	prld_chain_map_bits(chain, req->from_layer, req->to_layer,

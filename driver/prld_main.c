@@ -13,6 +13,7 @@
 #include <linux/module.h>
 
 #include "prld.h"
+#include "prld_fault.h"
 
 DEFINE_MUTEX(prld_ctl_mutex);
 DEFINE_IDR(prld_index_idr);
@@ -79,6 +80,7 @@ static int __init prld_init(void)
 		if (ret < 0)
 			goto out_devices;
 	}
+	prld_fault_init();	/* test builds only: prld_fault.h */
 	pr_info("prld: loaded (major %d)\n", prld_major);
 	return 0;
 
@@ -93,6 +95,7 @@ out_blkdev:
 static void __exit prld_exit(void)
 {
 	/* No device is bound: each bound one holds a module reference. */
+	prld_fault_exit();
 	misc_deregister(&prld_misc);
 	prld_remove_all();
 	idr_destroy(&prld_index_idr);

@@ -16,14 +16,7 @@
 #include <linux/uaccess.h>
 
 #include "prld.h"
-
-static int prld_check_push(const struct prld_push_top *req)
-{
-	if (req->size != sizeof(*req) || req->flags || req->pad ||
-	    memchr_inv(req->reserved, 0, sizeof(req->reserved)))
-		return -EINVAL;
-	return 0;
-}
+#include "prld_validate.h"
 
 /* A file already in the chain (its top carries the in-use flag). */
 static int prld_check_new_file(const struct prld_chain *chain,

@@ -17,6 +17,8 @@ PACKAGES=(
 	bc openssl
 	# make bench: the chart
 	gnuplot-nox
+	# the debug kernel (tests/debug-kernel/build.sh) from linux-source-6.1
+	flex bison libelf-dev libssl-dev xz-utils cpio
 )
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -2,6 +2,8 @@
 # lint.sh KREL...: the kernel code's quality gates, each a hard failure:
 #   checkpatch.pl --no-tree (from Debian's linux-source-6.1) on driver/ and
 #   include/; a W=1 build with sparse (C=2) for every kernel release given.
+#   KREL "debug" is the debug kernel's tree (tests/debug-kernel), with the
+#   driver's fault points (prld_fault.c) compiled in.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd -P)
 cd "$top"
@@ -35,7 +37,12 @@ for krel in "$@"; do
 	rm -rf "$dir" && mkdir -p "$dir/driver" "$dir/include"
 	cp Kbuild "$dir/" && cp driver/Kbuild driver/*.[ch] "$dir/driver/"
 	cp include/*.h "$dir/include/"
-	log=$(make -C "/lib/modules/$krel/build" M="$dir" W=1 C=2 modules 2>&1) ||
+	kdir=/lib/modules/$krel/build fault=
+	if [ "$krel" = debug ]; then
+		kdir=$(tests/debug-kernel/build.sh --print) || { status=1; continue; }
+		fault=y
+	fi
+	log=$(make -C "$kdir" M="$dir" W=1 C=2 PRLD_FAULT_INJECT=$fault modules 2>&1) ||
 		{ echo "$log"; echo "lint: $krel: build failed"; status=1; continue; }
 	# C=2 prints a CHECK line per file: no such line, no sparse run.
 	if ! grep -q ' CHECK ' <<<"$log"; then

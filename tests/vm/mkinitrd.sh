@@ -1,5 +1,7 @@
 #!/bin/bash
 # mkinitrd.sh KREL [OUT] - the initramfs of the test VM for kernel KREL.
+# mkinitrd.sh --no-modules [OUT] - the same without modules, for a kernel
+# with 9p and virtio built in (the debug kernel, tests/debug-kernel).
 #
 # Contents: static busybox, the modules needed to reach the host over 9p
 # and the scratch disk over virtio_blk (decompressed: busybox insmod only
@@ -17,14 +19,21 @@ CACHE=${PRLD_VM_CACHE:-/var/cache/prld-vm}
 # Order matters: insmod does not resolve dependencies.
 MODULES=(9p 9pnet_virtio virtio_pci virtio_blk)
 
-KREL=${1:?usage: mkinitrd.sh KREL [OUT]}
+KREL=${1:?usage: mkinitrd.sh KREL|--no-modules [OUT]}
 OUT=${2:-}
-[ -f "/boot/vmlinuz-$KREL" ] || {
-	echo "mkinitrd.sh: no /boot/vmlinuz-$KREL (tests/vm/kernels.sh install)" >&2
+if [ "$KREL" = --no-modules ]; then
+	KREL=nomodules
+	MODULES=()
+	kimage=/dev/null
+else
+	kimage=/boot/vmlinuz-$KREL
+fi
+[ -f "$kimage" ] || [ "$kimage" = /dev/null ] || {
+	echo "mkinitrd.sh: no $kimage (tests/vm/kernels.sh install)" >&2
 	exit 1
 }
 
-hash=$(cat "$HERE/mkinitrd.sh" "$HERE/init" "/boot/vmlinuz-$KREL" |
+hash=$(cat "$HERE/mkinitrd.sh" "$HERE/init" "$kimage" |
 	sha256sum | cut -c1-16)
 img=$CACHE/initrd-$KREL-$hash.cpio.gz
 
@@ -45,7 +54,7 @@ if [ ! -s "$img" ]; then
 	# --show-depends takes one module (further words are parameters);
 	# lines are "insmod PATH" or "builtin NAME".  Keep the first
 	# occurrence of each module, which is dependency order.
-	for m in "${MODULES[@]}"; do
+	for m in ${MODULES[@]+"${MODULES[@]}"}; do
 		modprobe -S "$KREL" --show-depends "$m" ||
 			{ echo "mkinitrd.sh: no module $m for $KREL" >&2; exit 1; }
 	done | awk '$1 == "insmod" && !seen[$2]++ { print $2 }' >"$tmp/paths"

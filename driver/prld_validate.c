@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * prld_validate.c - the checks of the ioctl argument structures that need
+ * no device: size (the ABI version), flags, padding, reserved fields and
+ * ranges.  Pure functions of their arguments, so the KUnit suite links
+ * this file and drives every rule directly.
+ *
+ * Every failure is -EINVAL: unknown flags and non-zero reserved or padding
+ * fields are refused so that they can gain a meaning later.
+ */
+#include <linux/errno.h>
+#include <linux/string.h>
+
+#include "prld_format.h"
+#include "prld_validate.h"
+
+static bool prld_all_zero(const void *p, size_t len)
+{
+	return !memchr_inv(p, 0, len);
+}
+
+int prld_check_config(const struct prld_config *cfg)
+{
+	if (cfg->size != sizeof(*cfg))
+		return -EINVAL;
+	if (cfg->flags & ~PRLD_CONFIG_FLAGS_ALL)
+		return -EINVAL;
+	if (cfg->pad || !prld_all_zero(cfg->reserved, sizeof(cfg->reserved)))
+		return -EINVAL;
+	if (!cfg->nr_layers || cfg->nr_layers > PRLD_MAX_LAYERS)
+		return -EINVAL;
+	if (cfg->offset % PRLD_SECTOR_SIZE)
+		return -EINVAL;
+	return 0;
+}
+
+/* PRLD_GET_LAYER: everything but size and layer is output, so zero. */
+int prld_check_layer_request(const struct prld_layer_status *ls)
+{
+	if (ls->size != sizeof(*ls) || ls->pad || ls->flags || ls->allocated ||
+	    ls->file_size || !prld_all_zero(ls->reserved, sizeof(ls->reserved)))
+		return -EINVAL;
+	return 0;
+}
+
+int prld_check_map_request(const struct prld_map_request *req)
+{
+	if (req->size != sizeof(*req) || req->pad || req->granularity ||
+	    req->nbits || !prld_all_zero(req->reserved, sizeof(req->reserved)))
+		return -EINVAL;
+	if (req->first_bit % 8 || !req->buf_bytes ||
+	    req->buf_bytes > PRLD_MAP_MAX_BYTES)
+		return -EINVAL;
+	return 0;
+}
+
+/* The layer range and start against the bound chain's shape. */
+int prld_check_map_range(const struct prld_map_request *req,
+			 unsigned int nr_layers, u64 clusters)
+{
+	if (req->to_layer >= nr_layers)
+		return -EINVAL;
+	if (req->from_layer != PRLD_MAP_FROM_NONE &&
+	    req->from_layer >= req->to_layer)
+		return -EINVAL;
+	if (req->first_bit > clusters)
+		return -EINVAL;
+	return 0;
+}
+
+int prld_check_push(const struct prld_push_top *req)
+{
+	if (req->size != sizeof(*req) || req->flags || req->pad ||
+	    !prld_all_zero(req->reserved, sizeof(req->reserved)))
+		return -EINVAL;
+	return 0;
+}

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * prld_validate.h - the pure checks of the ioctl argument structures,
+ * shared by the driver and the KUnit suite (tests/kunit).
+ */
+#ifndef PRLD_VALIDATE_H
+#define PRLD_VALIDATE_H
+
+#include <linux/types.h>
+
+#include "prld_ioctl.h"
+
+/* The largest bitmap one PRLD_GET_MAP call returns (2^27 clusters). */
+#define PRLD_MAP_MAX_BYTES	(16U << 20)
+
+int prld_check_config(const struct prld_config *cfg);
+int prld_check_layer_request(const struct prld_layer_status *ls);
+int prld_check_map_request(const struct prld_map_request *req);
+int prld_check_map_range(const struct prld_map_request *req,
+			 unsigned int nr_layers, u64 clusters);
+int prld_check_push(const struct prld_push_top *req);
+
+#endif /* PRLD_VALIDATE_H */

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * kunit_util.h - in-memory chains for the chain and map suites: layers
+ * with a geometry from prld_layout() and zeroed BATs, freed by KUnit.
+ */
+#ifndef PRLD_KUNIT_UTIL_H
+#define PRLD_KUNIT_UTIL_H
+
+#include <kunit/test.h>
+
+#include "prld.h"
+
+#define KT_CLUSTER_SECTORS	8	/* 4 KiB clusters */
+
+static inline struct prld_chain *kt_chain(struct kunit *test,
+					  unsigned int nr_layers, u32 clusters,
+					  u32 fmt)
+{
+	struct prld_chain *chain;
+	struct prld_fault f;
+	unsigned int i;
+
+	chain = kunit_kzalloc(test, sizeof(*chain), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, chain);
+	chain->layers = kunit_kcalloc(test, nr_layers, sizeof(*chain->layers),
+				      GFP_KERNEL);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, chain->layers);
+	chain->nr_layers = nr_layers;
+	for (i = 0; i < nr_layers; i++) {
+		struct prld_layer *l = &chain->layers[i];
+
+		KUNIT_ASSERT_EQ(test, prld_layout(&l->geom, fmt,
+						  (u64)clusters * KT_CLUSTER_SECTORS,
+						  KT_CLUSTER_SECTORS, &f),
+				PRLD_OK);
+		l->bat = kunit_kcalloc(test, clusters, sizeof(*l->bat),
+				       GFP_KERNEL);
+		KUNIT_ASSERT_NOT_ERR_OR_NULL(test, l->bat);
+		l->writable = i == nr_layers - 1;
+	}
+	return chain;
+}
+
+/* Layer @i maps @cluster to data slot @slot of its file. */
+static inline void kt_map(struct prld_chain *chain, unsigned int i,
+			  u32 cluster, u64 slot)
+{
+	struct prld_layer *l = &chain->layers[i];
+
+	l->bat[cluster] = prld_offset_to_bat(&l->geom,
+					     prld_slot_to_offset(&l->geom, slot));
+	l->allocated++;
+}
+
+/*
+ * Reference model: the highest layer in (from, to] mapping @cluster; a
+ * layer smaller than the disk maps nothing past its end.
+ */
+static inline int kt_owner(const struct prld_chain *chain, u32 cluster,
+			   u32 from, u32 to)
+{
+	int i, lo = from == PRLD_MAP_FROM_NONE ? 0 : (int)from + 1;
+
+	for (i = to; i >= lo; i--)
+		if (cluster < chain->layers[i].geom.bat_entries &&
+		    chain->layers[i].bat[cluster])
+			return i;
+	return -1;
+}
+
+/* A fixed irregular pattern: does layer @i map cluster @c? */
+static inline bool kt_pattern(unsigned int i, u32 c)
+{
+	return (c * 7 + i * 3) % (i + 2) == 0 || (c ^ (i * 5)) % 11 == 3;
+}
+
+#endif /* PRLD_KUNIT_UTIL_H */

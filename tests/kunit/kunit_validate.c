@@ -1,0 +1,258 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kunit_validate.c - prld_validate.c: each rule of each ioctl argument
+ * structure, one field changed from a valid argument per case, on both
+ * sides of every bound.
+ */
+#include <kunit/test.h>
+
+#include "prld_validate.h"
+
+struct arg_case {
+	const char *name;
+	void (*mutate)(void *arg);
+	int want;
+};
+
+static void arg_case_desc(const struct arg_case *c, char *desc)
+{
+	strscpy(desc, c->name, KUNIT_PARAM_DESC_SIZE);
+}
+
+/*
+ * One mutation function per case, generated: NAME sets FIELD of the
+ * structure TYPE to VALUE.
+ */
+#define MUT(type, name, field, value)					\
+	static void name(void *p) { ((struct type *)p)->field = (value); }
+
+/* --- struct prld_config --- */
+MUT(prld_config, cfg_none, flags, 0)
+MUT(prld_config, cfg_size_less, size, sizeof(struct prld_config) - 1)
+MUT(prld_config, cfg_size_more, size, sizeof(struct prld_config) + 8)
+MUT(prld_config, cfg_size_zero, size, 0)
+MUT(prld_config, cfg_flags_all, flags, PRLD_CONFIG_FLAGS_ALL)
+MUT(prld_config, cfg_flag_ro, flags, PRLD_CONFIG_READ_ONLY)
+MUT(prld_config, cfg_flag_next, flags, PRLD_CONFIG_FLAGS_ALL + 1)
+MUT(prld_config, cfg_flag_top, flags, 1U << 31)
+MUT(prld_config, cfg_pad, pad, 1)
+MUT(prld_config, cfg_res0, reserved[0], 1)
+MUT(prld_config, cfg_res3, reserved[3], 1ULL << 63)
+MUT(prld_config, cfg_layers0, nr_layers, 0)
+MUT(prld_config, cfg_layers_max, nr_layers, PRLD_MAX_LAYERS)
+MUT(prld_config, cfg_layers_over, nr_layers, PRLD_MAX_LAYERS + 1)
+MUT(prld_config, cfg_layers_huge, nr_layers, 0xffffffff)
+MUT(prld_config, cfg_off_sector, offset, 512)
+MUT(prld_config, cfg_off_one, offset, 1)
+MUT(prld_config, cfg_off_511, offset, 511)
+MUT(prld_config, cfg_off_513, offset, 513)
+MUT(prld_config, cfg_off_max, offset, U64_MAX & ~511ULL)
+MUT(prld_config, cfg_fds_any, fds, U64_MAX)
+
+static const struct arg_case cfg_cases[] = {
+	{ "valid", cfg_none, 0 },
+	{ "size - 1", cfg_size_less, -EINVAL },
+	{ "size + 8", cfg_size_more, -EINVAL },
+	{ "size 0", cfg_size_zero, -EINVAL },
+	{ "all known flags", cfg_flags_all, 0 },
+	{ "read-only", cfg_flag_ro, 0 },
+	{ "first unknown flag", cfg_flag_next, -EINVAL },
+	{ "top flag", cfg_flag_top, -EINVAL },
+	{ "pad", cfg_pad, -EINVAL },
+	{ "reserved[0]", cfg_res0, -EINVAL },
+	{ "reserved[3]", cfg_res3, -EINVAL },
+	{ "0 layers", cfg_layers0, -EINVAL },
+	{ "max layers", cfg_layers_max, 0 },
+	{ "max layers + 1", cfg_layers_over, -EINVAL },
+	{ "2^32 - 1 layers", cfg_layers_huge, -EINVAL },
+	{ "offset 512", cfg_off_sector, 0 },
+	{ "offset 1", cfg_off_one, -EINVAL },
+	{ "offset 511", cfg_off_511, -EINVAL },
+	{ "offset 513", cfg_off_513, -EINVAL },
+	{ "offset max sector", cfg_off_max, 0 },
+	{ "fds not checked here", cfg_fds_any, 0 },
+};
+
+KUNIT_ARRAY_PARAM(cfg, cfg_cases, arg_case_desc);
+
+static void prld_check_config_case(struct kunit *test)
+{
+	const struct arg_case *c = test->param_value;
+	struct prld_config cfg = {
+		.size = sizeof(cfg), .nr_layers = 1,
+	};
+
+	c->mutate(&cfg);
+	KUNIT_EXPECT_EQ(test, prld_check_config(&cfg), c->want);
+}
+
+/* --- struct prld_layer_status (in: size and layer only) --- */
+MUT(prld_layer_status, ls_none, layer, 0)
+MUT(prld_layer_status, ls_layer_any, layer, 0xffffffff)
+MUT(prld_layer_status, ls_size, size, sizeof(struct prld_layer_status) - 1)
+MUT(prld_layer_status, ls_flags, flags, PRLD_LAYER_WRITABLE)
+MUT(prld_layer_status, ls_pad, pad, 1)
+MUT(prld_layer_status, ls_alloc, allocated, 1)
+MUT(prld_layer_status, ls_fsize, file_size, 1)
+MUT(prld_layer_status, ls_res1, reserved[1], 1)
+MUT(prld_layer_status, ls_path, path[0], '/')
+
+static const struct arg_case ls_cases[] = {
+	{ "valid", ls_none, 0 },
+	{ "layer range checked later", ls_layer_any, 0 },
+	{ "size - 1", ls_size, -EINVAL },
+	{ "flags", ls_flags, -EINVAL },
+	{ "pad", ls_pad, -EINVAL },
+	{ "allocated", ls_alloc, -EINVAL },
+	{ "file_size", ls_fsize, -EINVAL },
+	{ "reserved[1]", ls_res1, -EINVAL },
+	{ "path is output only", ls_path, 0 },
+};
+
+KUNIT_ARRAY_PARAM(ls, ls_cases, arg_case_desc);
+
+static void prld_check_layer_case(struct kunit *test)
+{
+	const struct arg_case *c = test->param_value;
+	struct prld_layer_status *ls;
+
+	ls = kunit_kzalloc(test, sizeof(*ls), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, ls);
+	ls->size = sizeof(*ls);
+	c->mutate(ls);
+	KUNIT_EXPECT_EQ(test, prld_check_layer_request(ls), c->want);
+}
+
+/* --- struct prld_map_request --- */
+MUT(prld_map_request, mr_none, pad, 0)
+MUT(prld_map_request, mr_size, size, sizeof(struct prld_map_request) + 1)
+MUT(prld_map_request, mr_pad, pad, 1)
+MUT(prld_map_request, mr_gran, granularity, 4096)
+MUT(prld_map_request, mr_nbits, nbits, 1)
+MUT(prld_map_request, mr_res2, reserved[2], 1)
+MUT(prld_map_request, mr_first8, first_bit, 8)
+MUT(prld_map_request, mr_first7, first_bit, 7)
+MUT(prld_map_request, mr_first9, first_bit, 9)
+MUT(prld_map_request, mr_first_huge, first_bit, U64_MAX & ~7ULL)
+MUT(prld_map_request, mr_buf0, buf_bytes, 0)
+MUT(prld_map_request, mr_buf1, buf_bytes, 1)
+MUT(prld_map_request, mr_buf_max, buf_bytes, PRLD_MAP_MAX_BYTES)
+MUT(prld_map_request, mr_buf_over, buf_bytes, PRLD_MAP_MAX_BYTES + 1)
+MUT(prld_map_request, mr_buf_huge, buf_bytes, U64_MAX)
+
+static const struct arg_case mr_cases[] = {
+	{ "valid", mr_none, 0 },
+	{ "size + 1", mr_size, -EINVAL },
+	{ "pad", mr_pad, -EINVAL },
+	{ "granularity is output", mr_gran, -EINVAL },
+	{ "nbits is output", mr_nbits, -EINVAL },
+	{ "reserved[2]", mr_res2, -EINVAL },
+	{ "first_bit 8", mr_first8, 0 },
+	{ "first_bit 7", mr_first7, -EINVAL },
+	{ "first_bit 9", mr_first9, -EINVAL },
+	{ "first_bit huge, range checked later", mr_first_huge, 0 },
+	{ "buf_bytes 0", mr_buf0, -EINVAL },
+	{ "buf_bytes 1", mr_buf1, 0 },
+	{ "buf_bytes max", mr_buf_max, 0 },
+	{ "buf_bytes max + 1", mr_buf_over, -EINVAL },
+	{ "buf_bytes 2^64 - 1", mr_buf_huge, -EINVAL },
+};
+
+KUNIT_ARRAY_PARAM(mr, mr_cases, arg_case_desc);
+
+static void prld_check_map_request_case(struct kunit *test)
+{
+	const struct arg_case *c = test->param_value;
+	struct prld_map_request req = {
+		.size = sizeof(req), .to_layer = 0, .buf_bytes = 64,
+	};
+
+	c->mutate(&req);
+	KUNIT_EXPECT_EQ(test, prld_check_map_request(&req), c->want);
+}
+
+/* --- the map's layer range, against a 3-layer chain of 100 clusters --- */
+struct range_case {
+	const char *name;
+	u32 from;
+	u32 to;
+	u64 first_bit;
+	int want;
+};
+
+static const struct range_case range_cases[] = {
+	{ "all layers", PRLD_MAP_FROM_NONE, 2, 0, 0 },
+	{ "base only", PRLD_MAP_FROM_NONE, 0, 0, 0 },
+	{ "to past the top", PRLD_MAP_FROM_NONE, 3, 0, -EINVAL },
+	{ "to max", PRLD_MAP_FROM_NONE, 0xfffffffe, 0, -EINVAL },
+	{ "one layer", 1, 2, 0, 0 },
+	{ "from == to", 2, 2, 0, -EINVAL },
+	{ "from > to", 2, 1, 0, -EINVAL },
+	{ "from 0 to 0", 0, 0, 0, -EINVAL },
+	{ "first_bit at the end", PRLD_MAP_FROM_NONE, 2, 100, 0 },
+	{ "first_bit past the end", PRLD_MAP_FROM_NONE, 2, 101, -EINVAL },
+};
+
+static void range_case_desc(const struct range_case *c, char *desc)
+{
+	strscpy(desc, c->name, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(range, range_cases, range_case_desc);
+
+static void prld_check_map_range_case(struct kunit *test)
+{
+	const struct range_case *c = test->param_value;
+	struct prld_map_request req = {
+		.size = sizeof(req), .from_layer = c->from, .to_layer = c->to,
+		.first_bit = c->first_bit, .buf_bytes = 8,
+	};
+
+	KUNIT_EXPECT_EQ(test, prld_check_map_range(&req, 3, 100), c->want);
+}
+
+/* --- struct prld_push_top --- */
+MUT(prld_push_top, pt_none, fd, 3)
+MUT(prld_push_top, pt_fd_neg, fd, -1)
+MUT(prld_push_top, pt_size, size, 0)
+MUT(prld_push_top, pt_flags, flags, 1)
+MUT(prld_push_top, pt_pad, pad, 1)
+MUT(prld_push_top, pt_res0, reserved[0], 1)
+MUT(prld_push_top, pt_res3, reserved[3], 1)
+
+static const struct arg_case pt_cases[] = {
+	{ "valid", pt_none, 0 },
+	{ "fd checked later", pt_fd_neg, 0 },
+	{ "size 0", pt_size, -EINVAL },
+	{ "flags", pt_flags, -EINVAL },
+	{ "pad", pt_pad, -EINVAL },
+	{ "reserved[0]", pt_res0, -EINVAL },
+	{ "reserved[3]", pt_res3, -EINVAL },
+};
+
+KUNIT_ARRAY_PARAM(pt, pt_cases, arg_case_desc);
+
+static void prld_check_push_case(struct kunit *test)
+{
+	const struct arg_case *c = test->param_value;
+	struct prld_push_top req = { .size = sizeof(req) };
+
+	c->mutate(&req);
+	KUNIT_EXPECT_EQ(test, prld_check_push(&req), c->want);
+}
+
+static struct kunit_case prld_validate_cases[] = {
+	KUNIT_CASE_PARAM(prld_check_config_case, cfg_gen_params),
+	KUNIT_CASE_PARAM(prld_check_layer_case, ls_gen_params),
+	KUNIT_CASE_PARAM(prld_check_map_request_case, mr_gen_params),
+	KUNIT_CASE_PARAM(prld_check_map_range_case, range_gen_params),
+	KUNIT_CASE_PARAM(prld_check_push_case, pt_gen_params),
+	{}
+};
+
+static struct kunit_suite prld_validate_suite = {
+	.name = "prld_validate",
+	.test_cases = prld_validate_cases,
+};
+
+kunit_test_suites(&prld_validate_suite);
