@@ -99,3 +99,20 @@ int desc_lock_top(const char *top_path, const char *busy,
 	close(fd);
 	return ret;
 }
+
+int desc_find_named_shot(const struct prld_desc *d, const char *guid,
+			 struct prld_err *err)
+{
+	int s;
+
+	if (!guid || !desc_guid_valid(guid))
+		return prld_set_err(err, -EINVAL,
+				    "'%s' is not a snapshot GUID (want one like %s)",
+				    guid ? guid : "", PRLD_ZERO_GUID);
+	s = desc_find_shot(d, guid);
+	if (s < 0)
+		return prld_set_err(err, -ENOENT,
+				    "%s: no snapshot %s (prldctl snapshots lists them)",
+				    d->path, guid);
+	return s;
+}

@@ -190,6 +190,12 @@ int desc_locate(const char *path, const char *need, char **out,
 		struct prld_err *err);
 /* Index of the Shot / Image with @guid (case-insensitive), or -1. */
 int desc_find_shot(const struct prld_desc *d, const char *guid);
+/*
+ * The shot a user named by @guid: its index, or -EINVAL (not a GUID) or
+ * -ENOENT (no such snapshot) with the message set.
+ */
+int desc_find_named_shot(const struct prld_desc *d, const char *guid,
+			 struct prld_err *err);
 int desc_find_image(const struct prld_desc *d, const char *guid);
 /* The path of a <File> value: relative ones are under the descriptor's dir. */
 char *desc_file_path(const struct prld_desc *d, const char *file);

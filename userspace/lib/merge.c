@@ -248,15 +248,9 @@ static int plan_delete(struct merge *m, const char *guid,
 	int s, c1, c2, ci;
 	unsigned int n;
 
-	if (!guid || !desc_guid_valid(guid))
-		return prld_set_err(err, -EINVAL,
-				    "'%s' is not a snapshot GUID (want one like %s)",
-				    guid ? guid : "", PRLD_ZERO_GUID);
-	s = desc_find_shot(d, guid);
+	s = desc_find_named_shot(d, guid, err);
 	if (s < 0)
-		return prld_set_err(err, -ENOENT,
-				    "%s: no snapshot %s (prldctl snapshots lists them)",
-				    d->path, guid);
+		return s;
 	if (!strcasecmp(guid, d->top_guid))
 		return prld_set_err(err, -EINVAL,
 				    "%s: %s is the current top (the disk's current state), not a snapshot; revert to another snapshot to discard it",

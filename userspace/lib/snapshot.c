@@ -288,11 +288,14 @@ static int push_top(const struct shot_op *op, struct prld_err *err)
 
 /*
  * Attached: the descriptor naming the new delta is made durable before the
- * device writes a byte into it, so a crash at any point leaves a
- * descriptor whose chain holds every acknowledged write.  If the switch
- * fails, the old descriptor is put back and the delta removed.
+ * device writes a byte into it (a snapshot: PRLD_PUSH_TOP) or switches to
+ * the new chain (a revert: PRLD_REVERT, which demands that nobody else
+ * has the device open, so nothing is written in between).  A crash at any
+ * point thus leaves a descriptor whose chain holds every acknowledged
+ * write.  If the kernel refuses, the old descriptor is put back and the
+ * delta removed.
  */
-static int switch_attached(struct shot_op *op, const char *dir,
+static int switch_attached(struct shot_op *op, const char *dir, bool revert,
 			   struct prld_err *err)
 {
 	struct prld_desc *old;
@@ -302,7 +305,8 @@ static int switch_attached(struct shot_op *op, const char *dir,
 	if (!ret)
 		ret = switch_descriptor(op, err);
 	if (!ret) {
-		ret = push_top(op, err);
+		ret = revert ? kdev_revert(op->device, dir, err) :
+			       push_top(op, err);
 		if (ret && !desc_save(old, NULL)) {
 			unlink(op->new_path);
 			prld_fsync_dir(op->new_path);
@@ -334,7 +338,7 @@ int prld_snapshot(const char *dir, char new_guid[PRLD_GUID_LEN + 1],
 			unlink(op.new_path);
 	}
 	if (!ret)
-		ret = op.device[0] ? switch_attached(&op, dir, err) :
+		ret = op.device[0] ? switch_attached(&op, dir, false, err) :
 				     switch_descriptor(&op, err);
 	if (!ret && new_guid)
 		memcpy(new_guid, guid, PRLD_GUID_LEN + 1);
@@ -352,15 +356,9 @@ static int revert_target(const struct shot_op *op, const char *guid,
 	unsigned int i;
 	int s;
 
-	if (!guid || !desc_guid_valid(guid))
-		return prld_set_err(err, -EINVAL,
-				    "'%s' is not a snapshot GUID (want one like %s)",
-				    guid ? guid : "", PRLD_ZERO_GUID);
-	s = desc_find_shot(d, guid);
+	s = desc_find_named_shot(d, guid, err);
 	if (s < 0)
-		return prld_set_err(err, -ENOENT,
-				    "%s: no snapshot %s (prldctl snapshots lists them)",
-				    d->path, guid);
+		return s;
 	if (s == op->top_shot)
 		return prld_set_err(err, -EINVAL,
 				    "%s: %s is the current top, not a snapshot; nothing to revert to",
@@ -415,33 +413,6 @@ static int drop_old_top(const struct shot_op *op, struct prld_err *err)
 	return 0;
 }
 
-/*
- * Attached: as for a snapshot, the descriptor naming the new chain is
- * durable before the device switches to it; nobody can have written to
- * the device in between (PRLD_REVERT demands it be otherwise unopened), so
- * a crash leaves either the old or the new state, each complete.  If the
- * kernel refuses, the old descriptor is put back and the delta removed.
- */
-static int revert_attached(struct shot_op *op, const char *dir,
-			   struct prld_err *err)
-{
-	struct prld_desc *old;
-	int ret;
-
-	ret = load_disk(dir, &old, err);
-	if (!ret)
-		ret = switch_descriptor(op, err);
-	if (!ret) {
-		ret = kdev_revert(op->device, dir, err);
-		if (ret && !desc_save(old, NULL)) {
-			unlink(op->new_path);
-			prld_fsync_dir(op->new_path);
-		}
-	}
-	desc_free(old);
-	return ret;
-}
-
 int prld_revert(const char *dir, const char *guid, struct prld_err *err)
 {
 	char parent[PRLD_GUID_LEN + 1], name[PRLD_GUID_LEN + 1];
@@ -466,7 +437,7 @@ int prld_revert(const char *dir, const char *guid, struct prld_err *err)
 			unlink(op.new_path);
 	}
 	if (!ret)
-		ret = op.device[0] ? revert_attached(&op, dir, err) :
+		ret = op.device[0] ? switch_attached(&op, dir, true, err) :
 				     switch_descriptor(&op, err);
 	if (!ret)
 		ret = drop_old_top(&op, err);
