@@ -8,10 +8,6 @@
 
 MB=1048576
 TOP='{5fbaabe3-6958-40ff-92a7-860e329aab41}'
-put() {	# put OFFSET FILE: the same bytes into the device and the reference
-	dd if="$2" of="$dev" bs=64k seek="$1" oflag=seek_bytes conv=notrunc,fsync status=none &&
-	dd if="$2" of="$WORK/ref" bs=64k seek="$1" oflag=seek_bytes conv=notrunc status=none
-}
 # State of the disk directory: descriptor bytes and file list.
 dirstate() { md5sum "$S/d/DiskDescriptor.xml"; ls "$S/d"; }
 

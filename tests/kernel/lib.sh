@@ -29,3 +29,10 @@ dmesg_mark() { DMESG_AT=$(dmesg | wc -l); }
 dmesg_new() { dmesg | tail -n +$((DMESG_AT + 1)); }
 
 rand() { echo $(( ((RANDOM << 15) | RANDOM) % $1 )); }
+
+# put OFFSET FILE: the same bytes into $dev (durably) and into $WORK/ref,
+# the reference the device is compared with.
+put() {
+	dd if="$2" of="$dev" bs=64k seek="$1" oflag=seek_bytes conv=notrunc,fsync status=none &&
+	dd if="$2" of="$WORK/ref" bs=64k seek="$1" oflag=seek_bytes conv=notrunc status=none
+}
