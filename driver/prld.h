@@ -8,7 +8,9 @@
  *   prld_attach.c  reading and validating images from their files
  *   prld_chain.c   the in-memory map: owner per cluster, allocation
  *                  bookkeeping, bitmaps (pure logic, no block layer)
+ *   prld_pages.c   the sparse leaf arrays that map lives in
  *   prld_io.c      the request path
+ *   prld_alloc.c   new clusters for writes, unmapping for discards
  *   prld_snapshot.c  PRLD_PUSH_TOP: a new top under a frozen queue
  *   prld_revert.c  PRLD_REVERT: a whole new chain under a frozen queue
  *   prld_resize.c  PRLD_RESIZE: the top's header and BAT grow
@@ -19,15 +21,20 @@
 #include <linux/blk-mq.h>
 #include <linux/fs.h>
 #include <linux/mutex.h>
+#include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/wait.h>
 #include <linux/workqueue.h>
 
 #include "prld_compat.h"
 #include "prld_format.h"
 #include "prld_ioctl.h"
+#include "prld_pages.h"
 
 #define PRLD_PART_SHIFT		4	/* 15 partitions per device */
 #define PRLD_QUEUE_DEPTH	128
+/* Each request allocates one cluster at a time: a claim per request. */
+#define PRLD_MAX_CLAIMS		PRLD_QUEUE_DEPTH
 
 /*
  * A BAT of 2^28 entries is 1 GiB of memory and maps 256 TiB at 1 MiB
@@ -47,27 +54,35 @@ enum prld_state {
 struct prld_layer {
 	struct file *file;
 	struct prld_geom geom;
-	u32 *bat;		/* native-endian copy, geom.bat_entries */
+	struct prld_pages bat;	/* native-endian copy, geom.bat_entries */
 	u64 allocated;		/* non-zero entries */
 	bool writable;		/* only ever the top */
 };
 
 /*
- * The chain and its map.  owner[c] is 1 + the index of the highest layer
- * that maps cluster c (0: no layer does), so resolving a cluster costs the
- * same whatever the depth.  Only the top changes while bound, always under
- * alloc_lock.  The top is the largest layer: the disk's size is its size.
+ * The chain and its map.  A cluster is the top's if the top's BAT maps
+ * it, else owner's: 1 + the index of the highest lower layer that maps
+ * it (0: none), so resolving costs the same whatever the depth.  Only the
+ * top changes while bound, always under alloc_lock; the owner cache only
+ * under a frozen queue.  The top is the largest layer: the disk's size is
+ * its size.
  */
 struct prld_chain {
 	unsigned int nr_layers;
 	struct prld_layer *layers;	/* base first */
-	u8 *owner;			/* geom.bat_entries bytes */
+	struct prld_pages owner;	/* u8 per cluster, lower layers */
 	u32 clusters;
 	u32 cluster_sectors;
 	u64 cluster_bytes;
 	u64 alloc_next;			/* byte offset of the next new cluster */
 	u64 allocated;			/* clusters mapped in any layer */
 };
+
+/* @l's BAT entry for cluster @c (0: unmapped, also past @l's end). */
+static inline u32 prld_layer_entry(const struct prld_layer *l, u32 c)
+{
+	return prld_pages_get32(&l->bat, c);
+}
 
 struct prld_device {
 	int index;
@@ -80,9 +95,20 @@ struct prld_device {
 	struct prld_chain chain;
 	struct mutex alloc_lock;	/* new clusters, BAT writes */
 	bool wrote;			/* something was allocated */
+	spinlock_t claim_lock;		/* claims, nr_claims */
+	u32 claims[PRLD_MAX_CLAIMS];	/* clusters being allocated */
+	unsigned int nr_claims;
+	wait_queue_head_t claim_wq;	/* a claim ended */
 	struct workqueue_struct *wq;
 	struct blk_mq_tag_set tag_set;
 	struct gendisk *disk;
+};
+
+/* One piece of a request that lies inside a single cluster. */
+struct prld_piece {
+	u32 cluster;
+	u64 in_cluster;		/* byte offset inside the cluster */
+	size_t len;
 };
 
 /* One async direct I/O piece of a request. */
@@ -153,16 +179,27 @@ void prld_chain_free(struct prld_chain *chain);
 u64 prld_chain_alloc_start(const struct prld_layer *top);
 bool prld_chain_resolve(const struct prld_chain *chain, u32 cluster,
 			unsigned int *layer, u64 *file_off);
+int prld_chain_prepare(struct prld_chain *chain, u32 cluster, gfp_t gfp);
 void prld_chain_commit(struct prld_chain *chain, u32 cluster, u64 file_off);
 void prld_chain_uncommit(struct prld_chain *chain, u32 cluster);
-void prld_chain_grow(struct prld_chain *chain, u32 **bat, u8 **owner,
-		     u32 entries);
+void prld_chain_grow(struct prld_chain *chain, void ***dir, u32 entries);
+int prld_chain_owner_reserve(struct prld_chain *chain, unsigned int index,
+			     gfp_t gfp);
+void prld_chain_owner_record(struct prld_chain *chain, unsigned int index);
 void prld_chain_map_bits(const struct prld_chain *chain, u32 from, u32 to,
 			 u64 first_bit, u8 *buf, u64 nbytes);
+u32 prld_layer_next(const struct prld_layer *l, u32 from);
 u64 prld_layer_count(const struct prld_layer *layer);
 
 /* prld_io.c */
 extern const struct blk_mq_ops prld_mq_ops;
 int prld_flush(struct prld_device *dev);
+int prld_iter_io(struct prld_device *dev, struct file *file,
+		 struct iov_iter *iter, size_t len, u64 pos, bool write);
+
+/* prld_alloc.c */
+int prld_alloc_write(struct prld_device *dev, const struct prld_piece *p,
+		     struct iov_iter *iter);
+int prld_unmap_cluster(struct prld_device *dev, u32 cluster, u64 off);
 
 #endif /* PRLD_H */

@@ -15,7 +15,6 @@
 #include "prld.h"
 #include "prld_fault.h"
 
-
 int prld_file_read(struct file *file, void *buf, size_t len,
 			   loff_t pos)
 {
@@ -94,37 +93,64 @@ static int prld_load_header(struct prld_layer *layer, u64 size, bool writable,
 	return 0;
 }
 
-/* Read the whole BAT, validate it, and convert it in place to CPU order. */
+/* BAT entries read, checked and stored per step of prld_load_bat(). */
+#define PRLD_BAT_CHUNK_ENTRIES	16384U	/* 64 KiB */
+
+/* Store the non-zero entries of one checked piece, in CPU order. */
+static int prld_store_bat(struct prld_layer *layer, const u8 *raw, u32 first,
+			  u32 count)
+{
+	u32 i, entry;
+	int ret;
+
+	for (i = 0; i < count; i++) {
+		entry = prld_get_le32(raw + 4 * (size_t)i);
+		if (!entry)
+			continue;
+		ret = prld_pages_prepare(&layer->bat, first + i, GFP_KERNEL);
+		if (ret)
+			return ret;
+		prld_pages_set32(&layer->bat, first + i, entry);
+		layer->allocated++;
+	}
+	return 0;
+}
+
+/*
+ * Read the BAT piece by piece, validate each piece against the whole
+ * file (duplicates across pieces included), and keep its non-zero
+ * entries: a thin image costs memory for what it maps only.
+ */
 static int prld_load_bat(struct prld_layer *layer, u64 size, unsigned int index)
 {
 	const struct prld_geom *g = &layer->geom;
 	u64 slots = prld_data_slots(g, size);
-	size_t bytes = 4 * (size_t)g->bat_entries;
+	u32 first, n;
 	struct prld_fault f;
 	u8 *raw, *seen;
-	u32 i;
 	int ret;
 
-	raw = kvmalloc(bytes ? bytes : 1, GFP_KERNEL);
-	seen = kvzalloc(DIV_ROUND_UP(slots, 8) + 1, GFP_KERNEL);
-	ret = -ENOMEM;
-	if (!raw || !seen)
-		goto out;
-	ret = prld_file_read(layer->file, raw, bytes, PRLD_BAT_OFFSET);
+	ret = prld_pages_init(&layer->bat, g->bat_entries, sizeof(u32));
 	if (ret)
-		goto out;
-	if (prld_bat_check(g, raw, g->bat_entries, size, seen, &f) != PRLD_OK) {
-		prld_report_fault(index, &f);
-		ret = -EINVAL;
-		goto out;
+		return ret;
+	raw = kvmalloc(4 * PRLD_BAT_CHUNK_ENTRIES, GFP_KERNEL);
+	seen = kvzalloc(DIV_ROUND_UP(slots, 8) + 1, GFP_KERNEL);
+	ret = raw && seen ? 0 : -ENOMEM;
+	for (first = 0; !ret && first < g->bat_entries; first += n) {
+		n = min(g->bat_entries - first, PRLD_BAT_CHUNK_ENTRIES);
+		ret = prld_file_read(layer->file, raw, 4 * (size_t)n,
+				     PRLD_BAT_OFFSET + 4 * (loff_t)first);
+		if (ret)
+			break;
+		if (prld_bat_check_range(g, raw, first, n, size, seen, &f) !=
+		    PRLD_OK) {
+			prld_report_fault(index, &f);
+			ret = -EINVAL;
+			break;
+		}
+		ret = prld_store_bat(layer, raw, first, n);
+		cond_resched();
 	}
-	/* Each entry is read whole before its own bytes are overwritten. */
-	for (i = 0; i < g->bat_entries; i++)
-		((u32 *)raw)[i] = prld_get_le32(raw + 4 * (size_t)i);
-	layer->bat = (u32 *)raw;
-	raw = NULL;
-	layer->allocated = prld_layer_count(layer);
-out:
 	kvfree(raw);
 	kvfree(seen);
 	return ret;
@@ -170,8 +196,8 @@ int prld_layer_load(struct prld_layer *layer, unsigned int index)
 
 void prld_layer_release(struct prld_layer *layer)
 {
-	kvfree(layer->bat);
-	layer->bat = NULL;
+	prld_pages_free(&layer->bat);
+	layer->allocated = 0;
 	if (layer->file)
 		fput(layer->file);
 	layer->file = NULL;
@@ -252,18 +278,18 @@ int prld_finish_top(struct prld_chain *chain, bool wrote)
 	return ret;
 }
 
-/* Write BAT entry @cluster of the top as @entry and make it durable. */
+/*
+ * Write BAT entry @cluster of the top as @entry, to the page cache: the
+ * caller decides when it must be durable (the next flush, or its own
+ * fsync where order matters).
+ */
 int prld_write_bat(struct prld_layer *top, u32 cluster, u32 entry)
 {
 	loff_t pos = PRLD_BAT_OFFSET + 4 * (loff_t)cluster;
 	u8 le[4];
-	int ret;
 
 	if (prld_should_fail(PRLD_FAULT_BAT_WRITE))
 		return -EIO;
 	prld_put_le32(le, entry);
-	ret = prld_file_write(top->file, le, sizeof(le), pos);
-	if (!ret)
-		ret = vfs_fsync_range(top->file, pos, pos + sizeof(le) - 1, 1);
-	return ret;
+	return prld_file_write(top->file, le, sizeof(le), pos);
 }

@@ -3,6 +3,14 @@
  * prld_chain.c - the in-memory map of a chain of images: which layer owns
  * each cluster, where the next cluster goes, and bitmaps of either.
  *
+ * Each layer keeps its BAT as a sparse leaf array (prld_pages.h).  A
+ * cluster resolves to the top's entry if it has one, else to the highest
+ * lower layer that maps it, which the owner cache names in one byte: the
+ * lower layers never change while bound, so that cache is built once
+ * (and extended when a snapshot turns the top into a lower layer), and a
+ * lookup costs the same at any depth.  A one-layer disk has no owner
+ * cache at all.
+ *
  * Pure bookkeeping over arrays the attach code filled in: no files, no
  * block layer, so the KUnit suite can drive every function directly.
  */
@@ -40,10 +48,20 @@ int prld_chain_check_layers(const struct prld_chain *chain)
 	return 0;
 }
 
-/* Does layer @l map @cluster?  Beyond a smaller layer's end: no. */
-static bool prld_layer_maps(const struct prld_layer *l, u32 cluster)
+/*
+ * The first cluster >= @from that @l maps, or l->bat.count if none: only
+ * the leaves that exist are looked at.
+ */
+u32 prld_layer_next(const struct prld_layer *l, u32 from)
 {
-	return cluster < l->geom.bat_entries && l->bat[cluster];
+	u32 c = from;
+
+	while ((c = prld_pages_next_leaf(&l->bat, c)) < l->bat.count) {
+		if (prld_layer_entry(l, c))
+			return c;
+		c++;
+	}
+	return l->bat.count;
 }
 
 u64 prld_layer_count(const struct prld_layer *layer)
@@ -51,8 +69,9 @@ u64 prld_layer_count(const struct prld_layer *layer)
 	u64 n = 0;
 	u32 c;
 
-	for (c = 0; c < layer->geom.bat_entries; c++)
-		n += layer->bat[c] != 0;
+	for (c = prld_layer_next(layer, 0); c < layer->bat.count;
+	     c = prld_layer_next(layer, c + 1))
+		n++;
 	return n;
 }
 
@@ -68,127 +87,178 @@ u64 prld_chain_alloc_start(const struct prld_layer *top)
 	u64 next = prld_data_start(g), end;
 	u32 c;
 
-	for (c = 0; c < g->bat_entries; c++) {
-		if (!top->bat[c])
-			continue;
-		end = prld_bat_to_offset(g, top->bat[c]) + prld_cluster_bytes(g);
+	for (c = prld_layer_next(top, 0); c < top->bat.count;
+	     c = prld_layer_next(top, c + 1)) {
+		end = prld_bat_to_offset(g, prld_layer_entry(top, c)) +
+		      prld_cluster_bytes(g);
 		if (end > next)
 			next = end;
 	}
 	return next;
 }
 
-/* Fill the owner cache from the layers' BATs, base first. */
+/*
+ * Lower layer @index is about to enter the owner cache: make the cache
+ * large enough and give it a leaf wherever the layer maps a cluster.
+ * Nothing visible changes, so a failure leaves a valid (larger) cache.
+ */
+int prld_chain_owner_reserve(struct prld_chain *chain, unsigned int index,
+			     gfp_t gfp)
+{
+	const struct prld_layer *l = &chain->layers[index];
+	struct prld_pages *owner = &chain->owner;
+	void **dir;
+	u32 c;
+	int ret;
+
+	if (l->bat.count > owner->count) {
+		dir = prld_pages_dir_alloc(l->bat.count, 1, gfp);
+		if (!dir)
+			return -ENOMEM;
+		prld_pages_adopt_dir(owner, &dir, l->bat.count);
+		kvfree(dir);
+	}
+	for (c = prld_layer_next(l, 0); c < l->bat.count;
+	     c = prld_layer_next(l, c + 1)) {
+		ret = prld_pages_prepare(owner, c, gfp);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* Layer @index, reserved above, is now the highest lower one it maps. */
+void prld_chain_owner_record(struct prld_chain *chain, unsigned int index)
+{
+	const struct prld_layer *l = &chain->layers[index];
+	u32 c;
+
+	for (c = prld_layer_next(l, 0); c < l->bat.count;
+	     c = prld_layer_next(l, c + 1))
+		prld_pages_set8(&chain->owner, c, index + 1);
+}
+
+/* Clusters mapped by any layer: the top's, plus those only lowers map. */
+static u64 prld_chain_count(const struct prld_chain *chain)
+{
+	const struct prld_layer *top = &chain->layers[chain->nr_layers - 1];
+	u64 n = top->allocated;
+	u32 c;
+
+	for (c = prld_pages_next_leaf(&chain->owner, 0); c < chain->owner.count;
+	     c = prld_pages_next_leaf(&chain->owner, c + 1))
+		n += prld_pages_get8(&chain->owner, c) &&
+		     !prld_layer_entry(top, c);
+	return n;
+}
+
+/* Fill the owner cache from the lower layers' BATs, base first. */
 int prld_chain_build(struct prld_chain *chain)
 {
 	const struct prld_geom *g = &chain->layers[chain->nr_layers - 1].geom;
 	unsigned int i;
-	u32 c;
+	int ret;
 
 	chain->clusters = g->bat_entries;
 	chain->cluster_sectors = g->cluster_sectors;
 	chain->cluster_bytes = prld_cluster_bytes(g);
-	chain->owner = kvzalloc(chain->clusters, GFP_KERNEL);
-	if (!chain->owner)
-		return -ENOMEM;
-	for (i = 0; i < chain->nr_layers; i++) {
-		const struct prld_layer *l = &chain->layers[i];
-
-		for (c = 0; c < l->geom.bat_entries; c++)
-			if (l->bat[c])
-				chain->owner[c] = i + 1;
+	ret = prld_pages_init(&chain->owner, 0, 1);
+	for (i = 0; !ret && i + 1 < chain->nr_layers; i++) {
+		ret = prld_chain_owner_reserve(chain, i, GFP_KERNEL);
+		if (!ret)
+			prld_chain_owner_record(chain, i);
 	}
-	chain->allocated = 0;
-	for (c = 0; c < chain->clusters; c++)
-		chain->allocated += chain->owner[c] != 0;
+	if (ret) {
+		prld_chain_free(chain);
+		return ret;
+	}
+	chain->allocated = prld_chain_count(chain);
 	return 0;
 }
 
 void prld_chain_free(struct prld_chain *chain)
 {
-	kvfree(chain->owner);
-	chain->owner = NULL;
+	prld_pages_free(&chain->owner);
 }
 
 /* Layer and byte offset of @cluster's data; false when no layer maps it. */
 bool prld_chain_resolve(const struct prld_chain *chain, u32 cluster,
 			unsigned int *layer, u64 *file_off)
 {
-	const struct prld_layer *l;
-	u8 owner = READ_ONCE(chain->owner[cluster]);
-	u32 entry;
+	unsigned int i = chain->nr_layers - 1;
+	const struct prld_layer *l = &chain->layers[i];
+	u32 entry = prld_layer_entry(l, cluster);
+	u8 owner;
 
-	if (!owner)
-		return false;
-	smp_rmb();	/* pairs with prld_chain_commit(): entry before owner */
-	l = &chain->layers[owner - 1];
-	entry = READ_ONCE(l->bat[cluster]);
-	/* A discard may have just cleared it: unmapped, never offset 0. */
-	if (!entry)
-		return false;
-	*layer = owner - 1;
+	if (!entry) {
+		owner = prld_pages_get8(&chain->owner, cluster);
+		if (!owner)
+			return false;
+		i = owner - 1;
+		l = &chain->layers[i];
+		entry = prld_layer_entry(l, cluster);
+		if (WARN_ON_ONCE(!entry))	/* lower layers never change */
+			return false;
+	}
+	*layer = i;
 	*file_off = prld_bat_to_offset(&l->geom, entry);
 	return true;
 }
 
+/* Before prld_chain_commit() of @cluster: the top's leaf must exist. */
+int prld_chain_prepare(struct prld_chain *chain, u32 cluster, gfp_t gfp)
+{
+	return prld_pages_prepare(&chain->layers[chain->nr_layers - 1].bat,
+				  cluster, gfp);
+}
+
+static bool prld_lower_maps(const struct prld_chain *chain, u32 cluster)
+{
+	return prld_pages_get8(&chain->owner, cluster) != 0;
+}
+
 /*
- * Record that the top now maps @cluster at @file_off.  Called only after
- * the BAT entry is durable.  The entry is published before the owner so a
- * lockless reader that sees the new owner also sees the entry.
+ * Record that the top now maps @cluster at @file_off (prepared above).
+ * Called only after the BAT entry is written.  One store publishes it to
+ * the lockless readers of prld_chain_resolve().
  */
 void prld_chain_commit(struct prld_chain *chain, u32 cluster, u64 file_off)
 {
-	unsigned int top = chain->nr_layers - 1;
-	struct prld_layer *l = &chain->layers[top];
+	struct prld_layer *l = &chain->layers[chain->nr_layers - 1];
 
-	if (!chain->owner[cluster])
-		chain->allocated++;
-	l->allocated++;
-	WRITE_ONCE(l->bat[cluster], prld_offset_to_bat(&l->geom, file_off));
-	/* Entry before owner; pairs with smp_rmb() in prld_chain_resolve(). */
-	smp_wmb();
-	WRITE_ONCE(chain->owner[cluster], top + 1);
+	if (!prld_layer_entry(l, cluster)) {
+		l->allocated++;
+		if (!prld_lower_maps(chain, cluster))
+			chain->allocated++;
+	}
+	prld_pages_set32(&l->bat, cluster,
+			 prld_offset_to_bat(&l->geom, file_off));
 }
 
 /* The top no longer maps @cluster (discarded): lower layers show again. */
 void prld_chain_uncommit(struct prld_chain *chain, u32 cluster)
 {
-	unsigned int top = chain->nr_layers - 1, i;
-	struct prld_layer *l = &chain->layers[top];
-	u8 owner = 0;
+	struct prld_layer *l = &chain->layers[chain->nr_layers - 1];
 
-	if (!l->bat[cluster])
+	if (!prld_layer_entry(l, cluster))
 		return;
-	for (i = top; i-- > 0;) {
-		if (prld_layer_maps(&chain->layers[i], cluster)) {
-			owner = i + 1;
-			break;
-		}
-	}
-	WRITE_ONCE(chain->owner[cluster], owner);
-	/* Owner before the cleared entry, for prld_chain_resolve(). */
-	smp_wmb();
-	WRITE_ONCE(l->bat[cluster], 0);
+	prld_pages_set32(&l->bat, cluster, 0);
 	l->allocated--;
-	if (!owner)
+	if (!prld_lower_maps(chain, cluster))
 		chain->allocated--;
 }
 
 /*
- * The top grew to @entries clusters: its BAT and the owner cache trade
- * places with the larger, zeroed arrays the caller allocated (and frees:
- * the old ones come back in *@bat and *@owner).  The caller has the queue
- * frozen.
+ * The top grew to @entries clusters: its BAT takes the larger directory
+ * *@dir the caller allocated (and frees: the old one comes back in it).
+ * The owner cache covers the lower layers only, which do not grow.  The
+ * caller has the queue frozen.
  */
-void prld_chain_grow(struct prld_chain *chain, u32 **bat, u8 **owner,
-		     u32 entries)
+void prld_chain_grow(struct prld_chain *chain, void ***dir, u32 entries)
 {
 	struct prld_layer *top = &chain->layers[chain->nr_layers - 1];
 
-	memcpy(*bat, top->bat, chain->clusters * sizeof(**bat));
-	memcpy(*owner, chain->owner, chain->clusters);
-	swap(top->bat, *bat);
-	swap(chain->owner, *owner);
+	prld_pages_adopt_dir(&top->bat, dir, entries);
 	chain->clusters = entries;
 }
 
@@ -198,7 +268,7 @@ static bool prld_held_between(const struct prld_chain *chain, u32 cluster,
 	u32 i = from == PRLD_MAP_FROM_NONE ? 0 : from + 1;
 
 	for (; i <= to; i++)
-		if (prld_layer_maps(&chain->layers[i], cluster))
+		if (prld_layer_entry(&chain->layers[i], cluster))
 			return true;
 	return false;
 }

@@ -172,6 +172,8 @@ int prld_add(int index)
 		return -ENOMEM;
 	mutex_init(&dev->mutex);
 	mutex_init(&dev->alloc_lock);
+	spin_lock_init(&dev->claim_lock);
+	init_waitqueue_head(&dev->claim_wq);
 	dev->state = PRLD_UNBOUND;
 	ret = prld_alloc_index(dev, index);
 	if (ret < 0)

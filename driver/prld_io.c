@@ -7,36 +7,22 @@
  * is resolved through the in-memory map to a layer and a file offset and
  * read or written there with one kiocb over the request's own pages.
  *
- * Reads and writes into clusters the top already holds take no lock.  A
- * write into a cluster the top does not hold allocates one at the end of
- * the top file under alloc_lock, in the order of the format notes, 7:
- * fresh zeroed space made durable (prld_reserve(), in large steps), a
- * copy of the lower layer's cluster if any, the data, fdatasync if a lower
- * layer held the cluster, the BAT entry, fdatasync, and only then the
- * in-memory map.
+ * Reads and writes into clusters the top already holds take no lock; a
+ * write into a cluster the top does not hold allocates one
+ * (prld_alloc.c).  FLUSH is an fsync of the top, which makes every
+ * completed write durable, the BAT entries of new clusters included.
  */
 #include <linux/blk-mq.h>
 #include <linux/falloc.h>
 #include <linux/fs.h>
 #include <linux/math64.h>
 #include <linux/mm.h>
-#include <linux/pagemap.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/uio.h>
 
 #include "prld.h"
 #include "prld_fault.h"
-
-#define PRLD_COPY_CHUNK	(1U << 20)
-#define PRLD_PREALLOC_BYTES	(16ULL << 20)
-
-/* One piece of a request that lies inside a single cluster. */
-struct prld_piece {
-	u32 cluster;
-	u64 in_cluster;		/* byte offset inside the cluster */
-	size_t len;
-};
 
 static void prld_piece_at(const struct prld_chain *chain, u64 pos,
 			  size_t left, struct prld_piece *p)
@@ -67,7 +53,7 @@ static ssize_t prld_file_rw(struct prld_device *dev, struct file *file,
 }
 
 /* Move exactly @len bytes of @iter to or from @file at @pos. */
-static int prld_iter_io(struct prld_device *dev, struct file *file,
+int prld_iter_io(struct prld_device *dev, struct file *file,
 			struct iov_iter *iter, size_t len, u64 pos, bool write)
 {
 	size_t rest = iov_iter_count(iter) - len;
@@ -81,129 +67,17 @@ static int prld_iter_io(struct prld_device *dev, struct file *file,
 	return done == len ? 0 : -EIO;
 }
 
-/* Copy the lower layer's whole cluster to @dst_off in the top. */
-static int prld_copy_up(struct prld_chain *chain, unsigned int layer,
-			u64 src_off, u64 dst_off)
-{
-	struct file *src = chain->layers[layer].file;
-	struct file *dst = chain->layers[chain->nr_layers - 1].file;
-	size_t chunk = min_t(u64, chain->cluster_bytes, PRLD_COPY_CHUNK);
-	u64 done;
-	void *buf;
-	int ret = 0;
-
-	buf = kvmalloc(chunk, GFP_NOIO);
-	if (!buf)
-		return -ENOMEM;
-	for (done = 0; done < chain->cluster_bytes && !ret; done += chunk) {
-		ret = prld_file_read(src, buf, chunk, src_off + done);
-		if (!ret)
-			ret = prld_file_write(dst, buf, chunk, dst_off + done);
-	}
-	kvfree(buf);
-	return ret;
-}
-
-/*
- * Make [off, off + cluster) of the top fresh space that reads as zeros,
- * durably.  The file grows PRLD_PREALLOC_BYTES at a time and each step is
- * made durable once, so the allocations inside it skip both the
- * fallocate and a journal commit of their own.  Space past the last
- * mapped cluster is cut off at detach (prld_finish_top()) and at the next
- * attach (prld_mark_in_use()), so the image never keeps the tail.
- */
-static int prld_reserve(struct prld_chain *chain, u64 off)
-{
-	struct file *top = chain->layers[chain->nr_layers - 1].file;
-	u64 end = off + chain->cluster_bytes;
-	u64 step = max_t(u64, chain->cluster_bytes, PRLD_PREALLOC_BYTES);
-	int ret;
-
-	/* Below i_size lies only space an earlier step made durable. */
-	if (i_size_read(file_inode(top)) >= end)
-		return 0;
-	ret = vfs_fallocate(top, 0, off, step);
-	if (ret == -ENOSPC && step > chain->cluster_bytes)
-		ret = vfs_fallocate(top, 0, off, chain->cluster_bytes);
-	if (ret == -EOPNOTSUPP)
-		ret = vfs_truncate(&top->f_path, end);
-	if (!ret)
-		ret = vfs_fsync(top, 1);
-	return ret;
-}
-
-/*
- * Give the top its own copy of @p's cluster holding the piece's new data.
- * Caller holds alloc_lock and has seen that the top does not map it.
- */
-static int prld_alloc_piece(struct prld_device *dev, const struct prld_piece *p,
-			    struct iov_iter *iter)
-{
-	struct prld_chain *chain = &dev->chain;
-	struct prld_layer *top = &chain->layers[chain->nr_layers - 1];
-	u64 off = chain->alloc_next, lower_off;
-	unsigned int lower;
-	bool below;
-	int ret;
-
-	below = prld_chain_resolve(chain, p->cluster, &lower, &lower_off);
-	ret = prld_reserve(chain, off);
-	if (!ret && below && p->len < chain->cluster_bytes)
-		ret = prld_copy_up(chain, lower, lower_off, off);
-	if (!ret)
-		ret = prld_iter_io(dev, top->file, iter, p->len,
-				   off + p->in_cluster, true);
-	/*
-	 * Over a lower layer's cluster the new contents must be durable
-	 * before the BAT entry hides the old ones.  Fresh space needs no
-	 * such order: until the entry lands the cluster is unmapped and
-	 * reads as zeros, and the entry's own fsync commits the data's
-	 * extents with it -- once the data is written back: that fsync
-	 * covers only the entry's range, and a buffered write (direct I/O
-	 * off, or the zeros of a write-zeroes) still sits in the page cache.
-	 */
-	if (!ret && below)
-		ret = vfs_fsync_range(top->file, off,
-				      off + chain->cluster_bytes - 1, 1);
-	else if (!ret)
-		ret = filemap_write_and_wait_range(top->file->f_mapping, off,
-						   off + chain->cluster_bytes - 1);
-	if (ret)
-		return ret;	/* nothing points here: the space is reused */
-	ret = prld_write_bat(top, p->cluster, prld_offset_to_bat(&top->geom, off));
-	/*
-	 * Past this point the entry may be on disk even if the write failed,
-	 * so the space is never handed out again: a leak, not a duplicate.
-	 */
-	chain->alloc_next = off + chain->cluster_bytes;
-	if (ret)
-		return ret;
-	prld_chain_commit(chain, p->cluster, off);
-	dev->wrote = true;
-	return 0;
-}
-
 static int prld_write_piece(struct prld_device *dev, const struct prld_piece *p,
 			    struct iov_iter *iter)
 {
 	struct prld_chain *chain = &dev->chain;
 	unsigned int top = chain->nr_layers - 1, layer;
 	u64 off;
-	int ret;
 
 	if (prld_chain_resolve(chain, p->cluster, &layer, &off) && layer == top)
 		return prld_iter_io(dev, chain->layers[top].file, iter, p->len,
 				    off + p->in_cluster, true);
-	mutex_lock(&dev->alloc_lock);
-	/* Another writer may have allocated it while we waited. */
-	if (prld_chain_resolve(chain, p->cluster, &layer, &off) && layer == top) {
-		mutex_unlock(&dev->alloc_lock);
-		return prld_iter_io(dev, chain->layers[top].file, iter, p->len,
-				    off + p->in_cluster, true);
-	}
-	ret = prld_alloc_piece(dev, p, iter);
-	mutex_unlock(&dev->alloc_lock);
-	return ret;
+	return prld_alloc_write(dev, p, iter);
 }
 
 static int prld_read_piece(struct prld_device *dev, const struct prld_piece *p,
@@ -419,26 +293,6 @@ static int prld_zero_by_write(struct prld_device *dev,
 	ret = prld_write_piece(dev, p, &iter);
 	kvfree(kv.iov_base);
 	return ret;
-}
-
-/* Whole cluster of a one-layer disk: unmap durably, then free the space. */
-static int prld_unmap_cluster(struct prld_device *dev, u32 cluster, u64 off)
-{
-	struct prld_chain *chain = &dev->chain;
-	struct prld_layer *top = &chain->layers[0];
-	int ret;
-
-	mutex_lock(&dev->alloc_lock);
-	ret = prld_write_bat(top, cluster, 0);
-	if (!ret)
-		prld_chain_uncommit(chain, cluster);
-	mutex_unlock(&dev->alloc_lock);
-	if (ret)
-		return ret;
-	/* Unreferenced now: failing to punch only wastes space. */
-	vfs_fallocate(top->file, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-		      off, chain->cluster_bytes);
-	return 0;
 }
 
 static int prld_zero_piece(struct prld_device *dev, const struct prld_piece *p,

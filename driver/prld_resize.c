@@ -48,7 +48,7 @@ static int prld_move_cluster(struct prld_chain *chain, u32 cluster, u64 from,
 	if (ret)
 		return ret;
 	chain->alloc_next = to + chain->cluster_bytes;
-	WRITE_ONCE(top->bat[cluster], entry);
+	prld_pages_set32(&top->bat, cluster, entry);
 	return 0;
 }
 
@@ -62,10 +62,9 @@ static int prld_move_out_of_the_way(struct prld_chain *chain,
 	int ret;
 
 	chain->alloc_next = max(chain->alloc_next, prld_data_start(grown));
-	for (c = 0; c < top->geom.bat_entries; c++) {
-		if (!top->bat[c])
-			continue;
-		off = prld_bat_to_offset(&top->geom, top->bat[c]);
+	for (c = prld_layer_next(top, 0); c < top->bat.count;
+	     c = prld_layer_next(top, c + 1)) {
+		off = prld_bat_to_offset(&top->geom, prld_layer_entry(top, c));
 		if (!prld_grow_moves(grown, off))
 			continue;
 		ret = prld_move_cluster(chain, c, off, buf);
@@ -123,7 +122,7 @@ static int prld_grow_top(struct prld_chain *chain,
 
 /* The frozen part: file first, then the in-memory map takes the size. */
 static int prld_grow_frozen(struct prld_device *dev,
-			    const struct prld_geom *grown, u32 **bat, u8 **owner)
+			    const struct prld_geom *grown, void ***dir)
 {
 	struct prld_chain *chain = &dev->chain;
 	struct request_queue *q = dev->disk->queue;
@@ -135,7 +134,7 @@ static int prld_grow_frozen(struct prld_device *dev,
 	noio = memalloc_noio_save();
 	ret = prld_grow_top(chain, grown);
 	if (!ret) {
-		prld_chain_grow(chain, bat, owner, grown->bat_entries);
+		prld_chain_grow(chain, dir, grown->bat_entries);
 		chain->layers[chain->nr_layers - 1].geom = *grown;
 	}
 	memalloc_noio_restore(noio);
@@ -149,8 +148,7 @@ static int prld_resize_bound(struct prld_device *dev, u64 new_sectors)
 	struct prld_layer *top = &chain->layers[chain->nr_layers - 1];
 	struct prld_geom grown;
 	struct prld_fault f;
-	u8 *owner = NULL;
-	u32 *bat = NULL;
+	void **dir;
 	int ret;
 
 	if (dev->state != PRLD_BOUND)
@@ -169,12 +167,9 @@ static int prld_resize_bound(struct prld_device *dev, u64 new_sectors)
 	if (grown.bat_entries > PRLD_MAX_BAT_ENTRIES)
 		return -EFBIG;
 	/* Allocated before the freeze: reclaim must not wait on this queue. */
-	bat = kvcalloc(grown.bat_entries, sizeof(*bat), GFP_KERNEL);
-	owner = kvzalloc(grown.bat_entries, GFP_KERNEL);
-	ret = bat && owner ? prld_grow_frozen(dev, &grown, &bat, &owner) :
-			     -ENOMEM;
-	kvfree(bat);	/* the old arrays on success, else the unused ones */
-	kvfree(owner);
+	dir = prld_pages_dir_alloc(grown.bat_entries, sizeof(u32), GFP_KERNEL);
+	ret = dir ? prld_grow_frozen(dev, &grown, &dir) : -ENOMEM;
+	kvfree(dir);	/* the old directory on success, else the unused one */
 	if (ret)
 		return ret;
 	set_capacity_and_notify(dev->disk,

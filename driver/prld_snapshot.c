@@ -7,7 +7,8 @@
  * request in flight completes, none starts), the old top is made durable
  * and marked clean, the new top is marked in use, the layer array is
  * swapped, and only then does I/O resume, now allocating in the new top.
- * The new delta is empty, so the owner cache stays valid as it is.
+ * The old top's clusters enter the owner cache of the lower layers; the
+ * new delta is empty, so nothing else in the map changes.
  */
 #include <linux/file.h>
 #include <linux/fs.h>
@@ -94,21 +95,25 @@ static int prld_push_locked(struct prld_device *dev, struct prld_layer *top,
 {
 	struct prld_chain *chain = &dev->chain;
 	struct request_queue *q = dev->disk->queue;
-	unsigned int noio;
+	unsigned int old = chain->nr_layers - 1, noio;
 	int ret;
 
 	blk_mq_freeze_queue(q);
 	/* No allocation may wait for writeback to this frozen device. */
 	noio = memalloc_noio_save();
-	ret = prld_switch_files(dev, top);
+	/* The old top's clusters join the owner cache: room first. */
+	ret = prld_chain_owner_reserve(chain, old, GFP_KERNEL);
+	if (!ret)
+		ret = prld_switch_files(dev, top);
 	memalloc_noio_restore(noio);
 	if (!ret) {
 		memcpy(*layers, chain->layers,
 		       chain->nr_layers * sizeof(**layers));
-		(*layers)[chain->nr_layers - 1].writable = false;
-		(*layers)[chain->nr_layers] = *top;
+		(*layers)[old].writable = false;
+		(*layers)[old + 1] = *top;
 		swap(chain->layers, *layers);
 		chain->nr_layers++;
+		prld_chain_owner_record(chain, old);
 		chain->alloc_next = prld_chain_alloc_start(top);
 		dev->wrote = false;
 	}

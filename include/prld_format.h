@@ -418,14 +418,17 @@ static inline int prld_test_and_set_bit8(__u8 *map, __u64 bit)
 }
 
 /*
- * Validate a whole BAT: @bat holds @count little-endian entries as read
- * from the file.  @seen is a zeroed bitmap of prld_data_slots() bits the
- * caller provides, used to find two entries naming one cluster.  Stops at
- * the first bad entry; f->field is its index.
+ * Validate entries @first .. @first + @count - 1 of a BAT: @bat holds them
+ * little-endian as read from the file, so a caller may check a large BAT
+ * piece by piece.  @seen is a zeroed bitmap of prld_data_slots() bits the
+ * caller provides and keeps across pieces, used to find two entries
+ * naming one cluster.  Stops at the first bad entry; f->field is its
+ * index in the whole BAT.
  */
-static inline int prld_bat_check(const struct prld_geom *g, const __u8 *bat,
-				 __u32 count, __u64 file_size, __u8 *seen,
-				 struct prld_fault *f)
+static inline int prld_bat_check_range(const struct prld_geom *g,
+				       const __u8 *bat, __u32 first,
+				       __u32 count, __u64 file_size,
+				       __u8 *seen, struct prld_fault *f)
 {
 	__u64 off;
 	__u32 i, entry;
@@ -435,13 +438,22 @@ static inline int prld_bat_check(const struct prld_geom *g, const __u8 *bat,
 		entry = prld_get_le32(bat + 4ULL * i);
 		if (!entry)
 			continue;
-		ret = prld_bat_entry_check(g, i, entry, file_size, &off, f);
+		ret = prld_bat_entry_check(g, first + i, entry, file_size,
+					   &off, f);
 		if (ret != PRLD_OK)
 			return ret;
 		if (prld_test_and_set_bit8(seen, prld_offset_to_slot(g, off)))
-			return prld_fail(f, PRLD_E_BAT_DUP, i, entry, 0);
+			return prld_fail(f, PRLD_E_BAT_DUP, first + i, entry, 0);
 	}
 	return PRLD_OK;
+}
+
+/* Validate a whole BAT of @count entries (as prld_bat_check_range()). */
+static inline int prld_bat_check(const struct prld_geom *g, const __u8 *bat,
+				 __u32 count, __u64 file_size, __u8 *seen,
+				 struct prld_fault *f)
+{
+	return prld_bat_check_range(g, bat, 0, count, file_size, seen, f);
 }
 
 /*

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * kunit_chain.c - prld_chain.c: the per-cluster owner cache against a
- * reference model for many depths and sizes, resolution, allocation
- * bookkeeping (where the next cluster goes; commit and the uncommit that
- * rolls it back, with every counter) and the layer consistency check.
+ * kunit_chain.c - prld_chain.c: the per-cluster owner cache of the lower
+ * layers against a reference model for many depths and sizes,
+ * resolution, allocation bookkeeping (where the next cluster goes; commit
+ * and the uncommit that rolls it back, with every counter), a snapshot
+ * extending the cache, the memory of a sparse map, and the layer
+ * consistency check.
  */
 #include <kunit/test.h>
 
@@ -42,7 +44,7 @@ static struct prld_chain *kt_pattern_chain(struct kunit *test,
 
 		for (c = 0; c < s->clusters; c++)
 			if (kt_pattern(i, c))
-				kt_map(chain, i, c, slot++);
+				kt_map(test, chain, i, c, slot++);
 	}
 	return chain;
 }
@@ -53,7 +55,7 @@ static void prld_chain_owner_cache(struct kunit *test)
 	struct prld_chain *chain = kt_pattern_chain(test, s);
 	unsigned int layer, i;
 	u64 off, mapped = 0;
-	int want;
+	int want, lower;
 	u32 c;
 
 	KUNIT_ASSERT_EQ(test, prld_chain_check_layers(chain), 0);
@@ -63,8 +65,11 @@ static void prld_chain_owner_cache(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, chain->cluster_bytes, KT_CLUSTER_SECTORS * 512ULL);
 	for (c = 0; c < s->clusters; c++) {
 		want = kt_owner(chain, c, PRLD_MAP_FROM_NONE, s->layers - 1);
-		KUNIT_EXPECT_EQ_MSG(test, (int)chain->owner[c], want + 1,
-				    "cluster %u", c);
+		/* The cache names the highest lower layer only. */
+		lower = s->layers > 1 ?
+			kt_owner(chain, c, PRLD_MAP_FROM_NONE, s->layers - 2) : -1;
+		KUNIT_EXPECT_EQ_MSG(test, (int)prld_pages_get8(&chain->owner, c),
+				    lower + 1, "cluster %u", c);
 		if (want < 0) {
 			KUNIT_EXPECT_FALSE(test, prld_chain_resolve(chain, c,
 								    &layer, &off));
@@ -75,26 +80,26 @@ static void prld_chain_owner_cache(struct kunit *test)
 		KUNIT_EXPECT_EQ(test, layer, (unsigned int)want);
 		KUNIT_EXPECT_EQ(test, off, prld_bat_to_offset(
 					&chain->layers[want].geom,
-					chain->layers[want].bat[c]));
+					prld_layer_entry(&chain->layers[want], c)));
 	}
 	KUNIT_EXPECT_EQ(test, chain->allocated, mapped);
 	for (i = 0; i < s->layers; i++)
 		KUNIT_EXPECT_EQ(test, prld_layer_count(&chain->layers[i]),
 				chain->layers[i].allocated);
 	prld_chain_free(chain);
-	KUNIT_EXPECT_NULL(test, chain->owner);
+	KUNIT_EXPECT_NULL(test, chain->owner.leaf);
 }
 
-/* A discard cleared the entry but a reader still sees the old owner. */
+/* A discard cleared the top's entry: no layer maps the cluster now. */
 static void prld_chain_resolve_cleared_entry(struct kunit *test)
 {
 	struct prld_chain *chain = kt_chain(test, 2, 4, PRLD_FMT_V2);
 	unsigned int layer = 99;
 	u64 off = 99;
 
-	kt_map(chain, 1, 2, 0);
+	kt_map(test, chain, 1, 2, 0);
 	KUNIT_ASSERT_EQ(test, prld_chain_build(chain), 0);
-	chain->layers[1].bat[2] = 0;
+	kt_set(test, chain, 1, 2, 0);
 	KUNIT_EXPECT_FALSE(test, prld_chain_resolve(chain, 2, &layer, &off));
 	KUNIT_EXPECT_EQ(test, layer, 99U);
 	KUNIT_EXPECT_EQ(test, off, 99ULL);
@@ -134,7 +139,7 @@ static void prld_chain_alloc_start_case(struct kunit *test)
 
 	for (i = 0; i < 4; i++)
 		if (c->slots[i])
-			kt_map(chain, 0, i, c->slots[i] - 1);
+			kt_map(test, chain, 0, i, c->slots[i] - 1);
 	KUNIT_EXPECT_EQ(test, prld_chain_alloc_start(top),
 			prld_slot_to_offset(&top->geom, c->want_slot));
 }
@@ -152,8 +157,8 @@ static void prld_chain_commit_rollback(struct kunit *test)
 	u64 off, got, cl;
 	unsigned int layer;
 
-	kt_map(chain, 0, 0, 0);
-	kt_map(chain, 0, 2, 1);
+	kt_map(test, chain, 0, 0, 0);
+	kt_map(test, chain, 0, 2, 1);
 	KUNIT_ASSERT_EQ(test, prld_chain_build(chain), 0);
 	cl = chain->cluster_bytes;
 	KUNIT_EXPECT_EQ(test, chain->allocated, 2ULL);
@@ -161,6 +166,7 @@ static void prld_chain_commit_rollback(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, off, prld_data_start(&top->geom));
 
 	/* Over the base's cluster 0: the disk gains nothing, the top one. */
+	KUNIT_ASSERT_EQ(test, prld_chain_prepare(chain, 0, GFP_KERNEL), 0);
 	prld_chain_commit(chain, 0, off);
 	KUNIT_EXPECT_EQ(test, chain->allocated, 2ULL);
 	KUNIT_EXPECT_EQ(test, top->allocated, 1ULL);
@@ -170,15 +176,19 @@ static void prld_chain_commit_rollback(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, prld_chain_alloc_start(top), off + cl);
 
 	/* Unmapped cluster 3. */
+	KUNIT_ASSERT_EQ(test, prld_chain_prepare(chain, 3, GFP_KERNEL), 0);
 	prld_chain_commit(chain, 3, off + cl);
 	KUNIT_EXPECT_EQ(test, chain->allocated, 3ULL);
 	KUNIT_EXPECT_EQ(test, top->allocated, 2ULL);
-	KUNIT_EXPECT_EQ(test, chain->owner[3], 2);
+	KUNIT_EXPECT_EQ(test, prld_pages_get8(&chain->owner, 3), 0);
+	KUNIT_EXPECT_TRUE(test, prld_chain_resolve(chain, 3, &layer, &got));
+	KUNIT_EXPECT_EQ(test, layer, 1U);
+	KUNIT_EXPECT_EQ(test, got, off + cl);
 	KUNIT_EXPECT_EQ(test, prld_chain_alloc_start(top), off + 2 * cl);
 
 	/* Roll back cluster 0: the base's copy shows again. */
 	prld_chain_uncommit(chain, 0);
-	KUNIT_EXPECT_EQ(test, chain->owner[0], 1);
+	KUNIT_EXPECT_EQ(test, prld_pages_get8(&chain->owner, 0), 1);
 	KUNIT_EXPECT_TRUE(test, prld_chain_resolve(chain, 0, &layer, &got));
 	KUNIT_EXPECT_EQ(test, layer, 0U);
 	KUNIT_EXPECT_EQ(test, got, prld_slot_to_offset(&base->geom, 0));
@@ -187,7 +197,6 @@ static void prld_chain_commit_rollback(struct kunit *test)
 
 	/* Roll back cluster 3: unmapped everywhere. */
 	prld_chain_uncommit(chain, 3);
-	KUNIT_EXPECT_EQ(test, chain->owner[3], 0);
 	KUNIT_EXPECT_FALSE(test, prld_chain_resolve(chain, 3, &layer, &got));
 	KUNIT_EXPECT_EQ(test, chain->allocated, 2ULL);
 	KUNIT_EXPECT_EQ(test, top->allocated, 0ULL);
@@ -200,7 +209,7 @@ static void prld_chain_commit_rollback(struct kunit *test)
 	prld_chain_uncommit(chain, 2);
 	KUNIT_EXPECT_EQ(test, chain->allocated, 2ULL);
 	KUNIT_EXPECT_EQ(test, top->allocated, 0ULL);
-	KUNIT_EXPECT_EQ(test, chain->owner[2], 1);
+	KUNIT_EXPECT_EQ(test, prld_pages_get8(&chain->owner, 2), 1);
 	KUNIT_EXPECT_EQ(test, base->allocated, 2ULL);
 	prld_chain_free(chain);
 }
@@ -213,9 +222,10 @@ static void prld_chain_commit_v1(struct kunit *test)
 	u64 start = prld_data_start(&top->geom);
 
 	KUNIT_ASSERT_EQ(test, prld_chain_build(chain), 0);
+	KUNIT_ASSERT_EQ(test, prld_chain_prepare(chain, 1, GFP_KERNEL), 0);
 	prld_chain_commit(chain, 1, start);
 	KUNIT_EXPECT_EQ(test, chain->allocated, 1ULL);
-	KUNIT_EXPECT_EQ(test, top->bat[1], (u32)(start >> 9));
+	KUNIT_EXPECT_EQ(test, prld_layer_entry(top, 1), (u32)(start >> 9));
 	KUNIT_EXPECT_EQ(test, prld_layer_count(top), 1ULL);
 	prld_chain_free(chain);
 }
@@ -248,18 +258,19 @@ static void prld_chain_smaller_base_and_grow(struct kunit *test)
 	struct prld_chain *chain = kt_chain(test, 2, 8, PRLD_FMT_V2);
 	struct prld_layer *base = &chain->layers[0], *top = &chain->layers[1];
 	unsigned int layer;
-	u32 *bat;
-	u8 *owner;
+	void **dir;
 	u64 off;
 	u32 c;
 
 	/* The base describes only the first 4 clusters. */
 	base->geom.bat_entries = 4;
 	base->geom.nb_sectors = 4 * KT_CLUSTER_SECTORS;
-	kt_map(chain, 0, 1, 0);
-	kt_map(chain, 0, 3, 1);
-	kt_map(chain, 1, 3, 0);
-	kt_map(chain, 1, 6, 1);
+	prld_pages_free(&base->bat);
+	KUNIT_ASSERT_EQ(test, prld_pages_init(&base->bat, 4, sizeof(u32)), 0);
+	kt_map(test, chain, 0, 1, 0);
+	kt_map(test, chain, 0, 3, 1);
+	kt_map(test, chain, 1, 3, 0);
+	kt_map(test, chain, 1, 6, 1);
 	KUNIT_ASSERT_EQ(test, prld_chain_check_layers(chain), 0);
 	KUNIT_ASSERT_EQ(test, prld_chain_build(chain), 0);
 	KUNIT_EXPECT_EQ(test, chain->clusters, 8U);
@@ -270,26 +281,92 @@ static void prld_chain_smaller_base_and_grow(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, layer, 1U);
 	KUNIT_EXPECT_FALSE(test, prld_chain_resolve(chain, 5, &layer, &off));
 
-	/* Grow the top to 12 clusters. */
-	bat = kunit_kcalloc(test, 12, sizeof(*bat), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, bat);
-	owner = kvzalloc(12, GFP_KERNEL);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, owner);
-	prld_chain_grow(chain, &bat, &owner, 12);
-	kvfree(owner);		/* the old cache, swapped out */
+	/* Grow the top to 12 clusters: a larger directory, same leaves. */
+	dir = prld_pages_dir_alloc(12, sizeof(u32), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dir);
+	prld_chain_grow(chain, &dir, 12);
+	kvfree(dir);		/* the old directory, swapped out */
 	top->geom.bat_entries = 12;
 	KUNIT_EXPECT_EQ(test, chain->clusters, 12U);
+	KUNIT_EXPECT_EQ(test, top->bat.count, 12U);
 	for (c = 0; c < 12; c++) {
 		int want = kt_owner(chain, c, PRLD_MAP_FROM_NONE, 1);
+		bool mapped = prld_chain_resolve(chain, c, &layer, &off);
 
-		KUNIT_EXPECT_EQ_MSG(test, (int)chain->owner[c], want + 1,
-				    "cluster %u", c);
+		KUNIT_EXPECT_EQ_MSG(test, mapped, want >= 0, "cluster %u", c);
+		if (mapped)
+			KUNIT_EXPECT_EQ_MSG(test, (int)layer, want, "cluster %u", c);
 	}
+	KUNIT_ASSERT_EQ(test, prld_chain_prepare(chain, 11, GFP_KERNEL), 0);
 	prld_chain_commit(chain, 11, prld_chain_alloc_start(top));
 	KUNIT_EXPECT_TRUE(test, prld_chain_resolve(chain, 11, &layer, &off));
 	KUNIT_EXPECT_EQ(test, layer, 1U);
 	KUNIT_EXPECT_EQ(test, chain->allocated, 4ULL);
 	prld_chain_free(chain);
+}
+
+/*
+ * A snapshot: the top (layer 1 of 2) becomes a lower layer under a new
+ * empty top.  After reserve + record the owner cache names it wherever it
+ * is the highest lower layer, and every cluster resolves as before.
+ */
+static void prld_chain_owner_push(struct kunit *test)
+{
+	struct prld_chain *chain = kt_chain(test, 3, 40, PRLD_FMT_V2);
+	unsigned int layer, want_layer;
+	u64 off, want_off;
+	u32 c;
+
+	for (c = 0; c < 40; c++) {
+		if (kt_pattern(0, c))
+			kt_map(test, chain, 0, c, c);
+		if (kt_pattern(1, c))
+			kt_map(test, chain, 1, c, c);
+	}
+	chain->nr_layers = 2;
+	KUNIT_ASSERT_EQ(test, prld_chain_build(chain), 0);
+	KUNIT_ASSERT_EQ(test, prld_chain_owner_reserve(chain, 1, GFP_KERNEL), 0);
+	chain->nr_layers = 3;
+	prld_chain_owner_record(chain, 1);
+	for (c = 0; c < 40; c++) {
+		int want = kt_owner(chain, c, PRLD_MAP_FROM_NONE, 2);
+
+		KUNIT_EXPECT_EQ_MSG(test, (int)prld_pages_get8(&chain->owner, c),
+				    want + 1, "cluster %u", c);
+		KUNIT_EXPECT_EQ_MSG(test, prld_chain_resolve(chain, c, &layer, &off),
+				    want >= 0, "cluster %u", c);
+		if (want < 0)
+			continue;
+		want_layer = want;
+		want_off = prld_slot_to_offset(&chain->layers[want].geom, c);
+		KUNIT_EXPECT_EQ(test, layer, want_layer);
+		KUNIT_EXPECT_EQ(test, off, want_off);
+	}
+}
+
+/*
+ * Memory follows what is mapped: a 2^20-cluster layer mapping one
+ * cluster holds its directory and one leaf, and a lookup anywhere else
+ * finds zeros without a leaf.
+ */
+static void prld_chain_sparse_memory(struct kunit *test)
+{
+	struct prld_chain *chain = kt_chain(test, 1, 1U << 20, PRLD_FMT_V2);
+	struct prld_layer *top = &chain->layers[0];
+	unsigned int layer;
+	u64 off;
+
+	kt_map(test, chain, 0, 777777, 0);
+	KUNIT_ASSERT_EQ(test, prld_chain_build(chain), 0);
+	KUNIT_EXPECT_EQ(test, prld_pages_bytes(&top->bat),
+			(size_t)1024 * sizeof(void *) + PRLD_LEAF_BYTES);
+	KUNIT_EXPECT_TRUE(test, prld_chain_resolve(chain, 777777, &layer, &off));
+	KUNIT_EXPECT_FALSE(test, prld_chain_resolve(chain, 0, &layer, &off));
+	KUNIT_EXPECT_EQ(test, prld_layer_next(top, 0), 777777U);
+	KUNIT_EXPECT_EQ(test, prld_layer_next(top, 777778), 1U << 20);
+	KUNIT_EXPECT_EQ(test, chain->allocated, 1ULL);
+	/* One layer: no owner cache leaves at all. */
+	KUNIT_EXPECT_EQ(test, chain->owner.count, 0U);
 }
 
 static struct kunit_case prld_chain_cases[] = {
@@ -300,6 +377,8 @@ static struct kunit_case prld_chain_cases[] = {
 	KUNIT_CASE(prld_chain_commit_v1),
 	KUNIT_CASE(prld_chain_check_layers_mismatch),
 	KUNIT_CASE(prld_chain_smaller_base_and_grow),
+	KUNIT_CASE(prld_chain_owner_push),
+	KUNIT_CASE(prld_chain_sparse_memory),
 	{}
 };
 

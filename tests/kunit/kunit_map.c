@@ -57,7 +57,7 @@ static void prld_chain_map_bits_case(struct kunit *test)
 
 		for (cl = 0; cl < MAP_CLUSTERS; cl++)
 			if (kt_pattern(i, cl))
-				kt_map(chain, i, cl, slot++);
+				kt_map(test, chain, i, cl, slot++);
 	}
 	KUNIT_ASSERT_EQ(test, prld_chain_build(chain), 0);
 	buf = kunit_kzalloc(test, c->nbytes + 1, GFP_KERNEL);

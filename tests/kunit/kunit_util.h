@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * kunit_util.h - in-memory chains for the chain and map suites: layers
- * with a geometry from prld_layout() and zeroed BATs, freed by KUnit.
+ * with a geometry from prld_layout() and empty BATs, freed by KUnit.
  */
 #ifndef PRLD_KUNIT_UTIL_H
 #define PRLD_KUNIT_UTIL_H
@@ -11,6 +11,23 @@
 #include "prld.h"
 
 #define KT_CLUSTER_SECTORS	8	/* 4 KiB clusters */
+
+static inline int kt_chain_res_init(struct kunit_resource *res, void *chain)
+{
+	res->data = chain;
+	return 0;
+}
+
+/* When the test ends, however it ends: every layer's BAT and the cache. */
+static inline void kt_chain_res_free(struct kunit_resource *res)
+{
+	struct prld_chain *chain = res->data;
+	unsigned int i;
+
+	for (i = 0; i < chain->nr_layers; i++)
+		prld_pages_free(&chain->layers[i].bat);
+	prld_chain_free(chain);
+}
 
 static inline struct prld_chain *kt_chain(struct kunit *test,
 					  unsigned int nr_layers, u32 clusters,
@@ -26,6 +43,9 @@ static inline struct prld_chain *kt_chain(struct kunit *test,
 				      GFP_KERNEL);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, chain->layers);
 	chain->nr_layers = nr_layers;
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test,
+		kunit_alloc_resource(test, kt_chain_res_init, kt_chain_res_free,
+				     GFP_KERNEL, chain));
 	for (i = 0; i < nr_layers; i++) {
 		struct prld_layer *l = &chain->layers[i];
 
@@ -33,22 +53,32 @@ static inline struct prld_chain *kt_chain(struct kunit *test,
 						  (u64)clusters * KT_CLUSTER_SECTORS,
 						  KT_CLUSTER_SECTORS, &f),
 				PRLD_OK);
-		l->bat = kunit_kcalloc(test, clusters, sizeof(*l->bat),
-				       GFP_KERNEL);
-		KUNIT_ASSERT_NOT_ERR_OR_NULL(test, l->bat);
+		KUNIT_ASSERT_EQ(test, prld_pages_init(&l->bat, clusters,
+						      sizeof(u32)), 0);
 		l->writable = i == nr_layers - 1;
 	}
 	return chain;
 }
 
-/* Layer @i maps @cluster to data slot @slot of its file. */
-static inline void kt_map(struct prld_chain *chain, unsigned int i,
-			  u32 cluster, u64 slot)
+/* Layer @i's raw entry for @cluster becomes @entry (0: unmapped). */
+static inline void kt_set(struct kunit *test, struct prld_chain *chain,
+			  unsigned int i, u32 cluster, u32 entry)
 {
 	struct prld_layer *l = &chain->layers[i];
 
-	l->bat[cluster] = prld_offset_to_bat(&l->geom,
-					     prld_slot_to_offset(&l->geom, slot));
+	KUNIT_ASSERT_EQ(test, prld_pages_prepare(&l->bat, cluster, GFP_KERNEL),
+			0);
+	prld_pages_set32(&l->bat, cluster, entry);
+}
+
+/* Layer @i maps @cluster to data slot @slot of its file. */
+static inline void kt_map(struct kunit *test, struct prld_chain *chain,
+			  unsigned int i, u32 cluster, u64 slot)
+{
+	struct prld_layer *l = &chain->layers[i];
+
+	kt_set(test, chain, i, cluster,
+	       prld_offset_to_bat(&l->geom, prld_slot_to_offset(&l->geom, slot)));
 	l->allocated++;
 }
 
@@ -63,7 +93,7 @@ static inline int kt_owner(const struct prld_chain *chain, u32 cluster,
 
 	for (i = to; i >= lo; i--)
 		if (cluster < chain->layers[i].geom.bat_entries &&
-		    chain->layers[i].bat[cluster])
+		    prld_layer_entry(&chain->layers[i], cluster))
 			return i;
 	return -1;
 }

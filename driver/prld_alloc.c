@@ -1,0 +1,271 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * prld_alloc.c - giving the top its own cluster for a write, and taking
+ * one back for a discard.
+ *
+ * A write into a cluster the top does not hold claims the cluster and the
+ * next free space at the end of the top file under alloc_lock, then does
+ * its I/O without the lock, so writers of different new clusters run in
+ * parallel; a second writer of a claimed cluster waits for the claim to
+ * end and then writes into the top's cluster like any other.  Order on
+ * disk, as the format notes (7) ask and as a disk with a volatile write
+ * cache promises:
+ *
+ *  - the new space is fresh and reads as zeros, durably, before anything
+ *    can point at it (prld_reserve(): the file grows in large steps, each
+ *    made durable once);
+ *  - over a lower layer's cluster, the copy of that cluster and the new
+ *    data are durable before the BAT entry is written, so a crash never
+ *    shows zeros where the lower layer had data;
+ *  - the BAT entry then goes to the page cache and the in-memory map
+ *    follows.  The next FLUSH or FUA (an fsync of the top) makes the entry
+ *    and the data durable together, as it does for any completed write;
+ *    until then a crash leaves the cluster unmapped (the write is lost, as
+ *    an unflushed write may be) or mapped to its data or zeros.
+ *
+ * Space once handed out is never handed out again, even when the write
+ * fails: a failure leaks the space, it never maps two clusters to it.
+ */
+#include <linux/fs.h>
+#include <linux/falloc.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/uio.h>
+#include <linux/wait.h>
+
+#include "prld.h"
+#include "prld_fault.h"
+
+#define PRLD_COPY_CHUNK		(1U << 20)
+#define PRLD_PREALLOC_BYTES	(64ULL << 20)
+
+/*
+ * Make [off, off + cluster) of the top fresh space that reads as zeros,
+ * durably.  The file grows PRLD_PREALLOC_BYTES at a time and each step is
+ * made durable once, so the allocations inside it skip both the
+ * fallocate and a journal commit of their own.  Space past the last
+ * mapped cluster is cut off at detach (prld_finish_top()) and at the next
+ * attach (prld_mark_in_use()), so the image never keeps the tail.
+ */
+static int prld_reserve(struct prld_chain *chain, u64 off)
+{
+	struct file *top = chain->layers[chain->nr_layers - 1].file;
+	u64 end = off + chain->cluster_bytes;
+	u64 step = max_t(u64, chain->cluster_bytes, PRLD_PREALLOC_BYTES);
+	int ret;
+
+	/* Below i_size lies only space an earlier step made durable. */
+	if (i_size_read(file_inode(top)) >= end)
+		return 0;
+	ret = vfs_fallocate(top, 0, off, step);
+	if (ret == -ENOSPC && step > chain->cluster_bytes)
+		ret = vfs_fallocate(top, 0, off, chain->cluster_bytes);
+	if (ret == -EOPNOTSUPP)
+		ret = vfs_truncate(&top->f_path, end);
+	if (!ret)
+		ret = vfs_fsync(top, 1);
+	return ret;
+}
+
+/* Is @cluster claimed by a writer?  Under claim_lock. */
+static bool prld_claimed_locked(struct prld_device *dev, u32 cluster)
+{
+	unsigned int i;
+
+	for (i = 0; i < dev->nr_claims; i++)
+		if (dev->claims[i] == cluster)
+			return true;
+	return false;
+}
+
+/* Can a claim of @cluster be tried now (not claimed, a free slot)? */
+static bool prld_claim_possible(struct prld_device *dev, u32 cluster)
+{
+	bool possible;
+
+	spin_lock(&dev->claim_lock);
+	possible = dev->nr_claims < PRLD_MAX_CLAIMS &&
+		   !prld_claimed_locked(dev, cluster);
+	spin_unlock(&dev->claim_lock);
+	return possible;
+}
+
+static void prld_unclaim(struct prld_device *dev, u32 cluster)
+{
+	unsigned int i;
+
+	spin_lock(&dev->claim_lock);
+	for (i = 0; i < dev->nr_claims; i++) {
+		if (dev->claims[i] == cluster) {
+			dev->claims[i] = dev->claims[--dev->nr_claims];
+			break;
+		}
+	}
+	spin_unlock(&dev->claim_lock);
+	wake_up_all(&dev->claim_wq);
+}
+
+/*
+ * Under alloc_lock: claim @cluster and space for it at *@off.  Returns 1
+ * if the top maps the cluster by now (no claim needed), -EAGAIN if
+ * another writer holds a claim (wait, then try again), 0 when claimed.
+ */
+static int prld_claim_locked(struct prld_device *dev, u32 cluster, u64 *off)
+{
+	struct prld_chain *chain = &dev->chain;
+	struct prld_layer *top = &chain->layers[chain->nr_layers - 1];
+	int ret = -EAGAIN;
+
+	if (prld_layer_entry(top, cluster))
+		return 1;
+	spin_lock(&dev->claim_lock);
+	if (dev->nr_claims < PRLD_MAX_CLAIMS &&
+	    !prld_claimed_locked(dev, cluster)) {
+		dev->claims[dev->nr_claims++] = cluster;
+		ret = 0;
+	}
+	spin_unlock(&dev->claim_lock);
+	if (ret)
+		return ret;
+	/* The leaf first: nothing on disk may name space we cannot map. */
+	ret = prld_chain_prepare(chain, cluster, GFP_NOIO);
+	if (!ret)
+		ret = prld_reserve(chain, chain->alloc_next);
+	if (ret) {
+		prld_unclaim(dev, cluster);
+		return ret;
+	}
+	*off = chain->alloc_next;
+	chain->alloc_next += chain->cluster_bytes;
+	return 0;
+}
+
+/* Copy the lower layer's whole cluster to @dst_off in the top. */
+static int prld_copy_up(struct prld_chain *chain, unsigned int layer,
+			u64 src_off, u64 dst_off)
+{
+	struct file *src = chain->layers[layer].file;
+	struct file *dst = chain->layers[chain->nr_layers - 1].file;
+	size_t chunk = min_t(u64, chain->cluster_bytes, PRLD_COPY_CHUNK);
+	u64 done;
+	void *buf;
+	int ret = 0;
+
+	buf = kvmalloc(chunk, GFP_NOIO);
+	if (!buf)
+		return -ENOMEM;
+	for (done = 0; done < chain->cluster_bytes && !ret; done += chunk) {
+		ret = prld_file_read(src, buf, chunk, src_off + done);
+		if (!ret)
+			ret = prld_file_write(dst, buf, chunk, dst_off + done);
+	}
+	kvfree(buf);
+	return ret;
+}
+
+/*
+ * Outside the lock: fill the claimed cluster at @off with what a lower
+ * layer holds (unless the piece covers it all) and the piece's data.
+ * Over a lower layer's cluster that is made durable before the entry
+ * may hide the old contents.
+ */
+static int prld_fill_claim(struct prld_device *dev, const struct prld_piece *p,
+			   struct iov_iter *iter, u64 off)
+{
+	struct prld_chain *chain = &dev->chain;
+	struct file *top = chain->layers[chain->nr_layers - 1].file;
+	unsigned int lower;
+	u64 lower_off;
+	bool below;
+	int ret = 0;
+
+	below = prld_chain_resolve(chain, p->cluster, &lower, &lower_off);
+	if (below && p->len < chain->cluster_bytes)
+		ret = prld_copy_up(chain, lower, lower_off, off);
+	if (!ret)
+		ret = prld_iter_io(dev, top, iter, p->len, off + p->in_cluster,
+				   true);
+	if (!ret && below)
+		ret = vfs_fsync_range(top, off, off + chain->cluster_bytes - 1,
+				      1);
+	return ret;
+}
+
+/* The claim ends: on success the cluster is the top's from now on. */
+static int prld_commit_claim(struct prld_device *dev, u32 cluster, u64 off,
+			     int ret)
+{
+	struct prld_chain *chain = &dev->chain;
+	struct prld_layer *top = &chain->layers[chain->nr_layers - 1];
+
+	mutex_lock(&dev->alloc_lock);
+	if (!ret)
+		ret = prld_write_bat(top, cluster,
+				     prld_offset_to_bat(&top->geom, off));
+	if (!ret) {
+		prld_chain_commit(chain, cluster, off);
+		dev->wrote = true;
+	}
+	mutex_unlock(&dev->alloc_lock);
+	prld_unclaim(dev, cluster);
+	return ret;
+}
+
+/*
+ * Write piece @p into a cluster of the top, allocating it if need be.
+ * Returns with @iter advanced by the piece on success.
+ */
+int prld_alloc_write(struct prld_device *dev, const struct prld_piece *p,
+		     struct iov_iter *iter)
+{
+	struct prld_chain *chain = &dev->chain;
+	struct prld_layer *top = &chain->layers[chain->nr_layers - 1];
+	u64 off;
+	int ret;
+
+	for (;;) {
+		mutex_lock(&dev->alloc_lock);
+		ret = prld_claim_locked(dev, p->cluster, &off);
+		mutex_unlock(&dev->alloc_lock);
+		if (ret != -EAGAIN)
+			break;
+		wait_event(dev->claim_wq, prld_claim_possible(dev, p->cluster));
+	}
+	if (ret == 1) {
+		off = prld_bat_to_offset(&top->geom,
+					 prld_layer_entry(top, p->cluster));
+		return prld_iter_io(dev, top->file, iter, p->len,
+				    off + p->in_cluster, true);
+	}
+	if (ret)
+		return ret;
+	ret = prld_fill_claim(dev, p, iter, off);
+	return prld_commit_claim(dev, p->cluster, off, ret);
+}
+
+/*
+ * Whole cluster @cluster of a one-layer disk, at @off: unmap it, then
+ * free its space.  The cleared entry becomes durable with the next flush;
+ * until then a crash may bring the old entry back over the punched hole,
+ * which reads as zeros, as discarded space may.  The space is never
+ * reused (allocation only moves forward), so no entry can come back
+ * pointing at another cluster's data.
+ */
+int prld_unmap_cluster(struct prld_device *dev, u32 cluster, u64 off)
+{
+	struct prld_chain *chain = &dev->chain;
+	struct prld_layer *top = &chain->layers[0];
+	int ret;
+
+	mutex_lock(&dev->alloc_lock);
+	ret = prld_write_bat(top, cluster, 0);
+	if (!ret)
+		prld_chain_uncommit(chain, cluster);
+	mutex_unlock(&dev->alloc_lock);
+	if (ret)
+		return ret;
+	/* Unreferenced now: failing to punch only wastes space. */
+	vfs_fallocate(top->file, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		      off, chain->cluster_bytes);
+	return 0;
+}
