@@ -14,6 +14,7 @@
  *   prld_snapshot.c  PRLD_PUSH_TOP: a new top under a frozen queue
  *   prld_revert.c  PRLD_REVERT: a whole new chain under a frozen queue
  *   prld_resize.c  PRLD_RESIZE: the top's header and BAT grow
+ *   prld_stack.c   refusing files whose I/O would come back to the device
  */
 #ifndef PRLD_H
 #define PRLD_H
@@ -55,6 +56,7 @@ struct prld_layer {
 	struct file *file;
 	struct prld_geom geom;
 	struct prld_pages bat;	/* native-endian copy, geom.bat_entries */
+	unsigned long *dirty;	/* writable top: leaves of bat not written */
 	u64 allocated;		/* non-zero entries */
 	bool writable;		/* only ever the top */
 };
@@ -93,7 +95,8 @@ struct prld_device {
 	bool dirty;			/* in-use flag written by us */
 	u64 offset;			/* policy, bytes */
 	struct prld_chain chain;
-	struct mutex alloc_lock;	/* new clusters, BAT writes */
+	struct mutex alloc_lock;	/* new clusters, the map's counters */
+	struct mutex flush_lock;	/* one BAT writeback + fsync at a time */
 	bool wrote;			/* something was allocated */
 	spinlock_t claim_lock;		/* claims, nr_claims */
 	u32 claims[PRLD_MAX_CLAIMS];	/* clusters being allocated */
@@ -137,6 +140,7 @@ extern int prld_major;
 int prld_add(int index);
 int prld_remove(int index);
 int prld_get_free(void);
+struct prld_device *prld_disk_device(struct gendisk *disk);
 void prld_remove_all(void);
 void prld_clear(struct prld_device *dev, bool from_release);
 
@@ -151,6 +155,10 @@ int prld_take_files(struct prld_chain *chain, u64 user_fds,
 		    unsigned int nr_layers, bool ro);
 int prld_build_chain(struct prld_chain *chain, unsigned int flags);
 void prld_set_partscan(struct prld_device *dev);
+
+/* prld_stack.c */
+int prld_chain_stacks_on(struct prld_device *dev,
+			 const struct prld_chain *chain);
 
 /* prld_revert.c */
 int prld_revert(struct prld_device *dev, const void __user *arg);
@@ -167,7 +175,7 @@ void prld_layer_release(struct prld_layer *layer);
 void prld_chain_release(struct prld_chain *chain);
 int prld_mark_in_use(struct prld_layer *top, u64 alloc_next);
 int prld_finish_top(struct prld_chain *chain, bool wrote);
-int prld_write_bat(struct prld_layer *top, u32 cluster, u32 entry);
+int prld_bat_writeback(struct prld_layer *top);
 int prld_file_read(struct file *file, void *buf, size_t len, loff_t pos);
 int prld_file_write(struct file *file, const void *buf, size_t len,
 		    loff_t pos);
@@ -182,7 +190,8 @@ bool prld_chain_resolve(const struct prld_chain *chain, u32 cluster,
 int prld_chain_prepare(struct prld_chain *chain, u32 cluster, gfp_t gfp);
 void prld_chain_commit(struct prld_chain *chain, u32 cluster, u64 file_off);
 void prld_chain_uncommit(struct prld_chain *chain, u32 cluster);
-void prld_chain_grow(struct prld_chain *chain, void ***dir, u32 entries);
+void prld_chain_grow(struct prld_chain *chain, void ***dir,
+		     unsigned long **dirty, u32 entries);
 int prld_chain_owner_reserve(struct prld_chain *chain, unsigned int index,
 			     gfp_t gfp);
 void prld_chain_owner_record(struct prld_chain *chain, unsigned int index);
@@ -200,6 +209,6 @@ int prld_iter_io(struct prld_device *dev, struct file *file,
 /* prld_alloc.c */
 int prld_alloc_write(struct prld_device *dev, const struct prld_piece *p,
 		     struct iov_iter *iter);
-int prld_unmap_cluster(struct prld_device *dev, u32 cluster, u64 off);
+void prld_unmap_cluster(struct prld_device *dev, u32 cluster, u64 off);
 
 #endif /* PRLD_H */

@@ -17,11 +17,14 @@
  *  - over a lower layer's cluster, the copy of that cluster and the new
  *    data are durable before the BAT entry is written, so a crash never
  *    shows zeros where the lower layer had data;
- *  - the BAT entry then goes to the page cache and the in-memory map
- *    follows.  The next FLUSH or FUA (an fsync of the top) makes the entry
- *    and the data durable together, as it does for any completed write;
- *    until then a crash leaves the cluster unmapped (the write is lost, as
- *    an unflushed write may be) or mapped to its data or zeros.
+ *  - then the in-memory map takes the entry and marks its BAT leaf
+ *    dirty; the next FLUSH or FUA writes the dirty leaves and fsyncs the
+ *    top (prld_flush()), which makes the entry and the data durable
+ *    together, as for any completed write.  Until then a crash leaves
+ *    the cluster unmapped (the write is lost, as an unflushed write may
+ *    be) or mapped to its data or zeros.  No BAT write on the write path
+ *    also means no exclusive inode lock there, which would wait for
+ *    every direct I/O in flight on the file.
  *
  * Space once handed out is never handed out again, even when the write
  * fails: a failure leaks the space, it never maps two clusters to it.
@@ -107,17 +110,20 @@ static void prld_unclaim(struct prld_device *dev, u32 cluster)
 
 /*
  * Under alloc_lock: claim @cluster and space for it at *@off.  Returns 1
- * if the top maps the cluster by now (no claim needed), -EAGAIN if
- * another writer holds a claim (wait, then try again), 0 when claimed.
+ * if the top maps the cluster by now (at *@off: no claim needed), -EAGAIN
+ * if another writer holds a claim (wait, then try again), 0 when claimed.
  */
 static int prld_claim_locked(struct prld_device *dev, u32 cluster, u64 *off)
 {
 	struct prld_chain *chain = &dev->chain;
 	struct prld_layer *top = &chain->layers[chain->nr_layers - 1];
+	u32 entry = prld_layer_entry(top, cluster);
 	int ret = -EAGAIN;
 
-	if (prld_layer_entry(top, cluster))
+	if (entry) {
+		*off = prld_bat_to_offset(&top->geom, entry);
 		return 1;
+	}
 	spin_lock(&dev->claim_lock);
 	if (dev->nr_claims < PRLD_MAX_CLAIMS &&
 	    !prld_claimed_locked(dev, cluster)) {
@@ -192,21 +198,15 @@ static int prld_fill_claim(struct prld_device *dev, const struct prld_piece *p,
 }
 
 /* The claim ends: on success the cluster is the top's from now on. */
-static int prld_commit_claim(struct prld_device *dev, u32 cluster, u64 off,
-			     int ret)
+static int prld_end_claim(struct prld_device *dev, u32 cluster, u64 off,
+			  int ret)
 {
-	struct prld_chain *chain = &dev->chain;
-	struct prld_layer *top = &chain->layers[chain->nr_layers - 1];
-
-	mutex_lock(&dev->alloc_lock);
-	if (!ret)
-		ret = prld_write_bat(top, cluster,
-				     prld_offset_to_bat(&top->geom, off));
 	if (!ret) {
-		prld_chain_commit(chain, cluster, off);
+		mutex_lock(&dev->alloc_lock);
+		prld_chain_commit(&dev->chain, cluster, off);
 		dev->wrote = true;
+		mutex_unlock(&dev->alloc_lock);
 	}
-	mutex_unlock(&dev->alloc_lock);
 	prld_unclaim(dev, cluster);
 	return ret;
 }
@@ -231,41 +231,32 @@ int prld_alloc_write(struct prld_device *dev, const struct prld_piece *p,
 			break;
 		wait_event(dev->claim_wq, prld_claim_possible(dev, p->cluster));
 	}
-	if (ret == 1) {
-		off = prld_bat_to_offset(&top->geom,
-					 prld_layer_entry(top, p->cluster));
+	if (ret == 1)
 		return prld_iter_io(dev, top->file, iter, p->len,
 				    off + p->in_cluster, true);
-	}
 	if (ret)
 		return ret;
 	ret = prld_fill_claim(dev, p, iter, off);
-	return prld_commit_claim(dev, p->cluster, off, ret);
+	return prld_end_claim(dev, p->cluster, off, ret);
 }
 
 /*
  * Whole cluster @cluster of a one-layer disk, at @off: unmap it, then
- * free its space.  The cleared entry becomes durable with the next flush;
- * until then a crash may bring the old entry back over the punched hole,
- * which reads as zeros, as discarded space may.  The space is never
- * reused (allocation only moves forward), so no entry can come back
- * pointing at another cluster's data.
+ * free its space.  The cleared entry reaches the file with the next
+ * flush; until then a crash may bring the old entry back over the
+ * punched hole, which reads as zeros, as discarded space may.  The space
+ * is never reused while attached (allocation only moves forward), so no
+ * entry can come back pointing at another cluster's data.
  */
-int prld_unmap_cluster(struct prld_device *dev, u32 cluster, u64 off)
+void prld_unmap_cluster(struct prld_device *dev, u32 cluster, u64 off)
 {
 	struct prld_chain *chain = &dev->chain;
-	struct prld_layer *top = &chain->layers[0];
-	int ret;
 
 	mutex_lock(&dev->alloc_lock);
-	ret = prld_write_bat(top, cluster, 0);
-	if (!ret)
-		prld_chain_uncommit(chain, cluster);
+	prld_chain_uncommit(chain, cluster);
 	mutex_unlock(&dev->alloc_lock);
-	if (ret)
-		return ret;
 	/* Unreferenced now: failing to punch only wastes space. */
-	vfs_fallocate(top->file, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-		      off, chain->cluster_bytes);
-	return 0;
+	vfs_fallocate(chain->layers[0].file,
+		      FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off,
+		      chain->cluster_bytes);
 }

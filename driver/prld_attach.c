@@ -7,6 +7,7 @@
  * Also the two header updates of a read-write attachment: the in-use flag
  * at attach, and the clean-close sequence at detach.
  */
+#include <linux/bitmap.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/mm.h>
@@ -191,12 +192,20 @@ int prld_layer_load(struct prld_layer *layer, unsigned int index)
 	ret = prld_load_header(layer, size, layer->writable, index);
 	if (!ret)
 		ret = prld_load_bat(layer, size, index);
+	if (!ret && layer->writable) {
+		layer->dirty = bitmap_zalloc(max(layer->bat.nr_leaves, 1U),
+					     GFP_KERNEL);
+		if (!layer->dirty)
+			ret = -ENOMEM;
+	}
 	return ret;
 }
 
 void prld_layer_release(struct prld_layer *layer)
 {
 	prld_pages_free(&layer->bat);
+	bitmap_free(layer->dirty);
+	layer->dirty = NULL;
 	layer->allocated = 0;
 	if (layer->file)
 		fput(layer->file);
@@ -250,10 +259,10 @@ int prld_mark_in_use(struct prld_layer *top, u64 alloc_next)
 }
 
 /*
- * Clean close of the top: data and BAT durable, file ends after its last
- * mapped cluster (not alloc_next: clusters after it were discarded or
- * leaked by a failed BAT write, and nothing references them), then the
- * in-use flag is cleared and that is made durable too.
+ * Clean close of the top: data and BAT written and durable, file ends
+ * after its last mapped cluster (not alloc_next: clusters after it were
+ * discarded or leaked by a failed write, and nothing references them),
+ * then the in-use flag is cleared and that is made durable too.
  */
 int prld_finish_top(struct prld_chain *chain, bool wrote)
 {
@@ -261,7 +270,9 @@ int prld_finish_top(struct prld_chain *chain, bool wrote)
 	u64 end = prld_chain_alloc_start(top);
 	int ret;
 
-	ret = vfs_fsync(top->file, 0);
+	ret = prld_bat_writeback(top);
+	if (!ret)
+		ret = vfs_fsync(top->file, 0);
 	if (ret)
 		return ret;
 	if (i_size_read(file_inode(top->file)) > end) {
@@ -278,18 +289,48 @@ int prld_finish_top(struct prld_chain *chain, bool wrote)
 	return ret;
 }
 
-/*
- * Write BAT entry @cluster of the top as @entry, to the page cache: the
- * caller decides when it must be durable (the next flush, or its own
- * fsync where order matters).
- */
-int prld_write_bat(struct prld_layer *top, u32 cluster, u32 entry)
+/* Leaf @leaf of @top's BAT to the file, little-endian, through @buf. */
+static int prld_write_leaf(struct prld_layer *top, u32 leaf, __le32 *buf)
 {
-	loff_t pos = PRLD_BAT_OFFSET + 4 * (loff_t)cluster;
-	u8 le[4];
+	u32 first = leaf << top->bat.shift, i, n;
 
+	n = min(1U << top->bat.shift, top->bat.count - first);
+	for (i = 0; i < n; i++)
+		buf[i] = cpu_to_le32(prld_layer_entry(top, first + i));
 	if (prld_should_fail(PRLD_FAULT_BAT_WRITE))
 		return -EIO;
-	prld_put_le32(le, entry);
-	return prld_file_write(top->file, le, sizeof(le), pos);
+	return prld_file_write(top->file, buf, 4 * (size_t)n,
+			       PRLD_BAT_OFFSET + 4 * (loff_t)first);
+}
+
+/*
+ * Write every leaf of @top's BAT that changed in memory to the file (the
+ * page cache: the caller's fsync makes it durable).  A leaf's bit is
+ * cleared before its entries are read, so an entry committed meanwhile
+ * either is in this write or sets the bit again for the next one.  On
+ * failure the leaf stays dirty for the next try.  Callers serialise
+ * (flush_lock, or a frozen queue).
+ */
+int prld_bat_writeback(struct prld_layer *top)
+{
+	unsigned long leaf;
+	__le32 *buf;
+	int ret = 0;
+
+	if (bitmap_empty(top->dirty, top->bat.nr_leaves))
+		return 0;
+	buf = kmalloc(PRLD_LEAF_BYTES, GFP_NOIO);
+	if (!buf)
+		return -ENOMEM;
+	for_each_set_bit(leaf, top->dirty, top->bat.nr_leaves) {
+		if (!test_and_clear_bit(leaf, top->dirty))
+			continue;
+		ret = prld_write_leaf(top, leaf, buf);
+		if (ret) {
+			set_bit(leaf, top->dirty);
+			break;
+		}
+	}
+	kfree(buf);
+	return ret;
 }

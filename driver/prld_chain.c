@@ -14,6 +14,7 @@
  * Pure bookkeeping over arrays the attach code filled in: no files, no
  * block layer, so the KUnit suite can drive every function directly.
  */
+#include <linux/bitmap.h>
 #include <linux/errno.h>
 #include <linux/mm.h>
 #include <linux/printk.h>
@@ -218,9 +219,23 @@ static bool prld_lower_maps(const struct prld_chain *chain, u32 cluster)
 }
 
 /*
+ * @cluster's entry of the top changed: its leaf must reach the file at
+ * the next writeback.  The entry is stored before the bit is set; the
+ * writeback clears the bit before it reads the entries.
+ */
+static void prld_mark_dirty(struct prld_layer *top, u32 cluster)
+{
+	if (!top->dirty)
+		return;
+	/* Entry before bit: pairs with test_and_clear_bit() in writeback. */
+	smp_mb__before_atomic();
+	set_bit(cluster >> top->bat.shift, top->dirty);
+}
+
+/*
  * Record that the top now maps @cluster at @file_off (prepared above).
- * Called only after the BAT entry is written.  One store publishes it to
- * the lockless readers of prld_chain_resolve().
+ * One store publishes it to the lockless readers of prld_chain_resolve();
+ * the file's BAT follows at the next writeback (prld_bat_writeback()).
  */
 void prld_chain_commit(struct prld_chain *chain, u32 cluster, u64 file_off)
 {
@@ -233,6 +248,7 @@ void prld_chain_commit(struct prld_chain *chain, u32 cluster, u64 file_off)
 	}
 	prld_pages_set32(&l->bat, cluster,
 			 prld_offset_to_bat(&l->geom, file_off));
+	prld_mark_dirty(l, cluster);
 }
 
 /* The top no longer maps @cluster (discarded): lower layers show again. */
@@ -243,6 +259,7 @@ void prld_chain_uncommit(struct prld_chain *chain, u32 cluster)
 	if (!prld_layer_entry(l, cluster))
 		return;
 	prld_pages_set32(&l->bat, cluster, 0);
+	prld_mark_dirty(l, cluster);
 	l->allocated--;
 	if (!prld_lower_maps(chain, cluster))
 		chain->allocated--;
@@ -250,14 +267,18 @@ void prld_chain_uncommit(struct prld_chain *chain, u32 cluster)
 
 /*
  * The top grew to @entries clusters: its BAT takes the larger directory
- * *@dir the caller allocated (and frees: the old one comes back in it).
- * The owner cache covers the lower layers only, which do not grow.  The
- * caller has the queue frozen.
+ * *@dir and dirty bitmap *@dirty the caller allocated (zeroed) and frees:
+ * the old ones come back in them.  The owner cache covers the lower
+ * layers only, which do not grow.  The caller has the queue frozen.
  */
-void prld_chain_grow(struct prld_chain *chain, void ***dir, u32 entries)
+void prld_chain_grow(struct prld_chain *chain, void ***dir,
+		     unsigned long **dirty, u32 entries)
 {
 	struct prld_layer *top = &chain->layers[chain->nr_layers - 1];
 
+	if (top->dirty)
+		bitmap_copy(*dirty, top->dirty, top->bat.nr_leaves);
+	swap(top->dirty, *dirty);
 	prld_pages_adopt_dir(&top->bat, dir, entries);
 	chain->clusters = entries;
 }

@@ -45,6 +45,7 @@ static void prld_free_disk(struct gendisk *disk)
 	struct prld_device *dev = disk->private_data;
 
 	destroy_workqueue(dev->wq);
+	mutex_destroy(&dev->flush_lock);
 	mutex_destroy(&dev->alloc_lock);
 	mutex_destroy(&dev->mutex);
 	kfree(dev);
@@ -57,6 +58,12 @@ static const struct block_device_operations prld_fops = {
 	.compat_ioctl = blkdev_compat_ptr_ioctl,
 	.free_disk = prld_free_disk,
 };
+
+/* The prld device of @disk, or NULL if it is another driver's disk. */
+struct prld_device *prld_disk_device(struct gendisk *disk)
+{
+	return disk->fops == &prld_fops ? disk->private_data : NULL;
+}
 
 /*
  * Detach: the caller moved the device to RUNDOWN.  From ->release the disk's
@@ -172,6 +179,7 @@ int prld_add(int index)
 		return -ENOMEM;
 	mutex_init(&dev->mutex);
 	mutex_init(&dev->alloc_lock);
+	mutex_init(&dev->flush_lock);
 	spin_lock_init(&dev->claim_lock);
 	init_waitqueue_head(&dev->claim_wq);
 	dev->state = PRLD_UNBOUND;
@@ -212,6 +220,7 @@ out_free_wq:
 out_free_index:
 	prld_free_index(dev->index);
 out_free_dev:
+	mutex_destroy(&dev->flush_lock);
 	mutex_destroy(&dev->alloc_lock);
 	mutex_destroy(&dev->mutex);
 	kfree(dev);

@@ -9,8 +9,8 @@
  *
  * Reads and writes into clusters the top already holds take no lock; a
  * write into a cluster the top does not hold allocates one
- * (prld_alloc.c).  FLUSH is an fsync of the top, which makes every
- * completed write durable, the BAT entries of new clusters included.
+ * (prld_alloc.c).  FLUSH writes the BAT leaves new clusters changed and
+ * fsyncs the top, which makes every completed write durable.
  */
 #include <linux/blk-mq.h>
 #include <linux/falloc.h>
@@ -222,15 +222,24 @@ static void prld_aio_submit(struct prld_device *dev, struct prld_cmd *cmd)
 	struct iov_iter iter;
 	struct prld_piece p;
 	u64 off;
+	int ret;
 
 	atomic_set(&cmd->pending, 1);	/* the submitter's reference */
 	cmd->error = prld_rq_iter(cmd, &iter, write ? ITER_SOURCE : ITER_DEST);
 	for (; !READ_ONCE(cmd->error) && left; pos += p.len, left -= p.len, i++) {
 		prld_piece_at(&dev->chain, pos, left, &p);
-		if (!prld_chain_resolve(&dev->chain, p.cluster, &layer, &off)) {
-			/* Reads only: eligible writes are all mapped. */
-			if (iov_iter_zero(p.len, &iter) != p.len)
-				cmd->error = -EIO;
+		if (!prld_chain_resolve(&dev->chain, p.cluster, &layer, &off) ||
+		    (write && layer != dev->chain.nr_layers - 1)) {
+			/*
+			 * A hole to read, or a write whose cluster a racing
+			 * discard unmapped since prld_aio_eligible(): done
+			 * here, synchronously (this is the worker).
+			 */
+			ret = write ? prld_write_piece(dev, &p, &iter) :
+			      iov_iter_zero(p.len, &iter) == p.len ? 0 : -EIO;
+			/* Pieces in flight may have failed already. */
+			if (ret)
+				cmpxchg(&cmd->error, 0, ret);
 			continue;
 		}
 		cmd->aios[i].cmd = cmd;
@@ -266,15 +275,28 @@ static bool prld_try_aio(struct prld_device *dev, struct prld_cmd *cmd)
 	return true;
 }
 
+/*
+ * Every write completed before this call becomes durable: the BAT leaves
+ * that new clusters changed are written, then the top is synced.  One
+ * flush at a time, so a second one cannot find the leaves clean and sync
+ * while the first is still writing them.
+ */
 int prld_flush(struct prld_device *dev)
 {
 	struct prld_chain *chain = &dev->chain;
+	struct prld_layer *top = &chain->layers[chain->nr_layers - 1];
+	int ret;
 
 	if (dev->flags & PRLD_CONFIG_READ_ONLY)
 		return 0;
-	if (prld_should_fail(PRLD_FAULT_FLUSH))
-		return -EIO;
-	return vfs_fsync(chain->layers[chain->nr_layers - 1].file, 0);
+	mutex_lock(&dev->flush_lock);
+	ret = prld_bat_writeback(top);
+	if (!ret && prld_should_fail(PRLD_FAULT_FLUSH))
+		ret = -EIO;
+	if (!ret)
+		ret = vfs_fsync(top->file, 0);
+	mutex_unlock(&dev->flush_lock);
+	return ret;
 }
 
 /* Zeros over a piece the top does not hold: allocate it like a write. */
@@ -308,8 +330,10 @@ static int prld_zero_piece(struct prld_device *dev, const struct prld_piece *p,
 		return 0;	/* already reads as zeros */
 	if (layer != top)
 		return prld_zero_by_write(dev, p);
-	if (may_unmap && top == 0 && p->len == chain->cluster_bytes)
-		return prld_unmap_cluster(dev, p->cluster, off);
+	if (may_unmap && top == 0 && p->len == chain->cluster_bytes) {
+		prld_unmap_cluster(dev, p->cluster, off);
+		return 0;
+	}
 	ret = vfs_fallocate(file, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE,
 			    off + p->in_cluster, p->len);
 	if (ret == -EOPNOTSUPP)

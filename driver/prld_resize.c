@@ -6,12 +6,13 @@
  * those move to the end of the file first.  Shrinking is refused.
  *
  * Crash safety comes from the order: each moved cluster is copied and made
- * durable before its BAT entry points at the copy; the region the BAT
- * grows into is zeroed (it holds nothing referenced any more) and made
- * durable; only then does the header with the new size go out, as one
- * 64-byte write.  A crash before that leaves the old disk plus leaked
+ * durable before its BAT entry points at the copy; the changed BAT leaves
+ * are written and the region the BAT grows into is zeroed (it holds
+ * nothing referenced any more), both made durable; only then does the
+ * header with the new size go out, as one 64-byte write.  A crash before that leaves the old disk plus leaked
  * clusters; after it, the grown disk.
  */
+#include <linux/bitmap.h>
 #include <linux/blkdev.h>
 #include <linux/fs.h>
 #include <linux/mm.h>
@@ -29,27 +30,27 @@ static int prld_check_resize(const struct prld_resize *req)
 	return req->new_sectors ? 0 : -EINVAL;
 }
 
-/* Copy @cluster's data to the end of the file; then point the BAT at it. */
+/*
+ * Copy @cluster's data to the end of the file, durably; then point the
+ * map at it (the BAT leaf is written before the header grows).
+ */
 static int prld_move_cluster(struct prld_chain *chain, u32 cluster, u64 from,
 			     void *buf)
 {
-	struct prld_layer *top = &chain->layers[chain->nr_layers - 1];
 	u64 to = chain->alloc_next;
-	u32 entry = prld_offset_to_bat(&top->geom, to);
+	struct file *file = chain->layers[chain->nr_layers - 1].file;
 	int ret;
 
-	ret = prld_file_read(top->file, buf, chain->cluster_bytes, from);
+	ret = prld_file_read(file, buf, chain->cluster_bytes, from);
 	if (!ret)
-		ret = prld_file_write(top->file, buf, chain->cluster_bytes, to);
+		ret = prld_file_write(file, buf, chain->cluster_bytes, to);
 	if (!ret)
-		ret = vfs_fsync(top->file, 1);
-	if (!ret)
-		ret = prld_write_bat(top, cluster, entry);
-	if (ret)
-		return ret;
+		ret = vfs_fsync(file, 1);
+	/* Even on failure: the space may hold part of a copy. */
 	chain->alloc_next = to + chain->cluster_bytes;
-	prld_pages_set32(&top->bat, cluster, entry);
-	return 0;
+	if (!ret)
+		prld_chain_commit(chain, cluster, to);
+	return ret;
 }
 
 /* Every cluster of the top that lies where the grown BAT will be. */
@@ -105,6 +106,8 @@ static int prld_grow_top(struct prld_chain *chain,
 		return -ENOMEM;
 	ret = prld_move_out_of_the_way(chain, grown, buf);
 	if (!ret)
+		ret = prld_bat_writeback(top);
+	if (!ret)
 		ret = prld_zero_file(top->file, prld_bat_end(top->geom.bat_entries),
 				     prld_data_start(grown), buf,
 				     chain->cluster_bytes);
@@ -122,7 +125,8 @@ static int prld_grow_top(struct prld_chain *chain,
 
 /* The frozen part: file first, then the in-memory map takes the size. */
 static int prld_grow_frozen(struct prld_device *dev,
-			    const struct prld_geom *grown, void ***dir)
+			    const struct prld_geom *grown, void ***dir,
+			    unsigned long **dirty)
 {
 	struct prld_chain *chain = &dev->chain;
 	struct request_queue *q = dev->disk->queue;
@@ -134,7 +138,7 @@ static int prld_grow_frozen(struct prld_device *dev,
 	noio = memalloc_noio_save();
 	ret = prld_grow_top(chain, grown);
 	if (!ret) {
-		prld_chain_grow(chain, dir, grown->bat_entries);
+		prld_chain_grow(chain, dir, dirty, grown->bat_entries);
 		chain->layers[chain->nr_layers - 1].geom = *grown;
 	}
 	memalloc_noio_restore(noio);
@@ -148,6 +152,7 @@ static int prld_resize_bound(struct prld_device *dev, u64 new_sectors)
 	struct prld_layer *top = &chain->layers[chain->nr_layers - 1];
 	struct prld_geom grown;
 	struct prld_fault f;
+	unsigned long *dirty;
 	void **dir;
 	int ret;
 
@@ -168,8 +173,14 @@ static int prld_resize_bound(struct prld_device *dev, u64 new_sectors)
 		return -EFBIG;
 	/* Allocated before the freeze: reclaim must not wait on this queue. */
 	dir = prld_pages_dir_alloc(grown.bat_entries, sizeof(u32), GFP_KERNEL);
-	ret = dir ? prld_grow_frozen(dev, &grown, &dir) : -ENOMEM;
-	kvfree(dir);	/* the old directory on success, else the unused one */
+	dirty = bitmap_zalloc(DIV_ROUND_UP(grown.bat_entries,
+					   PRLD_LEAF_BYTES / sizeof(u32)) + 1,
+			      GFP_KERNEL);
+	ret = dir && dirty ? prld_grow_frozen(dev, &grown, &dir, &dirty) :
+			     -ENOMEM;
+	/* The old ones on success, else the unused ones. */
+	kvfree(dir);
+	bitmap_free(dirty);
 	if (ret)
 		return ret;
 	set_capacity_and_notify(dev->disk,

@@ -146,6 +146,8 @@ int prld_revert(struct prld_device *dev, const void __user *arg)
 	if (!ret) {
 		mutex_lock(&prld_ctl_mutex);
 		ret = prld_files_conflict(dev, &chain) ? -EBUSY : 0;
+		if (!ret)
+			ret = prld_chain_stacks_on(dev, &chain);
 		if (!ret) {
 			mutex_lock(&dev->mutex);
 			ret = prld_revert_bound(dev, &chain);

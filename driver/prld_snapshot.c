@@ -34,21 +34,6 @@ static int prld_check_new_file(const struct prld_chain *chain,
 	return 0;
 }
 
-/*
- * A file on a filesystem this very device holds: writing its in-use flag
- * under the frozen queue waits for the device's own I/O, forever, and each
- * later write would go back through the device.  Loop refuses stacking on
- * itself too.  Only the direct case: a cycle through another prld device
- * is not detected.
- */
-static bool prld_file_on_disk(const struct file *file,
-			      const struct gendisk *disk)
-{
-	const struct block_device *bdev = file_inode(file)->i_sb->s_bdev;
-
-	return bdev && bdev->bd_disk == disk;
-}
-
 /* The new top must describe the same disk and hold nothing. */
 static int prld_check_new_top(const struct prld_chain *chain,
 			      const struct prld_layer *top)
@@ -137,11 +122,6 @@ static int prld_push_bound(struct prld_device *dev, struct prld_layer *top)
 		return -EROFS;	/* attached read-only */
 	if (chain->nr_layers >= PRLD_MAX_LAYERS)
 		return -E2BIG;
-	if (prld_file_on_disk(top->file, dev->disk)) {
-		pr_err("prld%d: new top: on a filesystem of this device\n",
-		       dev->index);
-		return -EINVAL;
-	}
 	/* Before loading: the device's own top would read as "in use". */
 	ret = prld_check_new_file(chain, top->file);
 	if (!ret)
@@ -179,6 +159,8 @@ int prld_push_top(struct prld_device *dev, const void __user *arg)
 	/* The order of configure: prld_ctl_mutex, then dev->mutex. */
 	mutex_lock(&prld_ctl_mutex);
 	ret = prld_files_conflict(dev, &alone) ? -EBUSY : 0;
+	if (!ret)
+		ret = prld_chain_stacks_on(dev, &alone);
 	if (!ret) {
 		mutex_lock(&dev->mutex);
 		ret = prld_push_bound(dev, &top);

@@ -1,8 +1,11 @@
 #!/bin/bash
-# The driver's own fault points (prld_fault.c, debug kernel only): a BAT
-# write that fails during allocation and discard, a flush that fails.
-# Each failed request must report an error, the device must keep working,
-# and after detach the image must check clean or with leaks only (qemu-img
+# The driver's own fault points (prld_fault.c, debug kernel only): the
+# BAT writeback of a flush failing after an allocation and after a
+# discard, at detach, and at random under many allocations; a flush that
+# fails.  New clusters' BAT entries reach the file at the next flush
+# (prld_alloc.c), so a failed BAT write fails that flush: it must report
+# the error, keep the entry for the next flush, keep the device working;
+# after detach the image must check clean or with leaks only (qemu-img
 # check exit 0 or 3), never corrupt.  The fault counters prove each fault
 # really fired.
 . "$(dirname "$0")/../kernel/lib.sh"
@@ -27,40 +30,51 @@ image_ok() {
 [ -d "$F/fail_bat_write" ] && [ -d "$F/fail_flush" ]
 ok $? "module built with its fault points ($F)"
 
-# --- A BAT write fails while a write allocates a cluster. ---
+# bat_entry DIR CLUSTER: the image's BAT entry as the file holds it now.
+bat_entry() { le32 "$1/root.hds" $((64 + 4 * $2)); }
+
+# --- The BAT write of a new cluster fails at the flush. ---
 "$PRLDCTL" create -s 64M "$S/a" >/dev/null
 dev=$(attach "$S/a")
 head -c 64K /dev/urandom >"$WORK/p"
+dd if="$WORK/p" of="$dev" bs=64K seek=16 oflag=direct status=none
+ok $? "a write into a new cluster (cluster 1) succeeds"
+is "$("$PRLDCTL" info --json "$dev" | jq .allocated_clusters)" 1 "the map has it"
+is "$(bat_entry "$S/a" 1)" 0 "its BAT entry waits for the flush"
 arm fail_bat_write 1
-run dd if="$WORK/p" of="$dev" bs=64K seek=16 oflag=direct status=none
-ok $((RC == 0)) "write needing a new cluster fails when its BAT write fails"
+run "$PRLDCTL" flush "$dev"
+ok $((RC == 0)) "the flush fails when its BAT write fails"
 fired fail_bat_write
 ok $? "the BAT-write fault fired"
-is "$("$PRLDCTL" info --json "$dev" | jq .allocated_clusters)" 0 \
-	"nothing was mapped"
-cmp -s <(dd if="$dev" bs=64K skip=16 count=1 iflag=direct status=none) \
-	<(head -c 64K /dev/zero)
-ok $? "the cluster still reads as zeros"
-run dd if="$WORK/p" of="$dev" bs=64K seek=16 oflag=direct status=none
-is "$RC" 0 "the same write succeeds once the fault is gone"
+is "$(bat_entry "$S/a" 1)" 0 "nothing was written"
 cmp -s <(dd if="$dev" bs=64K skip=16 count=1 iflag=direct status=none) "$WORK/p"
-ok $? "and reads back"
+ok $? "the device still reads the data"
+run "$PRLDCTL" flush "$dev"
+is "$RC" 0 "the next flush succeeds"
+ok $(( $(bat_entry "$S/a" 1) == 0 )) "and writes the entry it kept"
 "$PRLDCTL" close "$dev"
 image_ok "$S/a" "after a failed BAT write"
 "$PRLDCTL" read --offset $((16 * 64 * 1024)) --length 64K "$S/a" | cmp -s - "$WORK/p"
 ok $? "the data is in the image after detach"
 
-# --- A BAT write fails while a discard unmaps a whole cluster. ---
+# --- The BAT write of a discard fails at the flush. ---
 dev=$(attach "$S/a")
-arm fail_bat_write 1
 run blkdiscard -o $((1 * MB)) -l $MB "$dev"
-ok $((RC == 0)) "discard of a whole mapped cluster fails when its BAT write fails"
+is "$RC" 0 "discard of a whole mapped cluster"
+cmp -s <(dd if="$dev" bs=64K skip=16 count=1 iflag=direct status=none) \
+	<(head -c 64K /dev/zero)
+ok $? "the cluster reads as zeros"
+arm fail_bat_write 1
+run "$PRLDCTL" flush "$dev"
+ok $((RC == 0)) "the flush fails when its BAT write fails"
 fired fail_bat_write
 ok $? "the BAT-write fault fired"
-cmp -s <(dd if="$dev" bs=64K skip=16 count=1 iflag=direct status=none) "$WORK/p"
-ok $? "the cluster keeps its data"
+ok $(( $(bat_entry "$S/a" 1) == 0 )) "the old entry stays in the file meanwhile"
+run "$PRLDCTL" flush "$dev"
+is "$RC" 0 "the next flush succeeds"
+is "$(bat_entry "$S/a" 1)" 0 "and clears the entry"
 "$PRLDCTL" close "$dev"
-image_ok "$S/a" "after a failed discard"
+image_ok "$S/a" "after a failed discard writeback"
 
 # --- A flush fails: PRLD_FLUSH and a REQ_OP_FLUSH from fsync. ---
 dev=$(attach "$S/a")
@@ -81,7 +95,26 @@ ok $? "the flush fault fired"
 is "$(le32 "$S/a/root.hds" 44)" 0 "detach after failed flushes still closes the image cleanly"
 image_ok "$S/a" "after failed flushes"
 
-# --- Many allocations, a random tenth of their BAT writes failing. ---
+# --- The BAT write fails at detach: the image stays marked in use. ---
+"$PRLDCTL" create -s 64M "$S/b" >/dev/null
+dev=$(attach "$S/b")
+dd if="$WORK/p" of="$dev" bs=64K seek=0 oflag=direct conv=fsync status=none
+ok $? "a flushed write into cluster 0"
+dd if="$WORK/p" of="$dev" bs=64K seek=32 oflag=direct status=none
+ok $? "an unflushed write into cluster 2"
+arm fail_bat_write 1
+run "$PRLDCTL" close "$dev"
+fired fail_bat_write
+ok $? "the BAT-write fault fired at detach"
+is "$("$PRLDCTL" list | wc -l)" 0 "the device is detached all the same"
+is "$(le32 "$S/b/root.hds" 44)" $((0x746F6E59)) "the image keeps its in-use flag"
+run "$PRLDCTL" check --repair "$S/b"
+ok $((RC != 0 && RC != 3)) "check --repair clears it ($RC)"
+image_ok "$S/b" "after a failed writeback at detach"
+"$PRLDCTL" read --length 64K "$S/b" | cmp -s - "$WORK/p"
+ok $? "the flushed write survived"
+
+# --- Many allocations and flushes, a random tenth of BAT writes failing. ---
 dev=$(attach "$S/a")
 echo 1 >"$F/fail_bat_write/verbose"
 echo 10 >"$F/fail_bat_write/probability"
@@ -89,17 +122,24 @@ echo 1000000 >"$F/fail_bat_write/times"
 failed=0
 for i in $(seq 0 47); do
 	dd if="$WORK/p" of="$dev" bs=64K seek=$((i * 16 + 8)) oflag=direct \
-		status=none 2>/dev/null || failed=$((failed + 1))
+		conv=fsync status=none 2>/dev/null || failed=$((failed + 1))
 done
 echo 0 >"$F/fail_bat_write/probability"
-echo "# failed writes: $failed of 48"
+echo "# writes whose fsync failed: $failed of 48"
+run "$PRLDCTL" flush "$dev"
+is "$RC" 0 "a flush without faults succeeds"
 bad=0
 for i in $(seq 0 47); do
 	got=$(dd if="$dev" bs=64K skip=$((i * 16 + 8)) count=1 iflag=direct status=none | sha256sum)
-	[ "$got" = "$(sha256sum <"$WORK/p")" ] ||
-		[ "$got" = "$(head -c 64K /dev/zero | sha256sum)" ] || bad=$((bad + 1))
+	[ "$got" = "$(sha256sum <"$WORK/p")" ] || bad=$((bad + 1))
 done
-is "$bad" 0 "every cluster holds either the data or zeros"
+is "$bad" 0 "every cluster holds its data"
 "$PRLDCTL" close "$dev"
 image_ok "$S/a" "after random BAT-write failures"
+bad=0
+for i in $(seq 0 47); do
+	got=$("$PRLDCTL" read --offset $(( (i * 16 + 8) * 65536 )) --length 64K "$S/a" | sha256sum)
+	[ "$got" = "$(sha256sum <"$WORK/p")" ] || bad=$((bad + 1))
+done
+is "$bad" 0 "and so does the image after detach"
 tap_done

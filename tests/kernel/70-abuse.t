@@ -89,6 +89,20 @@ head -c 1M /dev/urandom > "$WORK/p"
 dd if="$WORK/p" of="$inner" bs=1M seek=3 oflag=direct conv=fsync status=none
 cmp -s <(dd if="$inner" bs=1M skip=3 count=1 iflag=direct status=none) "$WORK/p"
 ok $? "and round-trips data through both devices"
+# A new top of the lower device on the upper device's filesystem: its
+# writes go through the upper device, whose image is on the lower one.
+mkfs.ext4 -q "$inner" && mkdir -p /mnt/abuse2 && mount "$inner" /mnt/abuse2
+"$PRLDCTL" create --image -s 64M /mnt/abuse2/new.hds
+dmesg_mark
+timeout 60 "$RAWIOCTL" push "$dev" /mnt/abuse2/new.hds 2> "$WORK/err"
+rc=$?
+ok $((rc == 0 || rc == 124)) "push of a delta on a device stacked on this one: refused, no hang (exit $rc)"
+like "$(cat "$WORK/err")" EINVAL "with EINVAL"
+like "$(dmesg_new)" "device stacked on it" "and dmesg says why"
+"$PRLDCTL" create --image -s 64M /mnt/abuse/new2.hds
+timeout 60 "$RAWIOCTL" push "$inner" /mnt/abuse/new2.hds 2> "$WORK/err"
+is "$?" 0 "the other way round (upper device, delta on the lower one's filesystem) works"
+umount /mnt/abuse2
 run "$PRLDCTL" close "$dev"
 is "$RC" 1 "the lower device refuses to detach under the mounted filesystem"
 "$PRLDCTL" close "$inner"

@@ -167,7 +167,10 @@ static void prld_chain_commit_rollback(struct kunit *test)
 
 	/* Over the base's cluster 0: the disk gains nothing, the top one. */
 	KUNIT_ASSERT_EQ(test, prld_chain_prepare(chain, 0, GFP_KERNEL), 0);
+	KUNIT_EXPECT_FALSE(test, test_bit(0, top->dirty));
 	prld_chain_commit(chain, 0, off);
+	/* The file's BAT follows at the next writeback: its leaf is dirty. */
+	KUNIT_EXPECT_TRUE(test, test_bit(0, top->dirty));
 	KUNIT_EXPECT_EQ(test, chain->allocated, 2ULL);
 	KUNIT_EXPECT_EQ(test, top->allocated, 1ULL);
 	KUNIT_EXPECT_TRUE(test, prld_chain_resolve(chain, 0, &layer, &got));
@@ -187,7 +190,9 @@ static void prld_chain_commit_rollback(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, prld_chain_alloc_start(top), off + 2 * cl);
 
 	/* Roll back cluster 0: the base's copy shows again. */
+	clear_bit(0, top->dirty);
 	prld_chain_uncommit(chain, 0);
+	KUNIT_EXPECT_TRUE(test, test_bit(0, top->dirty));
 	KUNIT_EXPECT_EQ(test, prld_pages_get8(&chain->owner, 0), 1);
 	KUNIT_EXPECT_TRUE(test, prld_chain_resolve(chain, 0, &layer, &got));
 	KUNIT_EXPECT_EQ(test, layer, 0U);
@@ -257,6 +262,7 @@ static void prld_chain_smaller_base_and_grow(struct kunit *test)
 {
 	struct prld_chain *chain = kt_chain(test, 2, 8, PRLD_FMT_V2);
 	struct prld_layer *base = &chain->layers[0], *top = &chain->layers[1];
+	unsigned long *dirty;
 	unsigned int layer;
 	void **dir;
 	u64 off;
@@ -284,8 +290,13 @@ static void prld_chain_smaller_base_and_grow(struct kunit *test)
 	/* Grow the top to 12 clusters: a larger directory, same leaves. */
 	dir = prld_pages_dir_alloc(12, sizeof(u32), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dir);
-	prld_chain_grow(chain, &dir, 12);
-	kvfree(dir);		/* the old directory, swapped out */
+	dirty = bitmap_zalloc(2, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dirty);
+	set_bit(0, top->dirty);
+	prld_chain_grow(chain, &dir, &dirty, 12);
+	kvfree(dir);		/* the old directory and bitmap, swapped out */
+	bitmap_free(dirty);
+	KUNIT_EXPECT_TRUE(test, test_bit(0, top->dirty));	/* kept */
 	top->geom.bat_entries = 12;
 	KUNIT_EXPECT_EQ(test, chain->clusters, 12U);
 	KUNIT_EXPECT_EQ(test, top->bat.count, 12U);

@@ -24,8 +24,10 @@ static inline void kt_chain_res_free(struct kunit_resource *res)
 	struct prld_chain *chain = res->data;
 	unsigned int i;
 
-	for (i = 0; i < chain->nr_layers; i++)
+	for (i = 0; i < chain->nr_layers; i++) {
 		prld_pages_free(&chain->layers[i].bat);
+		bitmap_free(chain->layers[i].dirty);
+	}
 	prld_chain_free(chain);
 }
 
@@ -56,6 +58,10 @@ static inline struct prld_chain *kt_chain(struct kunit *test,
 		KUNIT_ASSERT_EQ(test, prld_pages_init(&l->bat, clusters,
 						      sizeof(u32)), 0);
 		l->writable = i == nr_layers - 1;
+		if (l->writable) {
+			l->dirty = bitmap_zalloc(l->bat.nr_leaves + 1, GFP_KERNEL);
+			KUNIT_ASSERT_NOT_ERR_OR_NULL(test, l->dirty);
+		}
 	}
 	return chain;
 }
