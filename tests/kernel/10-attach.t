@@ -79,4 +79,16 @@ ok $? "bare image with 64K clusters, buffered: data round-trips"
 run qemu-img check -f parallels "$S/bare.hds"
 is "$RC" 0 "qemu-img check exit 0"
 
+# prldctl open reads headers only and leaves the BATs to the kernel; a
+# BAT the kernel refuses is explained by the full userspace check.
+"$CORPUS_GEN" "$S/c" > /dev/null
+sum=$(sha256sum < "$S/c/truncated-data.hds")
+dmesg_mark
+run "$PRLDCTL" open "$S/c/truncated-data.hds"
+ok $((RC == 0)) "an image whose BAT points past its end is refused"
+like "$ERR" "BAT entry points past the end of the file" "prldctl names the rule"
+like "$(dmesg_new)" "BAT entry points past the end of the file" "so does the kernel"
+is "$(sha256sum < "$S/c/truncated-data.hds")" "$sum" "the image is unchanged"
+is "$("$PRLDCTL" list | wc -l)" 0 "nothing bound"
+
 tap_done

@@ -2,10 +2,12 @@
 /*
  * attach.c - hand a disk to the prld kernel driver, and take it back.
  *
- * The chain is resolved and validated here first (prld_open, the same
- * shared validators the kernel runs) so the user gets a message naming the
- * file and the field; the kernel then reads and validates everything again
- * itself from the file descriptors: it never trusts userspace's view.
+ * The chain is resolved here from the descriptor and the images' headers
+ * only; the kernel reads and validates every header and BAT itself from
+ * the file descriptors (it never trusts userspace's view), so reading a
+ * large BAT twice would only double the attach time.  When the kernel
+ * refuses a disk, the full userspace check (the same shared validators)
+ * runs to name the file and the rule in the message.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,24 +31,35 @@ struct chain_files {
 	int *fds;
 };
 
-static void chain_files_free(struct chain_files *cf)
+/* Close the files (and so drop their locks); the paths stay. */
+static void chain_files_close(struct chain_files *cf)
 {
 	unsigned int i;
 
 	for (i = 0; i < cf->n; i++) {
-		free(cf->paths[i]);
 		if (cf->fds[i] >= 0)
 			close(cf->fds[i]);
+		cf->fds[i] = -1;
 	}
+}
+
+static void chain_files_free(struct chain_files *cf)
+{
+	unsigned int i;
+
+	chain_files_close(cf);
+	for (i = 0; i < cf->n; i++)
+		free(cf->paths[i]);
 	free(cf->paths);
 	free(cf->fds);
 	cf->n = 0;
 }
 
 /*
- * Resolve and validate the chain with libprld; keep only the paths.
- * PRLD_OPEN_FAKE (headers only, no lock) finds the files of an attached
- * disk, whose top the kernel's file holds locked.
+ * Resolve the chain with libprld; keep only the paths.  PRLD_OPEN_FAKE
+ * reads headers only and takes no lock (so it also finds the files of an
+ * attached disk, whose top the kernel's file holds locked); without it
+ * every BAT is validated too.
  */
 static int chain_resolve(const char *path, unsigned int flags,
 			 struct chain_files *cf, struct prld_err *err)
@@ -149,10 +162,29 @@ static int open_device(const char *dev, bool read_only)
 	return -1;
 }
 
+/*
+ * The kernel found the chain invalid: userspace's full check names the
+ * file and the rule.  A chain it finds valid gets the generic message.
+ */
+static int explain_invalid(int code, const char *disk, struct prld_err *err)
+{
+	struct chain_files cf = { 0 };
+	int ret;
+
+	ret = chain_resolve(disk, PRLD_OPEN_READ, &cf, err);
+	chain_files_free(&cf);
+	if (ret < 0)
+		return ret;
+	return prld_set_err(err, code, "%s: the driver refused the disk: %s (see dmesg)",
+			    disk, strerror(-code));
+}
+
 static int explain_configure(int code, const char *disk, const char *top,
 			     struct prld_err *err)
 {
 	switch (code) {
+	case -EINVAL:
+		return explain_invalid(code, disk, err);
 	case -EUCLEAN:
 		return prld_set_err(err, code,
 				    "%s: in-use flag set (not closed cleanly): run 'prldctl check --repair %s' or attach read-only (-r)",
@@ -231,7 +263,8 @@ int prld_attach(const char *path, const struct prld_attach_opts *o,
 	/* A writable attach first finishes an interrupted snapshot delete. */
 	ret = o->read_only ? 0 : merge_recover(path, NULL, 0, err);
 	if (ret >= 0)
-		ret = chain_resolve(path, PRLD_OPEN_READ, &cf, err);
+		ret = chain_resolve(path, PRLD_OPEN_READ | PRLD_OPEN_FAKE, &cf,
+				    err);
 	if (ret < 0)
 		goto out;
 	dio = o->direct_io == PRLD_DIO_ON ||
@@ -248,8 +281,11 @@ int prld_attach(const char *path, const struct prld_attach_opts *o,
 		if (ret != -EAGAIN)
 			break;
 	}
-	if (ret < 0)
+	if (ret < 0) {
+		/* Unlocked first: the explanation opens the files again. */
+		chain_files_close(&cf);
 		explain_configure(ret, path, cf.paths[cf.n - 1], err);
+	}
 out:
 	if (ctl >= 0)
 		close(ctl);
