@@ -9,6 +9,8 @@
 # The machine is shared and emulated, so its speed drifts: loop, prld and
 # qemu-nbd are attached together and each job runs on the three back to
 # back; BENCH_ROUNDS repeats everything and the report takes the median.
+# Then the memory and attach time of a sparse huge image (BENCH_HUGE)
+# and of a fully mapped one (BENCH_DENSE).
 # Targets:
 #   loop   loop with direct I/O on a fully written raw file
 #   prld   /dev/prldN on a fully allocated (and written) image
@@ -28,6 +30,7 @@ SIZE=${BENCH_SIZE:-1G}
 FRESH_SIZE=${BENCH_FRESH_SIZE:-64G}
 DEPTH=${BENCH_DEPTH:-64}
 HUGE=${BENCH_HUGE:-16T}
+DENSE=${BENCH_DENSE:-1T}
 TARGETS=${BENCH_TARGETS:-loop prld fresh nbd chain huge}
 ROUNDS=${BENCH_ROUNDS:-2}
 PRLDCTL=$PWD/userspace/prldctl
@@ -110,12 +113,16 @@ modprobe loop && modprobe nbd nbds_max=2 || exit 1
 mkdir -p /run/lock
 jq -n --arg kernel "$(uname -r)" --arg fs "$FS" --argjson runtime "$RUNTIME" \
 	--argjson ramp "$RAMP" --arg size "$SIZE" --arg fresh_size "$FRESH_SIZE" \
-	--argjson depth "$DEPTH" --arg huge "$HUGE" --arg fio "$(fio --version)" \
+	--argjson depth "$DEPTH" --arg huge "$HUGE" --arg dense "$DENSE" \
+	--arg fio "$(fio --version)" \
 	--argjson cpus "$(nproc)" --arg targets "$TARGETS" --argjson rounds "$ROUNDS" \
+	--arg scratch_host "${BENCH_SCRATCH_HOST:-unknown}" \
 	'{kernel: $kernel, fs: $fs, runtime: $runtime, ramp: $ramp, size: $size,
 	  rounds: $rounds,
-	  fresh_size: $fresh_size, depth: $depth, huge: $huge, fio: $fio,
-	  cpus: $cpus, targets: ($targets | split(" "))}' > "$OUT/meta.json"
+	  fresh_size: $fresh_size, depth: $depth, huge: $huge, dense: $dense,
+	  fio: $fio,
+	  cpus: $cpus, scratch_host: $scratch_host,
+	  targets: ($targets | split(" "))}' > "$OUT/meta.json"
 rc=0
 
 if want loop; then
@@ -202,6 +209,51 @@ if [ -n "${SIDE[chain]:-}" ]; then
 fi
 rm -rf "$SCRATCH/alloc"
 
+# attach_cost NAME DIR: kernel memory (/proc/meminfo, /proc/vmallocinfo
+# before and after) and time of `prldctl open -r DIR`, then of its detach,
+# to $OUT/NAME-*.  Read-only: the image stays as it is for the next step.
+attach_cost() {
+	local name=$1 dir=$2 dev t0
+	sync
+	echo 3 > /proc/sys/vm/drop_caches
+	sleep 1
+	cat /proc/meminfo > "$OUT/$name-meminfo-before"
+	cat /proc/vmallocinfo > "$OUT/$name-vmallocinfo-before"
+	t0=$(ms_now)
+	dev=$("$PRLDCTL" open -r "$dir") || return 1
+	echo $(( $(ms_now) - t0 )) > "$OUT/$name-attach-ms"
+	cat /proc/meminfo > "$OUT/$name-meminfo-after"
+	cat /proc/vmallocinfo > "$OUT/$name-vmallocinfo-after"
+	"$PRLDCTL" info --json "$dev" > "$OUT/$name-info.json"
+	t0=$(ms_now)
+	"$PRLDCTL" close "$dev" || return 1
+	echo $(( $(ms_now) - t0 )) > "$OUT/$name-detach-ms"
+	# Once more under strace -T for the PRLD_CONFIGURE ioctl alone, the
+	# kernel's share (seccomp-bpf: the other syscalls run at full speed).
+	echo 3 > /proc/sys/vm/drop_caches
+	dev=$(strace -f --seccomp-bpf -T -e trace=ioctl \
+		-o "$OUT/$name-attach.strace" "$PRLDCTL" open -r "$dir") || return 1
+	"$PRLDCTL" close "$dev" || return 1
+	log "$name: attach took $(cat "$OUT/$name-attach-ms") ms"
+}
+
+# map_every_cluster IMAGE: a V2 image whose every BAT entry names its own
+# cluster, in order, in a sparse file: a fully allocated disk's map at
+# the cost of a few MiB of scratch space.
+map_every_cluster() {
+	python3 - "$1" <<'PY'
+import struct, sys
+with open(sys.argv[1], "r+b") as f:
+    hdr = f.read(64)
+    cluster, entries = struct.unpack_from("<II", hdr, 0x1c)
+    data_off, = struct.unpack_from("<I", hdr, 0x30)
+    f.seek(64)
+    f.write(struct.pack("<%dI" % entries,
+                        *range(data_off, data_off + entries * cluster, cluster)))
+    f.truncate((data_off + entries * cluster) * 512)
+PY
+}
+
 if want huge; then
 	# The tiny attach also leaves an unbound device behind, so the
 	# snapshot difference below is the attach alone; its time is the
@@ -212,28 +264,11 @@ if want huge; then
 	echo $(( $(ms_now) - t0 )) > "$OUT/tiny-attach-ms"
 	"$PRLDCTL" close "$dev" || exit 1
 	"$PRLDCTL" create -s "$HUGE" "$SCRATCH/huge" > /dev/null || exit 1
-	sync
-	echo 3 > /proc/sys/vm/drop_caches
-	sleep 1
-	cat /proc/meminfo > "$OUT/huge-meminfo-before"
-	cat /proc/vmallocinfo > "$OUT/huge-vmallocinfo-before"
-	t0=$(ms_now)
-	dev=$("$PRLDCTL" open "$SCRATCH/huge") || exit 1
-	echo $(( $(ms_now) - t0 )) > "$OUT/huge-attach-ms"
-	cat /proc/meminfo > "$OUT/huge-meminfo-after"
-	cat /proc/vmallocinfo > "$OUT/huge-vmallocinfo-after"
-	"$PRLDCTL" info --json "$dev" > "$OUT/huge-info.json"
-	t0=$(ms_now)
-	"$PRLDCTL" close "$dev" || exit 1
-	echo $(( $(ms_now) - t0 )) > "$OUT/huge-detach-ms"
-	# Once more under strace -T for the PRLD_CONFIGURE ioctl alone, the
-	# kernel's share (seccomp-bpf: the other syscalls run at full speed).
-	echo 3 > /proc/sys/vm/drop_caches
-	dev=$(strace -f --seccomp-bpf -T -e trace=ioctl \
-		-o "$OUT/huge-attach.strace" "$PRLDCTL" open "$SCRATCH/huge") || exit 1
-	"$PRLDCTL" close "$dev" || exit 1
-	log "huge: attach of $HUGE took $(cat "$OUT/huge-attach-ms") ms"
-	rm -rf "$SCRATCH/huge" "$SCRATCH/tiny"
+	attach_cost huge "$SCRATCH/huge" || exit 1
+	"$PRLDCTL" create -s "$DENSE" "$SCRATCH/dense" > /dev/null &&
+		map_every_cluster "$SCRATCH/dense/root.hds" || exit 1
+	attach_cost dense "$SCRATCH/dense" || exit 1
+	rm -rf "$SCRATCH/huge" "$SCRATCH/tiny" "$SCRATCH/dense"
 fi
 
 umount "$SCRATCH"

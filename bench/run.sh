@@ -14,11 +14,18 @@
 #   BENCH_FRESH_SIZE  virtual size of the fresh expanding images (64G)
 #   BENCH_DEPTH     layers of the chain target (default 64)
 #   BENCH_HUGE      the sparse image for memory/attach time (default 16T)
+#   BENCH_DENSE     the fully mapped image for memory/attach (default 1T)
 #   BENCH_TARGETS   subset of "loop prld fresh nbd chain huge"
 #   BENCH_JOBS      subset of the fio job names (bench/guest.sh)
 #   BENCH_OUT       output directory (default bench/results)
 #   BENCH_TAG       label in the report (default: git describe)
 #   BENCH_README    README to update with the table (default: none)
+#   BENCH_SCRATCH_DIR  host directory of the guest's scratch disk image
+#                   (default /dev/shm when it has 12 GiB free, else
+#                   /var/tmp).  In RAM the host's own disk, whose latency
+#                   spikes on this shared machine swamped the drivers'
+#                   differences, drops out: every target sees the same
+#                   fast virtio disk (cache=none, as on disk).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd -P)
 cd "$top"
@@ -34,9 +41,25 @@ rm -rf "${raw:?}"/*
 
 envs=()
 for v in BENCH_RUNTIME BENCH_RAMP BENCH_ROUNDS BENCH_SIZE BENCH_FRESH_SIZE BENCH_DEPTH \
-	BENCH_HUGE BENCH_TARGETS BENCH_JOBS; do
+	BENCH_HUGE BENCH_DENSE BENCH_TARGETS BENCH_JOBS; do
 	[ -n "${!v:-}" ] && envs+=(-e "$v=${!v}")
 done
+
+# The scratch disk's home: see BENCH_SCRATCH_DIR above.
+scratch_dir=${BENCH_SCRATCH_DIR:-}
+if [ -z "$scratch_dir" ]; then
+	scratch_dir=/var/tmp
+	free_kib=$(df -k --output=avail /dev/shm 2>/dev/null | tail -n 1)
+	# cache=none opens the image O_DIRECT: tmpfs takes it since Linux 6.6.
+	if [ "${free_kib:-0}" -ge $((12 << 20)) ] &&
+		dd if=/dev/zero of=/dev/shm/.prld-bench-odirect bs=4k count=1 \
+			oflag=direct status=none 2>/dev/null; then
+		scratch_dir=/dev/shm
+	fi
+	rm -f /dev/shm/.prld-bench-odirect
+fi
+envs+=(-e "BENCH_SCRATCH_HOST=$(df --output=fstype "$scratch_dir" | tail -n 1)")
+echo "bench: scratch disk image in $scratch_dir"
 
 start=$(date +%s)
 for k in $kernels; do
@@ -48,7 +71,7 @@ for k in $kernels; do
 	for fs in $filesystems; do
 		# run.sh --keep leaves its work directory (the guest's results)
 		# in a directory of our own, so we know where to look.
-		tmp=$(mktemp -d "${PRLD_VM_TMPDIR:-/var/tmp}/prld-bench.XXXXXX")
+		tmp=$(mktemp -d "$scratch_dir/prld-bench.XXXXXX")
 		rc=0
 		PRLD_VM_TMPDIR=$tmp tests/vm/run.sh --kernel "$k" \
 			--scratch-size 24G --mem 2G --timeout 3600 --keep \
