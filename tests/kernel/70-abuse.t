@@ -65,19 +65,26 @@ ok $? "and reads (zeros)"
 run "$RAWIOCTL" detach "$free"
 is "$RC" 0 "and detaches"
 
+# push_refused DEV FILE WHAT: a PRLD_PUSH_TOP of FILE on DEV is refused
+# with EINVAL and the reason in dmesg, and does not hang.
+push_refused() {
+	local rc
+	"$PRLDCTL" create --image -s 64M "$2"
+	dmesg_mark
+	timeout 60 "$RAWIOCTL" push "$1" "$2" 2> "$WORK/err"
+	rc=$?
+	ok $((rc == 0 || rc == 124)) "push of a delta $3: refused, no hang (exit $rc)"
+	like "$(cat "$WORK/err")" EINVAL "with EINVAL"
+	like "$(dmesg_new)" "on a filesystem of this device" "and dmesg says why"
+}
+
 # --- A new top on a filesystem of the device itself ----------------------
 # Writing its in-use flag under the frozen queue would wait for the
 # device's own I/O forever (a hang seen here before the driver checked).
 "$PRLDCTL" create -s 64M "$S/rec"
 dev=$(attach "$S/rec")
 mkfs.ext4 -q "$dev" && mount "$dev" /mnt/abuse
-"$PRLDCTL" create --image -s 64M /mnt/abuse/new.hds
-dmesg_mark
-timeout 60 "$RAWIOCTL" push "$dev" /mnt/abuse/new.hds 2> "$WORK/err"
-rc=$?
-ok $((rc == 0 || rc == 124)) "push of a delta living on the device itself: refused, no hang (exit $rc)"
-like "$(cat "$WORK/err")" EINVAL "with EINVAL"
-like "$(dmesg_new)" "on a filesystem of this device" "and dmesg says why"
+push_refused "$dev" /mnt/abuse/new.hds "living on the device itself"
 echo still > /mnt/abuse/f && sync
 ok $? "the filesystem on the device still writes"
 
@@ -92,14 +99,8 @@ ok $? "and round-trips data through both devices"
 # A new top of the lower device on the upper device's filesystem: its
 # writes go through the upper device, whose image is on the lower one.
 mkfs.ext4 -q "$inner" && mkdir -p /mnt/abuse2 && mount "$inner" /mnt/abuse2
-"$PRLDCTL" create --image -s 64M /mnt/abuse2/new.hds
-dmesg_mark
-timeout 60 "$RAWIOCTL" push "$dev" /mnt/abuse2/new.hds 2> "$WORK/err"
-rc=$?
-ok $((rc == 0 || rc == 124)) "push of a delta on a device stacked on this one: refused, no hang (exit $rc)"
-like "$(cat "$WORK/err")" EINVAL "with EINVAL"
-like "$(dmesg_new)" "device stacked on it" "and dmesg says why"
-"$PRLDCTL" create --image -s 64M /mnt/abuse/new2.hds
+push_refused "$dev" /mnt/abuse2/new.hds "on a device stacked on this one"
+"$PRLDCTL" create --image -s 32M /mnt/abuse/new2.hds
 timeout 60 "$RAWIOCTL" push "$inner" /mnt/abuse/new2.hds 2> "$WORK/err"
 is "$?" 0 "the other way round (upper device, delta on the lower one's filesystem) works"
 umount /mnt/abuse2

@@ -8,7 +8,7 @@
 # 512 bytes of each suite's log, too little for the parameter tables.
 cd "$(dirname "$0")/../.." || exit 1
 : "${PRLD_KUNIT_KO:?}" "${PRLD_KUNIT_SELFTEST_KO:?}"
-SUITES=(prld_header prld_bat prld_chain prld_map prld_validate)
+SUITES=(prld_header prld_bat prld_chain prld_map prld_pages prld_validate)
 n=${#SUITES[@]}
 echo "1..$((2 * n + 3))"
 
