@@ -127,6 +127,7 @@ struct prld_cmd {
 	struct request *rq;
 	struct bio_vec *bvec;		/* allocated for multi-bio requests */
 	struct prld_aio *aios;		/* async pieces, one per cluster */
+	struct prld_aio aio;		/* aios of a one-cluster request */
 	atomic_t pending;		/* pieces in flight + the submitter */
 	int error;			/* first error of any piece */
 };

@@ -265,10 +265,14 @@ static unsigned int prld_rq_clusters(struct prld_device *dev,
 /* Start @cmd asynchronously if it qualifies; false: do it synchronously. */
 static bool prld_try_aio(struct prld_device *dev, struct prld_cmd *cmd)
 {
+	unsigned int nr;
+
 	if (!blk_rq_bytes(cmd->rq) || !prld_aio_eligible(dev, cmd->rq))
 		return false;
-	cmd->aios = kcalloc(prld_rq_clusters(dev, cmd->rq),
-			    sizeof(*cmd->aios), GFP_NOIO);
+	nr = prld_rq_clusters(dev, cmd->rq);
+	/* Most requests lie in one cluster: no allocation for those. */
+	cmd->aios = nr == 1 ? &cmd->aio :
+		    kcalloc(nr, sizeof(*cmd->aios), GFP_NOIO);
 	if (!cmd->aios)
 		return false;
 	prld_aio_submit(dev, cmd);
@@ -391,7 +395,8 @@ static void prld_complete_rq(struct request *rq)
 	struct prld_cmd *cmd = blk_mq_rq_to_pdu(rq);
 	struct prld_device *dev = rq->q->queuedata;
 
-	kfree(cmd->aios);
+	if (cmd->aios != &cmd->aio)
+		kfree(cmd->aios);
 	cmd->aios = NULL;
 	kfree(cmd->bvec);
 	cmd->bvec = NULL;
