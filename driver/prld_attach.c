@@ -118,9 +118,26 @@ static int prld_store_bat(struct prld_layer *layer, const u8 *raw, u32 first,
 }
 
 /*
+ * Does the file hold data in [@pos, @end)?  A hole reads as zeros, so a
+ * piece of BAT that lies in one holds no entries.  A filesystem without
+ * SEEK_DATA reports everything as data, which only costs the read.
+ * (This moves the shared file position, which nobody uses for these
+ * files: every access is positioned.)
+ */
+static bool prld_has_data(struct file *file, loff_t pos, loff_t end)
+{
+	loff_t data = vfs_llseek(file, pos, SEEK_DATA);
+
+	if (data == -ENXIO)
+		return false;	/* nothing but holes from @pos on */
+	return data < 0 || data < end;
+}
+
+/*
  * Read the BAT piece by piece, validate each piece against the whole
  * file (duplicates across pieces included), and keep its non-zero
- * entries: a thin image costs memory for what it maps only.
+ * entries: a thin image costs memory for what it maps only, and the
+ * holes of a sparse BAT are not even read.
  */
 static int prld_load_bat(struct prld_layer *layer, u64 size, unsigned int index)
 {
@@ -138,9 +155,12 @@ static int prld_load_bat(struct prld_layer *layer, u64 size, unsigned int index)
 	seen = kvzalloc(DIV_ROUND_UP(slots, 8) + 1, GFP_KERNEL);
 	ret = raw && seen ? 0 : -ENOMEM;
 	for (first = 0; !ret && first < g->bat_entries; first += n) {
+		loff_t pos = PRLD_BAT_OFFSET + 4 * (loff_t)first;
+
 		n = min(g->bat_entries - first, PRLD_BAT_CHUNK_ENTRIES);
-		ret = prld_file_read(layer->file, raw, 4 * (size_t)n,
-				     PRLD_BAT_OFFSET + 4 * (loff_t)first);
+		if (!prld_has_data(layer->file, pos, pos + 4 * (loff_t)n))
+			continue;
+		ret = prld_file_read(layer->file, raw, 4 * (size_t)n, pos);
 		if (ret)
 			break;
 		if (prld_bat_check_range(g, raw, first, n, size, seen, &f) !=
@@ -253,8 +273,15 @@ int prld_mark_in_use(struct prld_layer *top, u64 alloc_next)
 	ret = prld_write_state(top);
 	if (!ret)
 		ret = vfs_fsync(top->file, 0);
-	if (ret)
+	if (ret) {
+		/*
+		 * The flag may sit in the page cache (the sync failed): put
+		 * the clean state back so a failed attach leaves the image
+		 * as it found it.  Best effort: the attach fails anyway.
+		 */
 		top->geom.inuse = 0;
+		prld_write_state(top);
+	}
 	return ret;
 }
 

@@ -400,7 +400,10 @@ static void prld_complete_rq(struct request *rq)
 	cmd->aios = NULL;
 	kfree(cmd->bvec);
 	cmd->bvec = NULL;
-	if (cmd->error)
+	if (cmd->error && req_op(rq) == REQ_OP_FLUSH)
+		pr_err_ratelimited("prld%d: FLUSH failed: %d\n", dev->index,
+				   cmd->error);
+	else if (cmd->error)
 		pr_err_ratelimited("prld%d: %s of %u bytes at sector %llu failed: %d\n",
 				   dev->index, blk_op_str(req_op(rq)),
 				   blk_rq_bytes(rq), (u64)blk_rq_pos(rq),
