@@ -1,7 +1,8 @@
 #!/bin/bash
-# failslab (debug kernel): kernel allocations made for one process fail
-# at random while it attaches a disk (PRLD_CONFIGURE through rawattach)
-# or pushes a new top (PRLD_PUSH_TOP).  Every attempt either works or
+# failslab (debug kernel): kernel allocations fail at random during one
+# PRLD_CONFIGURE (an attach) or PRLD_PUSH_TOP (a new top) ioctl, issued by
+# rawattach --make-it-fail, which marks itself for failslab's task filter
+# around the ioctl alone.  Every attempt either works or
 # reports an error; a failed attach leaves no device bound and the image
 # closed (in-use flag clear); the images check clean or with leaks only;
 # KASAN, lockdep and kmemleak (tests/vm/run.sh) watch the error paths.
@@ -19,13 +20,16 @@ echo 1 >"$FS/verbose"
 echo 1000000 >"$FS/times"
 echo 0 >"$FS/probability"
 
-# failing PERCENT CMD...: run CMD with PERCENT% of its allocations failing.
+# failing PERCENT RAWATTACH-ARGS...: rawattach with PERCENT% of the
+# ioctl's allocations failing.  Only the ioctl: a failed allocation in the
+# exec or the opens, which read the guest's 9p root, leaves the 9p client
+# broken (every later exec fails with EINVAL).
 failing() {
-	local p=$1
+	local p=$1 rc
 	shift
 	echo "$p" >"$FS/probability"
-	(echo 1 >/proc/self/make-it-fail && exec "$@")
-	local rc=$?
+	"$RAWATTACH" --make-it-fail "$@"
+	rc=$?
 	echo 0 >"$FS/probability"
 	return $rc
 }
@@ -45,7 +49,7 @@ head -c 1M /dev/urandom >"$WORK/p"
 
 attached=0 refused=0 half=0 pushed=0 badimg=0 baddata=0
 for i in $(seq "$ROUNDS"); do
-	dev=$(failing 10 "$RAWATTACH" "$S/a/root.hds" 2>/dev/null)
+	dev=$(failing 10 "$S/a/root.hds" 2>/dev/null)
 	if [ -z "$dev" ]; then
 		refused=$((refused + 1))
 		[ -z "$("$PRLDCTL" list)" ] || half=$((half + 1))
@@ -54,7 +58,7 @@ for i in $(seq "$ROUNDS"); do
 		attached=$((attached + 1))
 		DEVS+=("$dev")
 		cp "$S/top.clean" "$S/top.hds"
-		failing 10 "$RAWATTACH" --push-to "$dev" "$S/top.hds" \
+		failing 10 --push-to "$dev" "$S/top.hds" \
 			>/dev/null 2>&1 && pushed=$((pushed + 1))
 		cmp -s <(dd if="$dev" bs=1M skip=3 count=1 status=none) "$WORK/p" ||
 			baddata=$((baddata + 1))

@@ -14,6 +14,12 @@
  *             [--nr N] [--bad-fd] [--bad-ptr] [--ro-fds] FILE...
  *                                   (PRLD_REVERT of DEV to the chain FILE...)
  *
+ * --make-it-fail sets /proc/self/make-it-fail around the ioctl alone, for
+ * failslab with task-filter: the kernel's allocations for the ioctl fail,
+ * never those of the exec or of the file opens (in the test VM those read
+ * the 9p root, whose client does not survive a failed allocation: every
+ * later exec in the guest fails with EINVAL).
+ *
  * Prints /dev/prldN on success; on failure "configure: <errno name>" on
  * stderr and exit status 1.
  */
@@ -28,6 +34,23 @@
 #include <unistd.h>
 
 #include "prld_ioctl.h"
+
+static int fail_fd = -1;	/* /proc/self/make-it-fail, or -1 */
+
+/* ioctl() with this task's allocations failing as failslab decides. */
+static int failing_ioctl(int fd, unsigned long cmd, void *arg)
+{
+	int ret, err;
+
+	if (fail_fd >= 0 && pwrite(fail_fd, "1", 1, 0) != 1)
+		return -1;
+	ret = ioctl(fd, cmd, arg);
+	err = errno;
+	if (fail_fd >= 0 && pwrite(fail_fd, "0", 1, 0) != 1)
+		return -1;
+	errno = err;
+	return ret;
+}
 
 static int fail(const char *what)
 {
@@ -56,7 +79,7 @@ static int push(const char *devpath, const struct prld_config *cfg,
 	dev = open(devpath, O_RDONLY);
 	if (dev < 0)
 		return fail(devpath);
-	if (ioctl(dev, PRLD_PUSH_TOP, &req) < 0)
+	if (failing_ioctl(dev, PRLD_PUSH_TOP, &req) < 0)
 		return fail("push");
 	return 0;
 }
@@ -77,7 +100,7 @@ static int revert(const char *devpath, const struct prld_config *cfg)
 	dev = open(devpath, O_RDONLY);
 	if (dev < 0)
 		return fail(devpath);
-	if (ioctl(dev, PRLD_REVERT, &req) < 0)
+	if (failing_ioctl(dev, PRLD_REVERT, &req) < 0)
 		return fail("revert");
 	return 0;
 }
@@ -97,6 +120,7 @@ int main(int argc, char **argv)
 		{ "ro-fds", no_argument, NULL, 'O' },
 		{ "push-to", required_argument, NULL, 'T' },
 		{ "revert-to", required_argument, NULL, 'V' },
+		{ "make-it-fail", no_argument, NULL, 'F' },
 		{ 0 }
 	};
 	struct prld_config cfg = { .size = sizeof(cfg) };
@@ -120,6 +144,11 @@ int main(int argc, char **argv)
 		case 'O': ro_fds = 1; break;
 		case 'T': push_to = optarg; break;
 		case 'V': revert_to = optarg; break;
+		case 'F':
+			fail_fd = open("/proc/self/make-it-fail", O_WRONLY);
+			if (fail_fd < 0)
+				return fail("/proc/self/make-it-fail");
+			break;
 		default: return 2;
 		}
 	}
@@ -155,7 +184,7 @@ int main(int argc, char **argv)
 		usleep(10000);
 	if (dev < 0)
 		return fail(path);
-	if (ioctl(dev, PRLD_CONFIGURE, &cfg) < 0)
+	if (failing_ioctl(dev, PRLD_CONFIGURE, &cfg) < 0)
 		return fail("configure");
 	printf("%s\n", path);
 	return 0;
