@@ -239,7 +239,8 @@ attach_cost() {
 
 # map_every_cluster IMAGE: a V2 image whose every BAT entry names its own
 # cluster, in order, in a sparse file: a fully allocated disk's map at
-# the cost of a few MiB of scratch space.
+# the cost of a few MiB of scratch space.  V2 entries count clusters;
+# data_off is in sectors, a whole number of clusters.
 map_every_cluster() {
 	python3 - "$1" <<'PY'
 import struct, sys
@@ -247,9 +248,9 @@ with open(sys.argv[1], "r+b") as f:
     hdr = f.read(64)
     cluster, entries = struct.unpack_from("<II", hdr, 0x1c)
     data_off, = struct.unpack_from("<I", hdr, 0x30)
+    first = data_off // cluster
     f.seek(64)
-    f.write(struct.pack("<%dI" % entries,
-                        *range(data_off, data_off + entries * cluster, cluster)))
+    f.write(struct.pack("<%dI" % entries, *range(first, first + entries)))
     f.truncate((data_off + entries * cluster) * 512)
 PY
 }
