@@ -168,11 +168,11 @@ head -c 64K /dev/urandom >"$WORK/x"
 head -c 64K /dev/urandom >"$WORK/y"
 head -c $MB /dev/zero >"$WORK/zero"
 head -c 64K /dev/zero >"$WORK/zero64"
-# cluster N OFF-IN-CLUSTER LEN FILE: FILE at that place of an otherwise
-# zero cluster (what a fresh cluster must read after one write).
+# cluster OFF LEN FILE [BASE]: $WORK/cl is BASE (default zeros) with
+# FILE at OFF: what a cluster must read after that one write.
 cluster() {
-	cp "$WORK/zero" "$WORK/cl"
-	dd if="$4" of="$WORK/cl" bs=64k seek="$2" count="$3" iflag=count_bytes \
+	cp "${4:-$WORK/zero}" "$WORK/cl"
+	dd if="$3" of="$WORK/cl" bs=64k seek="$1" count="$2" iflag=count_bytes \
 		oflag=seek_bytes conv=notrunc status=none
 }
 
@@ -252,71 +252,104 @@ rd $((5 * MB)) $MB | cmp -s - "$WORK/B"
 ok $? "direct-io off: rewritten, it reads back"
 "$PRLDCTL" close "$dev"
 
-# --- 3. An allocating write fails: its data, then its BAT entry. ---
-# alloc_fails NAME CLUSTER: after a failed (or unflushed) allocating write
-# of $WORK/x at the start of CLUSTER, the map and the data agree: mapped
-# and the data, or unmapped and zeros.
+# --- 3. An allocating write fails: its data, its BAT entry, its copy-up. ---
+# alloc_agrees WHAT CLUSTER BEFORE W [AFTER]: after an allocating write
+# of $WORK/x at the start of CLUSTER that returned W, BEFORE clusters
+# mapped until then (AFTER if it succeeds; default one more): a failed write left the cluster unmapped and reading
+# as before (zeros, or $WORK/old over a lower layer), an acknowledged one
+# (the error then came from the flush) mapped and reading its data; the
+# kernel's map and what reads back agree.
 alloc_agrees() {
-	local n
-	n=$(allocated)
+	local old=${OLD:-$WORK/zero}
 	rd $(($2 * MB)) $MB >"$WORK/got"
-	cluster "$2" 0 64K "$WORK/x"
-	if [ "$n" = "$3" ]; then
-		cmp -s "$WORK/got" "$WORK/zero"
-		ok $? "$1: unmapped ($n clusters), the cluster reads zeros"
+	if [ "$4" != 0 ]; then
+		is "$(allocated)" "$3" "$1: the failed write mapped nothing"
+		cmp -s "$WORK/got" "$old"
+		ok $? "$1: the cluster reads as before"
 	else
-		is "$n" $(($3 + 1)) "$1: or mapped, one more cluster"
+		is "$(allocated)" "${5:-$(($3 + 1))}" "$1: the acknowledged write is mapped"
+		cluster 0 64K "$WORK/x" "$old"
 		cmp -s "$WORK/got" "$WORK/cl"
-		ok $? "$1: mapped, the cluster reads the data"
+		ok $? "$1: the cluster reads its data"
 	fi
 }
+# alloc_fails WHAT CLUSTER: write $WORK/x at the start of CLUSTER (no
+# fsync), then PRLD_FLUSH: one of them must report the error.  Sets W.
+alloc_fails() {
+	run wr "$WORK/x" $(($2 * MB))
+	W=$RC
+	run "$PRLDCTL" flush "$dev"
+	ok $((W == 0 && RC == 0)) "$1: the write ($W) or the flush ($RC) reports the error"
+}
 
+# The data of a new cluster fails: the space preallocated after the last
+# cluster, where new clusters go, is under the fault.  Through direct
+# I/O and through the backing file's page cache.
 for dio in on off; do
-	new_image "b$dio" --direct-io "$dio"
-	flushed "b$dio" 0 "$WORK/A"	# cluster 0: the preallocated tail begins
-	t=$(tail_start "b$dio")
-	sz=$(stat -c %s "$M/b$dio/root.hds")
-	ok $((sz - t < MB)) "b$dio: space preallocated after the last cluster ($t..$sz)"
-	fault_range "$M/b$dio/root.hds" "$t" $((sz - t))
-	run wr "$WORK/x" $((3 * MB)) conv=fsync
-	ok $((RC == 0)) "b$dio: allocating write whose data fails reports an error"
-	alloc_agrees "b$dio" 3 1
+	n=b$dio
+	new_image "$n" --direct-io "$dio"
+	flushed "$n" 0 "$WORK/A"	# cluster 0: the preallocated tail begins
+	t=$(tail_start "$n")
+	sz=$(stat -c %s "$M/$n/root.hds")
+	ok $((sz - t < MB)) "$n: space preallocated after the last cluster ($t..$sz)"
+	fault_range "$M/$n/root.hds" "$t" $((sz - t))
+	alloc_fails "$n: allocating write whose data fails" 3
+	alloc_agrees "$n" 3 1 "$W"
 	fault_off
-	alloc_agrees "b$dio: fault gone" 3 1
-	undef "b$dio" $((3 * MB)) $MB
-	echo 3 >>"$WORK/alloc.b$dio"
-	# The space the failed write used is handed out again: the next
+	alloc_agrees "$n: fault gone" 3 1 "$W"
+	undef "$n" $((3 * MB)) $MB
+	echo 3 >>"$WORK/alloc.$n"
+	# The space the failed write used may be handed out again: the next
 	# new cluster must not show what the failed write left there.
 	run wr "$WORK/y" $((4 * MB + 512 * 1024)) conv=fsync
-	is "$RC" 0 "b$dio: the next allocating write works"
-	dd if="$WORK/y" of="$WORK/ref.b$dio" bs=64k seek=$((4 * MB + 512 * 1024)) \
+	is "$RC" 0 "$n: the next allocating write works"
+	dd if="$WORK/y" of="$WORK/ref.$n" bs=64k seek=$((4 * MB + 512 * 1024)) \
 		oflag=seek_bytes conv=notrunc status=none
-	cluster 4 $((512 * 1024)) 64K "$WORK/y"
+	cluster $((512 * 1024)) 64K "$WORK/y"
 	rd $((4 * MB)) $MB >"$WORK/got"
 	cmp -s "$WORK/got" "$WORK/cl"
-	ok $? "b$dio: the new cluster reads its data and zeros, nothing of the failed write" ||
-		explain "$WORK/got" "$WORK/cl"
+	r=$?
+	ok $r "$n: the new cluster reads its data and zeros, nothing of the failed write"
+	[ $r = 0 ] || explain "$WORK/got" "$WORK/cl"
 	"$PRLDCTL" close "$dev"
 done
 
 # The BAT entry's block fails: the data is written, the entry is not.
 # Today the write fails; with the BAT entry left to the next flush (as a
-# disk's volatile cache) the write may succeed and the flush fail.  Both
-# report the error.  The first 4 KiB of the file hold the header and
-# every entry of this small image.
+# disk's volatile cache) the write may succeed and the flush fail.  The
+# first 4 KiB of the file hold the header and every entry of this image.
 new_image c
 flushed c 0 "$WORK/A"
 fault_range "$M/c/root.hds" 0 4096
 ok $? "fault under the header and BAT block of c"
-run wr "$WORK/x" $((3 * MB))
-w=$RC
-run "$PRLDCTL" flush "$dev"
-ok $((w == 0 && RC == 0)) "c: allocating write whose BAT entry fails: the write ($w) or the flush ($RC) reports an error"
-alloc_agrees c 3 1
+alloc_fails "c: allocating write whose BAT entry fails" 3
+alloc_agrees c 3 1 "$W"
 fault_off
-alloc_agrees "c: fault gone" 3 1
+alloc_agrees "c: fault gone" 3 1 "$W"
 undef c $((3 * MB)) $MB
 echo 3 >>"$WORK/alloc.c"
+"$PRLDCTL" close "$dev"
+
+# Copy-up: a partial write into a cluster only the lower layer holds
+# needs that cluster's data, whose read fails.  The write must fail (the
+# top cannot get a correct copy) and leave the old data visible; a read
+# of the lower layer's cluster fails too.
+new_image s
+flushed s $((2 * MB)) "$WORK/A"
+"$PRLDCTL" close "$dev"
+"$PRLDCTL" snapshot "$M/s" >/dev/null
+dev=$(attach "$M/s")
+dd if="$M/s/root.hds" iflag=nocache count=0 status=none	# drop its cache
+fault_range "$M/s/root.hds" "$(slot s 2)" $MB
+ok $? "fault under cluster 2 of the lower layer of s"
+run rd $((2 * MB)) 64K
+ok $((RC == 0)) "s: a read of the lower layer's failing cluster reports an error"
+alloc_fails "s: copy-up whose read of the lower layer fails" 2
+fault_off
+# Read once the fault is gone (the lower layer's cluster is what fails);
+# the count is of clusters any layer maps, which a copy-up leaves alone,
+# so the data tells: the old data unless the write was acknowledged.
+OLD=$WORK/A alloc_agrees "s: fault gone" 2 1 "$W" 1
 "$PRLDCTL" close "$dev"
 
 # repair_fs: after errors ext4 may have aborted its journal: unmount,
@@ -363,7 +396,7 @@ if [ "$RC" = 0 ]; then
 	ok $? "d: fault gone, a flushed write reads back"
 else
 	undef d $((2 * MB)) 65536
-	ok 0 "d: fault gone, a write fails cleanly (backing filesystem: ${ERR:-?})"
+	ok 0 "d: fault gone, a write fails cleanly (${ERR%%$'\n'*})"
 fi
 exec 7>&-
 run timeout 120 "$PRLDCTL" close "$dev"
@@ -418,7 +451,7 @@ for n in "${IMAGES[@]}"; do
 	# mapped with all of its data; the map says which.
 	while read -r c; do
 		dd if="$WORK/got" of="$WORK/c" bs=64k skip=$((c * 16)) count=16 status=none
-		cluster "$c" 0 64K "$WORK/x"
+		cluster 0 64K "$WORK/x"
 		cmp -s "$WORK/c" "$WORK/zero" || cmp -s "$WORK/c" "$WORK/cl"
 		ok $? "$n: cluster $c of the failed allocating write reads zeros or its data"
 	done < <(cat "$WORK/alloc.$n" 2>/dev/null)
