@@ -166,6 +166,7 @@ head -c $MB /dev/urandom >"$WORK/A"
 head -c $MB /dev/urandom >"$WORK/B"
 head -c 64K /dev/urandom >"$WORK/x"
 head -c 64K /dev/urandom >"$WORK/y"
+head -c 512 "$WORK/y" >"$WORK/y512"
 head -c $MB /dev/zero >"$WORK/zero"
 head -c 64K /dev/zero >"$WORK/zero64"
 # cluster OFF LEN FILE [BASE]: $WORK/cl is BASE (default zeros) with
@@ -176,19 +177,20 @@ cluster() {
 		oflag=seek_bytes conv=notrunc status=none
 }
 
-# explain GOT WANT: which 64 KiB pieces differ, and whether they hold
-# $WORK/x (the data of the write that failed).
+# explain GOT WANT: the 4 KiB blocks of a cluster that differ, and how
+# many of those differ only by bytes of $WORK/x (the data of the write
+# that failed, at the start of a cluster).
 explain() {
 	python3 - "$1" "$2" "$WORK/x" <<'EOF'
 import sys
 got, want, x = (open(f, 'rb').read() for f in sys.argv[1:4])
-for i in range(0, max(len(got), len(want)), 65536):
-    g, w = got[i:i + 65536], want[i:i + 65536]
-    if g != w:
-        what = "the failed write's data" if g == x else \
-               "zeros" if g == bytes(len(g)) else "other bytes"
-        print("#   at +%d KiB: %s instead of %s" % (i // 1024, what,
-              "zeros" if w == bytes(len(w)) else "the data"))
+diff = [i for i in range(0, len(want), 4096)
+        if got[i:i + 4096] != want[i:i + 4096]]
+stale = [i for i in diff if i + 4096 <= len(x) and
+         all(g == w or g == x[i + k] for k, (g, w) in
+             enumerate(zip(got[i:i + 4096], want[i:i + 4096])))]
+print("#   %d blocks differ (first at +%s), %d of them hold the failed write's bytes"
+      % (len(diff), diff[:1], len(stale)))
 EOF
 }
 
@@ -300,12 +302,16 @@ for dio in on off; do
 	undef "$n" $((3 * MB)) $MB
 	echo 3 >>"$WORK/alloc.$n"
 	# The space the failed write used may be handed out again: the next
-	# new cluster must not show what the failed write left there.
-	run wr "$WORK/y" $((4 * MB + 512 * 1024)) conv=fsync
+	# new cluster must not show what the failed write left there (in the
+	# image file's page cache, say).  One sector into the cluster's
+	# second page, which the failed write covered: were that page
+	# written back whole with stale bytes, they would become durable
+	# (the final compare would see them; the read here sees any page).
+	run wr "$WORK/y512" $((4 * MB + 4608)) conv=fsync
 	is "$RC" 0 "$n: the next allocating write works"
-	dd if="$WORK/y" of="$WORK/ref.$n" bs=64k seek=$((4 * MB + 512 * 1024)) \
+	dd if="$WORK/y512" of="$WORK/ref.$n" bs=512 seek=$((4 * MB + 4608)) \
 		oflag=seek_bytes conv=notrunc status=none
-	cluster $((512 * 1024)) 64K "$WORK/y"
+	cluster 4608 512 "$WORK/y512"
 	rd $((4 * MB)) $MB >"$WORK/got"
 	cmp -s "$WORK/got" "$WORK/cl"
 	r=$?
