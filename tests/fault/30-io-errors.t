@@ -317,6 +317,18 @@ for dio in on off; do
 	r=$?
 	ok $r "$n: the new cluster reads its data and zeros, nothing of the failed write"
 	[ $r = 0 ] || explain "$WORK/got" "$WORK/cl"
+	# Once the fault is gone the device works at once: with no flush
+	# after the failed write, the next one must not inherit its error.
+	t=$(tail_start "$n")
+	fault_range "$M/$n/root.hds" "$t" $(($(stat -c %s "$M/$n/root.hds") - t))
+	wr "$WORK/x" $((5 * MB)) 2>/dev/null
+	fault_off
+	undef "$n" $((5 * MB)) $MB
+	echo 5 >>"$WORK/alloc.$n"
+	run wr "$WORK/y512" $((6 * MB + 4608)) conv=fsync
+	is "$RC" 0 "$n: fault gone, the first write after a failed one works"
+	[ "$RC" != 0 ] || dd if="$WORK/y512" of="$WORK/ref.$n" bs=512 \
+		seek=$((6 * MB + 4608)) oflag=seek_bytes conv=notrunc status=none
 	"$PRLDCTL" close "$dev"
 done
 
