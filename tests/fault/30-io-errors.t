@@ -33,7 +33,7 @@
 # debug kernel with the rest of tests/fault.)
 . "$(dirname "$0")/../kernel/lib.sh"
 MB=1048576
-SIZE=32M	# small images: whole-device compares stay cheap
+SIZE=16M	# small images: whole-device compares stay cheap (KASAN, TCG)
 DM=prld-ioerr
 M=$S/mnt
 # dmsetup makes its own /dev/mapper nodes: the guest runs no udev.
