@@ -188,8 +188,8 @@ test-debug: $(TOOL) $(CORPUS_GEN) $(RAWATTACH) $(RAWIOCTL) $(MUTANTS) \
 # device-mapper table swapped under the images' filesystem) on each
 # stock test kernel, where dm-mod and dm-flakey are modules; test-debug
 # runs it on the debug kernel with the rest of tests/fault.  Not in
-# `make test` yet: it fails on two open driver bugs (stale page cache of
-# the image file after a failed write).
+# `make test` yet: it fails on open driver bugs (what a failed write left
+# in the image file's page cache: data, a BAT entry, a pending error).
 test-ioerr: $(TOOL) $(CORPUS_GEN) $(RAWATTACH) $(RAWIOCTL) $(MUTANTS) $(MUTANT_RUN)
 	@[ -n "$(VM_KERNELS)" ] || { echo "no test kernels: run make deps"; exit 1; }
 	set -e; for k in $(VM_KERNELS); do \
