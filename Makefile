@@ -9,6 +9,8 @@
 #   make debug-kernel  build/cache the KASAN/lockdep/kmemleak/KUnit kernel
 #   make test-kunit    the KUnit suites in a VM on that kernel
 #   make test-debug    the kernel suite (and fault injection) on it
+#   make test-ioerr    I/O errors under the images (tests/fault/30-io-errors.t)
+#                      on each Debian test kernel
 #   make demo          the main job end to end (in a VM if need be)
 #   make install       tool, headers, library, man page under $(PREFIX)
 #   make dkms-install  the module through dkms, loaded at boot
@@ -72,7 +74,7 @@ SAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full \
 	--errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect
 
-.PHONY: debug-kernel test-kunit test-debug
+.PHONY: debug-kernel test-kunit test-debug test-ioerr
 .PHONY: all deps test test-unit test-cli test-asan test-valgrind test-fuzz \
 	test-vm test-vm-self test-dkms module lint fuzz fuzz-long demo install dkms-install clean \
 	crash-test test-crash fuzz-kernel-long bench bench-smoke
@@ -181,6 +183,18 @@ test-kunit:
 test-debug: $(TOOL) $(CORPUS_GEN) $(RAWATTACH) $(RAWIOCTL) $(MUTANTS) \
 	$(MUTANT_RUN)
 	tests/kernel/run.sh debug ext4
+
+# I/O errors under the backing file (tests/fault/30-io-errors.t: a
+# device-mapper table swapped under the images' filesystem) on each
+# stock test kernel, where dm-mod and dm-flakey are modules; test-debug
+# runs it on the debug kernel with the rest of tests/fault.  Not in
+# `make test` yet: it fails on open driver bugs (what a failed write left
+# in the image file's page cache: data, a BAT entry, a pending error).
+test-ioerr: $(TOOL) $(CORPUS_GEN) $(RAWATTACH) $(RAWIOCTL) $(MUTANTS) $(MUTANT_RUN)
+	@[ -n "$(VM_KERNELS)" ] || { echo "no test kernels: run make deps"; exit 1; }
+	set -e; for k in $(VM_KERNELS); do \
+		PRLD_KTESTS=tests/fault/30-io-errors.t tests/kernel/run.sh $$k ext4; \
+	done
 
 # The kernel suite in a VM per installed Debian test kernel (tests/vm).
 test-vm: $(TOOL) $(CORPUS_GEN) $(RAWATTACH) $(RAWIOCTL) $(MUTANTS) $(MUTANT_RUN)
