@@ -57,6 +57,13 @@ struct prld_layer {
 	struct prld_geom geom;
 	struct prld_pages bat;	/* native-endian copy, geom.bat_entries */
 	unsigned long *dirty;	/* writable top: leaves of bat not written */
+	/*
+	 * Writable top: a second open file of it for the driver's own
+	 * ordering syncs.  A write-back error is reported once per open
+	 * file; syncing through this one never takes an error away from
+	 * the next FLUSH, which syncs through @file.
+	 */
+	struct file *sync_file;
 	u64 allocated;		/* non-zero entries */
 	bool writable;		/* only ever the top */
 };
@@ -176,7 +183,7 @@ void prld_layer_release(struct prld_layer *layer);
 void prld_chain_release(struct prld_chain *chain);
 int prld_mark_in_use(struct prld_layer *top, u64 alloc_next);
 int prld_finish_top(struct prld_chain *chain, bool wrote);
-int prld_bat_writeback(struct prld_layer *top);
+int prld_bat_sync(struct prld_layer *top, struct file *file);
 int prld_file_read(struct file *file, void *buf, size_t len, loff_t pos);
 int prld_file_write(struct file *file, const void *buf, size_t len,
 		    loff_t pos);

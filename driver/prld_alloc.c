@@ -52,7 +52,8 @@
  */
 static int prld_reserve(struct prld_chain *chain, u64 off)
 {
-	struct file *top = chain->layers[chain->nr_layers - 1].file;
+	struct prld_layer *l = &chain->layers[chain->nr_layers - 1];
+	struct file *top = l->file;
 	u64 end = off + chain->cluster_bytes;
 	u64 step = max_t(u64, chain->cluster_bytes, PRLD_PREALLOC_BYTES);
 	int ret;
@@ -66,7 +67,7 @@ static int prld_reserve(struct prld_chain *chain, u64 off)
 	if (ret == -EOPNOTSUPP)
 		ret = vfs_truncate(&top->f_path, end);
 	if (!ret)
-		ret = vfs_fsync(top, 1);
+		ret = vfs_fsync(l->sync_file, 1);
 	return ret;
 }
 
@@ -179,7 +180,8 @@ static int prld_fill_claim(struct prld_device *dev, const struct prld_piece *p,
 			   struct iov_iter *iter, u64 off)
 {
 	struct prld_chain *chain = &dev->chain;
-	struct file *top = chain->layers[chain->nr_layers - 1].file;
+	struct prld_layer *l = &chain->layers[chain->nr_layers - 1];
+	struct file *top = l->file;
 	unsigned int lower;
 	u64 lower_off;
 	bool below;
@@ -192,8 +194,8 @@ static int prld_fill_claim(struct prld_device *dev, const struct prld_piece *p,
 		ret = prld_iter_io(dev, top, iter, p->len, off + p->in_cluster,
 				   true);
 	if (!ret && below)
-		ret = vfs_fsync_range(top, off, off + chain->cluster_bytes - 1,
-				      1);
+		ret = vfs_fsync_range(l->sync_file, off,
+				      off + chain->cluster_bytes - 1, 1);
 	return ret;
 }
 

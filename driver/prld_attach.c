@@ -216,7 +216,12 @@ int prld_layer_load(struct prld_layer *layer, unsigned int index)
 		layer->dirty = bitmap_zalloc(max(layer->bat.nr_leaves, 1U),
 					     GFP_KERNEL);
 		if (!layer->dirty)
-			ret = -ENOMEM;
+			return -ENOMEM;
+		layer->sync_file = file_clone_open(file);
+		if (IS_ERR(layer->sync_file)) {
+			ret = PTR_ERR(layer->sync_file);
+			layer->sync_file = NULL;
+		}
 	}
 	return ret;
 }
@@ -226,6 +231,9 @@ void prld_layer_release(struct prld_layer *layer)
 	prld_pages_free(&layer->bat);
 	bitmap_free(layer->dirty);
 	layer->dirty = NULL;
+	if (layer->sync_file)
+		fput(layer->sync_file);
+	layer->sync_file = NULL;
 	layer->allocated = 0;
 	if (layer->file)
 		fput(layer->file);
@@ -262,6 +270,7 @@ static int prld_write_state(struct prld_layer *top)
  */
 int prld_mark_in_use(struct prld_layer *top, u64 alloc_next)
 {
+	u32 was = top->geom.inuse;
 	int ret;
 
 	if (i_size_read(file_inode(top->file)) > alloc_next) {
@@ -272,14 +281,14 @@ int prld_mark_in_use(struct prld_layer *top, u64 alloc_next)
 	top->geom.inuse = PRLD_INUSE_MAGIC;
 	ret = prld_write_state(top);
 	if (!ret)
-		ret = vfs_fsync(top->file, 0);
+		ret = vfs_fsync(top->sync_file, 0);
 	if (ret) {
 		/*
 		 * The flag may sit in the page cache (the sync failed): put
 		 * the clean state back so a failed attach leaves the image
 		 * as it found it.  Best effort: the attach fails anyway.
 		 */
-		top->geom.inuse = 0;
+		top->geom.inuse = was;
 		prld_write_state(top);
 	}
 	return ret;
@@ -297,9 +306,7 @@ int prld_finish_top(struct prld_chain *chain, bool wrote)
 	u64 end = prld_chain_alloc_start(top);
 	int ret;
 
-	ret = prld_bat_writeback(top);
-	if (!ret)
-		ret = vfs_fsync(top->file, 0);
+	ret = prld_bat_sync(top, top->sync_file);
 	if (ret)
 		return ret;
 	if (i_size_read(file_inode(top->file)) > end) {
@@ -312,7 +319,7 @@ int prld_finish_top(struct prld_chain *chain, bool wrote)
 		top->geom.flags &= ~PRLD_FLAG_EMPTY;
 	ret = prld_write_state(top);
 	if (!ret)
-		ret = vfs_fsync(top->file, 0);
+		ret = vfs_fsync(top->sync_file, 0);
 	return ret;
 }
 
@@ -330,34 +337,57 @@ static int prld_write_leaf(struct prld_layer *top, u32 leaf, __le32 *buf)
 			       PRLD_BAT_OFFSET + 4 * (loff_t)first);
 }
 
-/*
- * Write every leaf of @top's BAT that changed in memory to the file (the
- * page cache: the caller's fsync makes it durable).  A leaf's bit is
- * cleared before its entries are read, so an entry committed meanwhile
- * either is in this write or sets the bit again for the next one.  On
- * failure the leaf stays dirty for the next try.  Callers serialise
- * (flush_lock, or a frozen queue).
- */
-int prld_bat_writeback(struct prld_layer *top)
+/* Write the leaves set in @leaves; stop at the first failure. */
+static int prld_write_leaves(struct prld_layer *top, const unsigned long *leaves)
 {
 	unsigned long leaf;
 	__le32 *buf;
 	int ret = 0;
 
-	if (bitmap_empty(top->dirty, top->bat.nr_leaves))
-		return 0;
 	buf = kmalloc(PRLD_LEAF_BYTES, GFP_NOIO);
 	if (!buf)
 		return -ENOMEM;
-	for_each_set_bit(leaf, top->dirty, top->bat.nr_leaves) {
-		if (!test_and_clear_bit(leaf, top->dirty))
-			continue;
+	for_each_set_bit(leaf, leaves, top->bat.nr_leaves) {
 		ret = prld_write_leaf(top, leaf, buf);
-		if (ret) {
-			set_bit(leaf, top->dirty);
+		if (ret)
 			break;
-		}
 	}
 	kfree(buf);
+	return ret;
+}
+
+/*
+ * Make @top's BAT as the map has it, and everything written before,
+ * durable: write every leaf that changed in memory, then fsync.  A
+ * leaf's bit is cleared before its entries are read, so an entry
+ * committed meanwhile either is in this write or sets the bit again for
+ * the next one.  If anything fails, every leaf of this round is dirty
+ * again: after a failed write or sync the page cache may not hold it, so
+ * the next call writes it anew from memory.  @file is the top's file to
+ * sync through: top->file for a FLUSH, which must report every write-back
+ * error since the last one, top->sync_file for the driver's own needs.
+ * Callers serialise (flush_lock, or a frozen queue).
+ */
+int prld_bat_sync(struct prld_layer *top, struct file *file)
+{
+	unsigned int nr = top->bat.nr_leaves;
+	unsigned long *round, leaf;
+	int ret;
+
+	if (bitmap_empty(top->dirty, nr))
+		return vfs_fsync(file, 0);
+	round = bitmap_zalloc(nr, GFP_NOIO);
+	if (!round)
+		return -ENOMEM;
+	for_each_set_bit(leaf, top->dirty, nr)
+		if (test_and_clear_bit(leaf, top->dirty))
+			__set_bit(leaf, round);
+	ret = prld_write_leaves(top, round);
+	if (!ret)
+		ret = vfs_fsync(file, 0);
+	if (ret)
+		for_each_set_bit(leaf, round, nr)
+			set_bit(leaf, top->dirty);
+	bitmap_free(round);
 	return ret;
 }

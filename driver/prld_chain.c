@@ -235,7 +235,7 @@ static void prld_mark_dirty(struct prld_layer *top, u32 cluster)
 /*
  * Record that the top now maps @cluster at @file_off (prepared above).
  * One store publishes it to the lockless readers of prld_chain_resolve();
- * the file's BAT follows at the next writeback (prld_bat_writeback()).
+ * the file's BAT follows at the next prld_bat_sync().
  */
 void prld_chain_commit(struct prld_chain *chain, u32 cluster, u64 file_off)
 {

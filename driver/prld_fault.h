@@ -12,7 +12,7 @@
 #include <linux/types.h>
 
 enum prld_fault_point {
-	PRLD_FAULT_BAT_WRITE,	/* prld_bat_writeback(): a leaf is not written */
+	PRLD_FAULT_BAT_WRITE,	/* prld_bat_sync(): a leaf is not written */
 	PRLD_FAULT_FLUSH,	/* prld_flush(): the top is not synced */
 	PRLD_FAULT_NR
 };

@@ -293,12 +293,10 @@ int prld_flush(struct prld_device *dev)
 
 	if (dev->flags & PRLD_CONFIG_READ_ONLY)
 		return 0;
+	if (prld_should_fail(PRLD_FAULT_FLUSH))
+		return -EIO;
 	mutex_lock(&dev->flush_lock);
-	ret = prld_bat_writeback(top);
-	if (!ret && prld_should_fail(PRLD_FAULT_FLUSH))
-		ret = -EIO;
-	if (!ret)
-		ret = vfs_fsync(top->file, 0);
+	ret = prld_bat_sync(top, top->file);
 	mutex_unlock(&dev->flush_lock);
 	return ret;
 }

@@ -38,14 +38,14 @@ static int prld_move_cluster(struct prld_chain *chain, u32 cluster, u64 from,
 			     void *buf)
 {
 	u64 to = chain->alloc_next;
-	struct file *file = chain->layers[chain->nr_layers - 1].file;
+	struct prld_layer *top = &chain->layers[chain->nr_layers - 1];
 	int ret;
 
-	ret = prld_file_read(file, buf, chain->cluster_bytes, from);
+	ret = prld_file_read(top->file, buf, chain->cluster_bytes, from);
 	if (!ret)
-		ret = prld_file_write(file, buf, chain->cluster_bytes, to);
+		ret = prld_file_write(top->file, buf, chain->cluster_bytes, to);
 	if (!ret)
-		ret = vfs_fsync(file, 1);
+		ret = vfs_fsync(top->sync_file, 1);
 	/* Even on failure: the space may hold part of a copy. */
 	chain->alloc_next = to + chain->cluster_bytes;
 	if (!ret)
@@ -106,20 +106,20 @@ static int prld_grow_top(struct prld_chain *chain,
 		return -ENOMEM;
 	ret = prld_move_out_of_the_way(chain, grown, buf);
 	if (!ret)
-		ret = prld_bat_writeback(top);
+		ret = prld_bat_sync(top, top->sync_file);
 	if (!ret)
 		ret = prld_zero_file(top->file, prld_bat_end(top->geom.bat_entries),
 				     prld_data_start(grown), buf,
 				     chain->cluster_bytes);
 	if (!ret)
-		ret = vfs_fsync(top->file, 0);
+		ret = vfs_fsync(top->sync_file, 0);
 	kvfree(buf);
 	if (ret)
 		return ret;
 	prld_header_encode(grown, hdr);
 	ret = prld_file_write(top->file, hdr, sizeof(hdr), 0);
 	if (!ret)
-		ret = vfs_fsync(top->file, 0);
+		ret = vfs_fsync(top->sync_file, 0);
 	return ret;
 }
 

@@ -71,7 +71,19 @@ until_stop churn 1 & pids+=($!)
 until_stop churn 2 & pids+=($!)
 until_stop ctl & pids+=($!)
 
-# Simultaneous detaches of one idle device, a few rounds, meanwhile.
+timeout 600 tail --pid=$fio_pid -f /dev/null
+wait $fio_pid
+fio_rc=$?
+touch "$STOP"
+for p in "${pids[@]}"; do
+	timeout 120 tail --pid="$p" -f /dev/null || echo "# loop $p did not stop"
+done
+wait
+
+# Simultaneous detaches of one idle device, a few rounds, once the loops
+# above have stopped: while they run, a churner can get the index the
+# first detach freed, and the second detach then (rightly) detaches the
+# churner's disk instead.
 twice=0 twice_bad=0
 for round in 1 2 3; do
 	"$PRLDCTL" create -s 16M "$S/twice$round"
@@ -81,21 +93,11 @@ for round in 1 2 3; do
 	wait $a; ra=$?
 	wait $b; rb=$?
 	[ $ra -eq 0 ] && [ $rb -eq 0 ] && twice_bad=$((twice_bad + 1))
-	# Both may see the other's open and say EBUSY: then detach now, by
-	# the disk (the churners may already have $t again for their own).
+	# Both may see the other's open and say EBUSY: then detach now.
 	[ $ra -eq 0 ] || [ $rb -eq 0 ] ||
 		"$PRLDCTL" close "$S/twice$round" > /dev/null 2>&1
 	"$PRLDCTL" list --json | grep -q "twice$round" || twice=$((twice + 1))
 done
-
-timeout 600 tail --pid=$fio_pid -f /dev/null
-wait $fio_pid
-fio_rc=$?
-touch "$STOP"
-for p in "${pids[@]}"; do
-	timeout 120 tail --pid="$p" -f /dev/null || echo "# loop $p did not stop"
-done
-wait
 
 is "$fio_rc" 0 "fio verify passes through all the races"
 echo "# snapshots $(count snap.ok), churn attaches $(count churn.ok)"
