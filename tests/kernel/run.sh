@@ -16,6 +16,9 @@ if [ "$krel" = debug ]; then
 	export PRLD_FAULT_INJECT=y
 	# The fault-injection tests need this kernel and this module build.
 	: "${PRLD_KTESTS:=tests/kernel/*.t tests/fault/*.t}"
+	# KASAN, lockdep and kmemleak make the kernel side several times
+	# slower under TCG, and this suite runs beside another in make test.
+	: "${PRLD_SUITE_TIMEOUT:=3000}" "${PRLD_VM_TIMEOUT:=3600}"
 fi
 ko=$("$top/tests/kernel/build-module.sh" "$krel")
 start=$(date +%s)
