@@ -308,7 +308,10 @@ if [ ${#fail[@]} -gt 0 ]; then
 		first=$(grep -nE "$pattern" "$share/dmesg" | head -n1 | cut -d: -f1 || true)
 		if [ -n "$first" ]; then
 			echo "run.sh: guest kernel log from its first splat:"
-			tail -n +"$first" "$share/dmesg" | head -n 80
+			# No pipe: under pipefail, a 'tail | head' whose tail
+			# was still writing when head quit died of SIGPIPE here,
+			# so run.sh exited 141 before printing why it failed.
+			sed -n "$first,$((first + 79))p" "$share/dmesg"
 		else
 			echo "run.sh: end of the guest kernel log:"
 			tail -n 30 "$share/dmesg"
