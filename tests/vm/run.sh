@@ -305,7 +305,9 @@ if [ ${#fail[@]} -gt 0 ]; then
 	# The console was already shown; add the kernel log from its first
 	# splat on (or its end), unless -v showed all of it.
 	if [ -z "$verbose" ] && [ -s "$share/dmesg" ]; then
-		first=$(grep -nE "$pattern" "$share/dmesg" | head -n1 | cut -d: -f1 || true)
+		# The same lines the verdict counts: not the PROVE_RCU banner.
+		first=$(grep -nE "$pattern" "$share/dmesg" | grep -Ev "$DMESG_OK" |
+			head -n1 | cut -d: -f1 || true)
 		if [ -n "$first" ]; then
 			echo "run.sh: guest kernel log from its first splat:"
 			# No pipe: under pipefail, a 'tail | head' whose tail
