@@ -122,7 +122,7 @@ TEST_STOCK := test-unit test-cli test-asan test-valgrind test-fuzz lint-stock \
 TEST_DEBUG := test-kunit test-debug-a lint-debug
 
 test: $(TOOL) $(CORPUS_GEN) $(RAWATTACH) $(RAWIOCTL) $(MUTANTS) $(MUTANT_RUN) \
-	$(DURABLE)
+	$(DURABLE) $(RAWATTACH_STATIC)
 	PRLD_MODULE_ONCE=$$$$ tests/lanes.sh "stock=$(MAKE) $(TEST_STOCK)" \
 		"debug=$(MAKE) $(TEST_DEBUG)"
 
@@ -150,6 +150,18 @@ RAWATTACH := $(BUILD)/rawattach
 $(RAWATTACH): tests/kernel/rawattach.c include/prld_ioctl.h
 	@mkdir -p $(@D)
 	$(CC) $(PRLD_CFLAGS) $(CFLAGS) -o $@ $<
+
+# The same, static, for the debug kernel's guests (tests/kernel/guest.sh
+# runs it from a tmpfs there): tests/fault/20-failslab.t runs rawattach
+# with its caller's allocations failing, and loading a dynamically linked
+# binary from the guest's 9p root then fails allocations inside the 9p
+# client, after which every open and exec on that root says EINVAL and
+# the rest of the run is lost.
+RAWATTACH_STATIC := $(BUILD)/rawattach-static
+
+$(RAWATTACH_STATIC): tests/kernel/rawattach.c include/prld_ioctl.h
+	@mkdir -p $(@D)
+	$(CC) $(PRLD_CFLAGS) $(CFLAGS) -static -o $@ $<
 
 # One raw ioctl of any kind, for the abuse and race tests.
 RAWIOCTL := $(BUILD)/rawioctl
@@ -196,7 +208,7 @@ test-kunit:
 # The whole kernel suite and tests/fault on the debug kernel: any KASAN,
 # lockdep, atomic-sleep report or module kmemleak fails it.
 test-debug: $(TOOL) $(CORPUS_GEN) $(RAWATTACH) $(RAWIOCTL) $(MUTANTS) \
-	$(MUTANT_RUN)
+	$(MUTANT_RUN) $(RAWATTACH_STATIC)
 	tests/kernel/run.sh debug ext4
 
 # make test's two parts of it, each in a VM of its own (so each also ends
@@ -211,11 +223,11 @@ DEBUG_TAIL = $(sort $(wildcard tests/kernel/65-*.t tests/kernel/70-*.t)) \
 	$(sort $(wildcard tests/fault/*.t))
 
 test-debug-a: $(TOOL) $(CORPUS_GEN) $(RAWATTACH) $(RAWIOCTL) $(MUTANTS) \
-	$(MUTANT_RUN)
+	$(MUTANT_RUN) $(RAWATTACH_STATIC)
 	PRLD_KTESTS="$(filter-out $(DEBUG_TAIL),$(DEBUG_TESTS))" tests/kernel/run.sh debug ext4
 
 test-debug-b: $(TOOL) $(CORPUS_GEN) $(RAWATTACH) $(RAWIOCTL) $(MUTANTS) \
-	$(MUTANT_RUN)
+	$(MUTANT_RUN) $(RAWATTACH_STATIC)
 	PRLD_KTESTS="$(DEBUG_TAIL)" tests/kernel/run.sh debug ext4
 
 # The kernel suite in a VM per installed Debian test kernel (tests/vm).

@@ -11,6 +11,17 @@ export PRLDCTL=$PWD/userspace/prldctl RAWATTACH=$PWD/build/rawattach \
 	MUTANT_RUN=$PWD/build/mutant_run RAWIOCTL=$PWD/build/rawioctl \
 	SCRATCH=/mnt/scratch
 
+# A kernel with failslab (the debug kernel): tests/fault/20-failslab.t
+# runs rawattach with its allocations failing.  Loaded from the 9p root,
+# a dynamically linked rawattach made the 9p client fail allocations of
+# its own, after which every open and exec there said EINVAL and the rest
+# of the run was lost; the static build (make) from a tmpfs keeps those
+# failures in the exec and the driver.
+if [ -d /sys/kernel/debug/failslab ] && [ -x build/rawattach-static ]; then
+	mkdir -p /run/prld-bin && cp build/rawattach-static /run/prld-bin/rawattach &&
+		RAWATTACH=/run/prld-bin/rawattach || exit 1
+fi
+
 echo "# kernel $(uname -r), backing filesystem $fs on $PRLD_VM_SCRATCH"
 case $fs in
 ext4) mkfs.ext4 -q -F "$PRLD_VM_SCRATCH" ;;
