@@ -214,10 +214,10 @@ test-debug: $(TOOL) $(CORPUS_GEN) $(RAWATTACH) $(RAWIOCTL) $(MUTANTS) \
 # make test's two parts of it, each in a VM of its own (so each also ends
 # with the module's unload and a kmemleak scan).  The tail is tests/fault
 # and the two malformed-input tests: about a fifth of the suite by the
-# times measured under load (10-attach 127 s, 20-qemu 812 s, 30-fs
-# 151 s; 4.2-4.8 times the stock kernel's), so that it fits after the
-# stock lane's ~21 minutes while the debug lane runs the rest.  A new
-# test file lands in one of the two; none is skipped.
+# times measured under load (tests/debug-kernel/README.md; 4.2-4.8 times
+# the stock kernel's per file), so that it fits after the stock lane's
+# ~21 minutes while the debug lane runs the rest.  A new test file lands
+# in one of the two; none is skipped.
 DEBUG_TESTS = $(sort $(wildcard tests/kernel/*.t)) $(sort $(wildcard tests/fault/*.t))
 DEBUG_TAIL = $(sort $(wildcard tests/kernel/65-*.t tests/kernel/70-*.t)) \
 	$(sort $(wildcard tests/fault/*.t))
