@@ -25,9 +25,11 @@ insmod "$PRLD_KO" || exit 1
 # blocked task's stack and the kernel log tail before giving up.
 echo 30 > /proc/sys/kernel/hung_task_timeout_secs 2>/dev/null
 echo 1 > /proc/sys/kernel/sysrq
+# --timer: each test's time, to see where a kernel's suite spends it
+# (the debug kernel's runs beside the stock one in make test).
 # shellcheck disable=SC2086
 timeout "${PRLD_SUITE_TIMEOUT:-1800}" \
-	prove --exec '' --failures --comments ${PRLD_KTESTS:-tests/kernel/*.t}
+	prove --exec '' --timer --failures --comments ${PRLD_KTESTS:-tests/kernel/*.t}
 rc=$?
 if [ $rc -eq 124 ]; then
 	echo "not ok - the suite timed out: blocked tasks follow"
