@@ -183,7 +183,11 @@ void prld_layer_release(struct prld_layer *layer);
 void prld_chain_release(struct prld_chain *chain);
 int prld_mark_in_use(struct prld_layer *top, u64 alloc_next);
 int prld_finish_top(struct prld_chain *chain, bool wrote);
-int prld_bat_sync(struct prld_layer *top, struct file *file);
+int prld_bat_sync(struct prld_layer *top, bool flush);
+errseq_t prld_sync_mark(const struct prld_layer *top);
+int prld_sync_range(struct prld_layer *top, loff_t start, loff_t end,
+		    int datasync, errseq_t since);
+int prld_sync_top(struct prld_layer *top, int datasync, errseq_t since);
 int prld_file_read(struct file *file, void *buf, size_t len, loff_t pos);
 int prld_file_write(struct file *file, const void *buf, size_t len,
 		    loff_t pos);

@@ -56,18 +56,20 @@ static int prld_reserve(struct prld_chain *chain, u64 off)
 	struct file *top = l->file;
 	u64 end = off + chain->cluster_bytes;
 	u64 step = max_t(u64, chain->cluster_bytes, PRLD_PREALLOC_BYTES);
+	errseq_t since;
 	int ret;
 
 	/* Below i_size lies only space an earlier step made durable. */
 	if (i_size_read(file_inode(top)) >= end)
 		return 0;
+	since = prld_sync_mark(l);
 	ret = vfs_fallocate(top, 0, off, step);
 	if (ret == -ENOSPC && step > chain->cluster_bytes)
 		ret = vfs_fallocate(top, 0, off, chain->cluster_bytes);
 	if (ret == -EOPNOTSUPP)
 		ret = vfs_truncate(&top->f_path, end);
 	if (!ret)
-		ret = vfs_fsync(l->sync_file, 1);
+		ret = prld_sync_top(l, 1, since);
 	return ret;
 }
 
@@ -182,6 +184,7 @@ static int prld_fill_claim(struct prld_device *dev, const struct prld_piece *p,
 	struct prld_chain *chain = &dev->chain;
 	struct prld_layer *l = &chain->layers[chain->nr_layers - 1];
 	struct file *top = l->file;
+	errseq_t since = prld_sync_mark(l);
 	unsigned int lower;
 	u64 lower_off;
 	bool below;
@@ -194,8 +197,8 @@ static int prld_fill_claim(struct prld_device *dev, const struct prld_piece *p,
 		ret = prld_iter_io(dev, top, iter, p->len, off + p->in_cluster,
 				   true);
 	if (!ret && below)
-		ret = vfs_fsync_range(l->sync_file, off,
-				      off + chain->cluster_bytes - 1, 1);
+		ret = prld_sync_range(l, off, off + chain->cluster_bytes - 1, 1,
+				      since);
 	return ret;
 }
 

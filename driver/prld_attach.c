@@ -252,6 +252,39 @@ void prld_chain_release(struct prld_chain *chain)
 	memset(chain, 0, sizeof(*chain));
 }
 
+/* Where a later prld_sync_top() starts to count write-back errors. */
+errseq_t prld_sync_mark(const struct prld_layer *top)
+{
+	return errseq_sample(&top->sync_file->f_mapping->wb_err);
+}
+
+/*
+ * The driver's own ordering sync of the top, as opposed to a FLUSH: it
+ * goes through top->sync_file, so it takes no error away from the next
+ * FLUSH.  @since is prld_sync_mark() from before the caller wrote what
+ * must be durable.  An error from before that is another write's,
+ * reported (or still to be reported) through the top's own file: the
+ * sync runs once more, past it.  An error nobody has seen yet counts as
+ * new (errseq_sample()), so no write-back failure goes unreported.  The
+ * data of [@start, @end] is written back; metadata as vfs_fsync_range().
+ */
+int prld_sync_range(struct prld_layer *top, loff_t start, loff_t end,
+		    int datasync, errseq_t since)
+{
+	struct file *file = top->sync_file;
+	int ret;
+
+	ret = vfs_fsync_range(file, start, end, datasync);
+	if (ret && !errseq_check(&file->f_mapping->wb_err, since))
+		ret = vfs_fsync_range(file, start, end, datasync);
+	return ret;
+}
+
+int prld_sync_top(struct prld_layer *top, int datasync, errseq_t since)
+{
+	return prld_sync_range(top, 0, LLONG_MAX, datasync, since);
+}
+
 /* inuse, data_off and flags are adjacent: one write updates both flags. */
 static int prld_write_state(struct prld_layer *top)
 {
@@ -270,6 +303,7 @@ static int prld_write_state(struct prld_layer *top)
  */
 int prld_mark_in_use(struct prld_layer *top, u64 alloc_next)
 {
+	errseq_t since = prld_sync_mark(top);
 	u32 was = top->geom.inuse;
 	int ret;
 
@@ -281,7 +315,7 @@ int prld_mark_in_use(struct prld_layer *top, u64 alloc_next)
 	top->geom.inuse = PRLD_INUSE_MAGIC;
 	ret = prld_write_state(top);
 	if (!ret)
-		ret = vfs_fsync(top->sync_file, 0);
+		ret = prld_sync_top(top, 0, since);
 	if (ret) {
 		/*
 		 * The flag may sit in the page cache (the sync failed): put
@@ -304,9 +338,10 @@ int prld_finish_top(struct prld_chain *chain, bool wrote)
 {
 	struct prld_layer *top = &chain->layers[chain->nr_layers - 1];
 	u64 end = prld_chain_alloc_start(top);
+	errseq_t since = prld_sync_mark(top);
 	int ret;
 
-	ret = prld_bat_sync(top, top->sync_file);
+	ret = prld_bat_sync(top, false);
 	if (ret)
 		return ret;
 	if (i_size_read(file_inode(top->file)) > end) {
@@ -319,7 +354,7 @@ int prld_finish_top(struct prld_chain *chain, bool wrote)
 		top->geom.flags &= ~PRLD_FLAG_EMPTY;
 	ret = prld_write_state(top);
 	if (!ret)
-		ret = vfs_fsync(top->sync_file, 0);
+		ret = prld_sync_top(top, 0, since);
 	return ret;
 }
 
@@ -363,19 +398,21 @@ static int prld_write_leaves(struct prld_layer *top, const unsigned long *leaves
  * committed meanwhile either is in this write or sets the bit again for
  * the next one.  If anything fails, every leaf of this round is dirty
  * again: after a failed write or sync the page cache may not hold it, so
- * the next call writes it anew from memory.  @file is the top's file to
- * sync through: top->file for a FLUSH, which must report every write-back
- * error since the last one, top->sync_file for the driver's own needs.
+ * the next call writes it anew from memory.  A FLUSH (@flush) syncs
+ * through the top's own file and so reports every write-back error since
+ * the last FLUSH; the driver's own calls sync as prld_sync_top() does.
  * Callers serialise (flush_lock, or a frozen queue).
  */
-int prld_bat_sync(struct prld_layer *top, struct file *file)
+int prld_bat_sync(struct prld_layer *top, bool flush)
 {
 	unsigned int nr = top->bat.nr_leaves;
+	errseq_t since = prld_sync_mark(top);
 	unsigned long *round, leaf;
 	int ret;
 
 	if (bitmap_empty(top->dirty, nr))
-		return vfs_fsync(file, 0);
+		return flush ? vfs_fsync(top->file, 0) :
+			       prld_sync_top(top, 0, since);
 	round = bitmap_zalloc(nr, GFP_NOIO);
 	if (!round)
 		return -ENOMEM;
@@ -384,7 +421,8 @@ int prld_bat_sync(struct prld_layer *top, struct file *file)
 			__set_bit(leaf, round);
 	ret = prld_write_leaves(top, round);
 	if (!ret)
-		ret = vfs_fsync(file, 0);
+		ret = flush ? vfs_fsync(top->file, 0) :
+			      prld_sync_top(top, 0, since);
 	if (ret)
 		for_each_set_bit(leaf, round, nr)
 			set_bit(leaf, top->dirty);

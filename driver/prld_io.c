@@ -296,7 +296,7 @@ int prld_flush(struct prld_device *dev)
 	if (prld_should_fail(PRLD_FAULT_FLUSH))
 		return -EIO;
 	mutex_lock(&dev->flush_lock);
-	ret = prld_bat_sync(top, top->file);
+	ret = prld_bat_sync(top, true);
 	mutex_unlock(&dev->flush_lock);
 	return ret;
 }

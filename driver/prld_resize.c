@@ -39,13 +39,14 @@ static int prld_move_cluster(struct prld_chain *chain, u32 cluster, u64 from,
 {
 	u64 to = chain->alloc_next;
 	struct prld_layer *top = &chain->layers[chain->nr_layers - 1];
+	errseq_t since = prld_sync_mark(top);
 	int ret;
 
 	ret = prld_file_read(top->file, buf, chain->cluster_bytes, from);
 	if (!ret)
 		ret = prld_file_write(top->file, buf, chain->cluster_bytes, to);
 	if (!ret)
-		ret = vfs_fsync(top->sync_file, 1);
+		ret = prld_sync_top(top, 1, since);
 	/* Even on failure: the space may hold part of a copy. */
 	chain->alloc_next = to + chain->cluster_bytes;
 	if (!ret)
@@ -97,6 +98,7 @@ static int prld_grow_top(struct prld_chain *chain,
 			 const struct prld_geom *grown)
 {
 	struct prld_layer *top = &chain->layers[chain->nr_layers - 1];
+	errseq_t since = prld_sync_mark(top);
 	u8 hdr[PRLD_HEADER_SIZE];
 	void *buf;
 	int ret;
@@ -106,20 +108,20 @@ static int prld_grow_top(struct prld_chain *chain,
 		return -ENOMEM;
 	ret = prld_move_out_of_the_way(chain, grown, buf);
 	if (!ret)
-		ret = prld_bat_sync(top, top->sync_file);
+		ret = prld_bat_sync(top, false);
 	if (!ret)
 		ret = prld_zero_file(top->file, prld_bat_end(top->geom.bat_entries),
 				     prld_data_start(grown), buf,
 				     chain->cluster_bytes);
 	if (!ret)
-		ret = vfs_fsync(top->sync_file, 0);
+		ret = prld_sync_top(top, 0, since);
 	kvfree(buf);
 	if (ret)
 		return ret;
 	prld_header_encode(grown, hdr);
 	ret = prld_file_write(top->file, hdr, sizeof(hdr), 0);
 	if (!ret)
-		ret = vfs_fsync(top->sync_file, 0);
+		ret = prld_sync_top(top, 0, since);
 	return ret;
 }
 
