@@ -85,4 +85,24 @@ run "$PRLDCTL" close "$S/twice"
 is "$RC" 0 "close by directory finds the device"
 is "$("$PRLDCTL" list | wc -l)" 0 "detached"
 
+# A moment's opener (udev's blkid, an attach racing for the index) is
+# waited out; an opener that stays makes close fail with EBUSY.
+"$PRLDCTL" create -s 16M "$S/brief"
+dev=$(attach "$S/brief")
+(exec 8< "$dev"; sleep 0.4) & holder=$!
+sleep 0.1
+run "$PRLDCTL" close "$dev"
+is "$RC" 0 "close waits out an opener that holds the device for 0.4 s"
+wait $holder
+is "$("$PRLDCTL" list | wc -l)" 0 "and the device is detached"
+dev=$(attach "$S/brief")
+(exec 8< "$dev"; sleep 5) & holder=$!
+sleep 0.1
+run "$PRLDCTL" close "$dev"
+is "$RC" 1 "close of a device held open for longer fails"
+like "$ERR" "busy" "as busy"
+wait $holder
+"$PRLDCTL" close "$dev"
+is "$("$PRLDCTL" list | wc -l)" 0 "closed once the opener went"
+
 tap_done

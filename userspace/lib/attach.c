@@ -24,6 +24,8 @@
 
 #define PRLD_CONTROL_PATH "/dev/" PRLD_CONTROL_NAME
 #define ATTACH_TRIES 8
+#define DETACH_BUSY_TRIES 20
+#define DETACH_BUSY_WAIT_US 50000
 
 struct chain_files {
 	unsigned int n;
@@ -322,10 +324,33 @@ static bool is_device_node(const char *path)
 	       (S_ISBLK(st.st_mode) || S_ISCHR(st.st_mode));
 }
 
+/*
+ * PRLD_DETACH on @dev.  EBUSY is retried for a second or so, as
+ * `dmsetup remove --retry` does: an opener such as udev's blkid, or an
+ * attach racing for the same free index, holds the node only for a
+ * moment, and failing a close for that would be a false alarm.  A mount
+ * or a long-lived opener still gets EBUSY, just a second later.
+ */
+static int detach_retrying(const char *dev, unsigned long arg)
+{
+	int fd, ret, tries;
+
+	for (tries = 0;; tries++) {
+		fd = open(dev, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		ret = ioctl(fd, PRLD_DETACH, arg) < 0 ? -errno : 0;
+		close(fd);
+		if (ret != -EBUSY || tries == DETACH_BUSY_TRIES)
+			return ret;
+		usleep(DETACH_BUSY_WAIT_US);
+	}
+}
+
 int prld_detach(const char *target, bool deferred, struct prld_err *err)
 {
 	char dev[64];
-	int fd, ret;
+	int ret;
 
 	if (prld_is_device(target))
 		snprintf(dev, sizeof(dev), "%s", target);
@@ -334,12 +359,7 @@ int prld_detach(const char *target, bool deferred, struct prld_err *err)
 				    target);
 	else if ((ret = find_device(target, dev, sizeof(dev), err)) < 0)
 		return ret;
-	fd = open(dev, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return prld_set_err(err, -errno, "%s: %s", dev, strerror(errno));
-	ret = ioctl(fd, PRLD_DETACH, deferred ? PRLD_DETACH_DEFERRED : 0);
-	ret = ret < 0 ? -errno : 0;
-	close(fd);
+	ret = detach_retrying(dev, deferred ? PRLD_DETACH_DEFERRED : 0);
 	if (ret == -EBUSY)
 		return prld_set_err(err, ret,
 				    "%s: busy (mounted or open elsewhere); unmount it, or use --deferred",
