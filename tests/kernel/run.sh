@@ -17,8 +17,11 @@ if [ "$krel" = debug ]; then
 	# The fault-injection tests need this kernel and this module build.
 	: "${PRLD_KTESTS:=tests/kernel/*.t tests/fault/*.t}"
 	# KASAN, lockdep and kmemleak make the kernel side several times
-	# slower under TCG, and this suite runs beside another in make test.
-	: "${PRLD_SUITE_TIMEOUT:=3000}" "${PRLD_VM_TIMEOUT:=3600}"
+	# slower under TCG, and this suite runs beside another in make test:
+	# its first half ran past 3000 s on a host at load 7.  A hang still
+	# shows in the hung-task detector's report; this limit only bounds
+	# what it costs.
+	: "${PRLD_SUITE_TIMEOUT:=4800}" "${PRLD_VM_TIMEOUT:=5400}"
 fi
 # make test runs the debug suite in two halves side by side
 # (PRLD_MODULE_ONCE is that run's token): the first half builds the
