@@ -62,8 +62,11 @@ DMESG_BAD=(
 )
 
 # Lines that match DMESG_BAD but are no splat: the debug kernel's boot
-# banner for PROVE_RCU.
-DMESG_OK='RCU lockdep checking is enabled'
+# banner for PROVE_RCU, and stack frames (a frame such as
+# "? lockdep_hardirqs_on_prepare+0x277/0x3e0" in the trace of an
+# allocation failure that failslab forced is no lockdep report; every
+# real report has a header line of its own that DMESG_BAD matches).
+DMESG_OK='RCU lockdep checking is enabled|^([0-9]+:)?\[ *[0-9.]+\] +(\? )?[A-Za-z0-9_.]+\+0x[0-9a-f]+/0x[0-9a-f]+( \[[A-Za-z0-9_]+\])?$'
 
 # Under TCG the vCPUs' TSCs look unsynchronised, so the guest falls back
 # to the HPET, whose every read is an emulated MMIO access: tsc=reliable
