@@ -151,8 +151,9 @@ static int prld_load_bat(struct prld_layer *layer, u64 size, unsigned int index)
 	ret = prld_pages_init(&layer->bat, g->bat_entries, sizeof(u32));
 	if (ret)
 		return ret;
-	raw = kvmalloc(4 * PRLD_BAT_CHUNK_ENTRIES, GFP_KERNEL);
-	seen = kvzalloc(DIV_ROUND_UP(slots, 8) + 1, GFP_KERNEL);
+	/* Sized by the image: ENOMEM goes to the caller, no warning. */
+	raw = kvmalloc(4 * PRLD_BAT_CHUNK_ENTRIES, GFP_KERNEL | __GFP_NOWARN);
+	seen = kvzalloc(DIV_ROUND_UP(slots, 8) + 1, GFP_KERNEL | __GFP_NOWARN);
 	ret = raw && seen ? 0 : -ENOMEM;
 	for (first = 0; !ret && first < g->bat_entries; first += n) {
 		loff_t pos = PRLD_BAT_OFFSET + 4 * (loff_t)first;

@@ -372,7 +372,8 @@ static int prld_get_map(struct prld_device *dev, void __user *arg)
 	ret = prld_check_map_request(&req);
 	if (ret)
 		return ret;
-	bits = kvmalloc(req.buf_bytes, GFP_KERNEL);
+	/* Sized by the caller, who gets the ENOMEM: no kernel warning. */
+	bits = kvmalloc(req.buf_bytes, GFP_KERNEL | __GFP_NOWARN);
 	if (!bits)
 		return -ENOMEM;
 	mutex_lock(&dev->mutex);

@@ -20,8 +20,12 @@ void **prld_pages_dir_alloc(u32 count, unsigned int elem_size, gfp_t gfp)
 {
 	u32 leaves = DIV_ROUND_UP_ULL(count, 1U << prld_pages_shift(elem_size));
 
-	/* At least one slot: an empty array still has a valid directory. */
-	return kvcalloc(max(leaves, 1U), sizeof(void *), gfp);
+	/*
+	 * At least one slot: an empty array still has a valid directory.
+	 * The size comes from an image: a failure is the caller's ENOMEM,
+	 * not a kernel warning.
+	 */
+	return kvcalloc(max(leaves, 1U), sizeof(void *), gfp | __GFP_NOWARN);
 }
 
 int prld_pages_init(struct prld_pages *p, u32 count, unsigned int elem_size)

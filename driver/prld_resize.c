@@ -103,7 +103,8 @@ static int prld_grow_top(struct prld_chain *chain,
 	void *buf;
 	int ret;
 
-	buf = kvmalloc(chain->cluster_bytes, GFP_KERNEL);
+	/* Up to 64 MiB, sized by the image: ENOMEM to the caller. */
+	buf = kvmalloc(chain->cluster_bytes, GFP_KERNEL | __GFP_NOWARN);
 	if (!buf)
 		return -ENOMEM;
 	ret = prld_move_out_of_the_way(chain, grown, buf);
