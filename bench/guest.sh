@@ -28,6 +28,7 @@ RUNTIME=${BENCH_RUNTIME:-5}
 RAMP=${BENCH_RAMP:-1}
 SIZE=${BENCH_SIZE:-1G}
 FRESH_SIZE=${BENCH_FRESH_SIZE:-64G}
+FRESH_IOS=${BENCH_FRESH_IOS:-4096}
 DEPTH=${BENCH_DEPTH:-64}
 HUGE=${BENCH_HUGE:-16T}
 DENSE=${BENCH_DENSE:-1T}
@@ -58,13 +59,15 @@ log() { echo "# bench: $*"; }
 want() { [[ " $TARGETS " == *" $1 "* ]]; }
 ms_now() { echo $(( $(date +%s%N) / 1000000 )); }
 
-# fio_run TARGET JOB DEV: one job, JSON to $OUT/fio/TARGET--JOB--rROUND.json.
+# fio_run TARGET JOB DEV [FIO-OPTION...]: one job, JSON to
+# $OUT/fio/TARGET--JOB--rROUND.json.
 fio_run() {
 	local target=$1 job=$2 dev=$3 out="$OUT/fio/$1--$2--r$ROUND.json"
+	shift 3
 	# shellcheck disable=SC2086
 	fio --name="$job" --filename="$dev" --ioengine=libaio --direct=1 \
 		--time_based --runtime="$RUNTIME" --ramp_time="$RAMP" \
-		--randrepeat=0 --norandommap ${JOB[$job]} \
+		--randrepeat=0 --norandommap ${JOB[$job]} "$@" \
 		--output-format=json --output="$out" ||
 		{ log "fio $job on $target failed"; return 1; }
 	log "round $ROUND: $target $job: $(jq -r \
@@ -172,7 +175,11 @@ fresh_run() {
 	rm -rf "$SCRATCH/fresh"
 	"$PRLDCTL" create -s "$FRESH_SIZE" "$SCRATCH/fresh" > /dev/null || return 1
 	fdev=$("$PRLDCTL" open --direct-io on "$SCRATCH/fresh") || return 1
-	fio_run fresh "$1" "$fdev" || rc=1
+	# Every 4k write may take a new 1 MiB cluster: at thousands of IOPS
+	# a fixed-time job filled the 24G scratch disk (ENOSPC, on xfs).
+	# The job stops at FRESH_IOS writes if its time has not run out
+	# (number_ios does not stop a time_based job, hence time_based=0).
+	fio_run fresh "$1" "$fdev" --time_based=0 --number_ios="$FRESH_IOS" || rc=1
 	"$PRLDCTL" close "$fdev" || return 1
 	# How many writes allocated: clusters mapped at the end.
 	"$PRLDCTL" info --json "$SCRATCH/fresh" > "$OUT/fresh--$1--r$ROUND.info.json"

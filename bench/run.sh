@@ -12,6 +12,9 @@
 #   BENCH_ROUNDS    repetitions of every job; the report takes medians (2)
 #   BENCH_SIZE      allocated image / raw file size (default 1G)
 #   BENCH_FRESH_SIZE  virtual size of the fresh expanding images (64G)
+#   BENCH_FRESH_IOS   writes after which a job on a fresh image stops if
+#                   its time has not run out (4096: at most 4 GiB of new
+#                   1 MiB clusters per job, plus the ramp's)
 #   BENCH_DEPTH     layers of the chain target (default 64)
 #   BENCH_HUGE      the sparse image for memory/attach time (default 16T)
 #   BENCH_DENSE     the fully mapped image for memory/attach (default 1T)
@@ -40,7 +43,7 @@ mkdir -p "$raw"
 rm -rf "${raw:?}"/*
 
 envs=()
-for v in BENCH_RUNTIME BENCH_RAMP BENCH_ROUNDS BENCH_SIZE BENCH_FRESH_SIZE BENCH_DEPTH \
+for v in BENCH_RUNTIME BENCH_RAMP BENCH_ROUNDS BENCH_SIZE BENCH_FRESH_SIZE BENCH_FRESH_IOS BENCH_DEPTH \
 	BENCH_HUGE BENCH_DENSE BENCH_TARGETS BENCH_JOBS; do
 	[ -n "${!v:-}" ] && envs+=(-e "$v=${!v}")
 done
