@@ -199,7 +199,11 @@ struct prld_dev_info {
 /* @devpath receives "/dev/prldN". */
 int prld_attach(const char *path, const struct prld_attach_opts *opts,
 		char *devpath, size_t devpath_len, struct prld_err *err);
-/* @target: /dev/prldN, or a disk (dir/image) that is attached. */
+/*
+ * @target: /dev/prldN, or a disk (dir/image) that is attached.  -EBUSY
+ * once the device stayed open elsewhere for about a second (a brief
+ * opener is waited out); @deferred detaches at the last close instead.
+ */
 int prld_detach(const char *target, bool deferred, struct prld_err *err);
 bool prld_is_device(const char *path);
 int prld_dev_get_info(const char *devpath, struct prld_dev_info *out,
