@@ -21,6 +21,7 @@
 
 #include <linux/blk-mq.h>
 #include <linux/fs.h>
+#include <linux/llist.h>
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
@@ -110,6 +111,8 @@ struct prld_device {
 	unsigned int nr_claims;
 	wait_queue_head_t claim_wq;	/* a claim ended */
 	struct workqueue_struct *wq;
+	struct llist_head submit_list;	/* requests for submit_work */
+	struct work_struct submit_work;	/* starts async I/O in order */
 	struct blk_mq_tag_set tag_set;
 	struct gendisk *disk;
 };
@@ -131,6 +134,7 @@ struct prld_aio {
 /* Per request, in the blk-mq PDU. */
 struct prld_cmd {
 	struct work_struct work;
+	struct llist_node submit_node;	/* on the device's submit_list */
 	struct request *rq;
 	struct bio_vec *bvec;		/* allocated for multi-bio requests */
 	struct prld_aio *aios;		/* async pieces, one per cluster */
@@ -214,6 +218,7 @@ u64 prld_layer_count(const struct prld_layer *layer);
 
 /* prld_io.c */
 extern const struct blk_mq_ops prld_mq_ops;
+void prld_submit_work(struct work_struct *work);
 int prld_flush(struct prld_device *dev);
 int prld_iter_io(struct prld_device *dev, struct file *file,
 		 struct iov_iter *iter, size_t len, u64 pos, bool write);

@@ -182,6 +182,8 @@ int prld_add(int index)
 	mutex_init(&dev->flush_lock);
 	spin_lock_init(&dev->claim_lock);
 	init_waitqueue_head(&dev->claim_wq);
+	init_llist_head(&dev->submit_list);
+	INIT_WORK(&dev->submit_work, prld_submit_work);
 	dev->state = PRLD_UNBOUND;
 	ret = prld_alloc_index(dev, index);
 	if (ret < 0)

@@ -3,9 +3,14 @@
  * prld_io.c - the request path.
  *
  * ->queue_rq hands each request to the device's workqueue (file I/O may
- * sleep).  The worker walks the request one cluster at a time: each piece
- * is resolved through the in-memory map to a layer and a file offset and
- * read or written there with one kiocb over the request's own pages.
+ * sleep).  Requests that may go out as async direct I/O go to one list
+ * that a single work item drains in order, as loop's worker does: one
+ * wakeup starts a whole batch, under one plug.  The rest (allocation,
+ * FLUSH, FUA, DISCARD, buffered I/O) get a work item each, so a request
+ * that sleeps holds up no other.  A request is walked one cluster at a
+ * time: each piece is resolved through the in-memory map to a layer and a
+ * file offset and read or written there with one kiocb over the request's
+ * own pages.
  *
  * Reads and writes into clusters the top already holds take no lock; a
  * write into a cluster the top does not hold allocates one
@@ -427,6 +432,40 @@ static void prld_work(struct work_struct *work)
 	memalloc_noio_restore(noio);
 }
 
+/*
+ * Drains the submit list in arrival order.  A request that turns out to
+ * need the synchronous path (a write into a cluster the top does not
+ * hold) moves to a work item of its own rather than stall the batch.
+ */
+void prld_submit_work(struct work_struct *work)
+{
+	struct prld_device *dev = container_of(work, struct prld_device,
+					       submit_work);
+	struct llist_node *batch = llist_del_all(&dev->submit_list);
+	unsigned int noio = memalloc_noio_save();
+	struct prld_cmd *cmd, *next;
+	struct blk_plug plug;
+
+	blk_start_plug(&plug);
+	/* Safe: a submitted request may complete and be reused at once. */
+	llist_for_each_entry_safe(cmd, next, llist_reverse_order(batch),
+				  submit_node) {
+		if (!prld_try_aio(dev, cmd))
+			queue_work(dev->wq, &cmd->work);
+	}
+	blk_finish_plug(&plug);
+	memalloc_noio_restore(noio);
+}
+
+/* Cheap test before queueing; prld_aio_eligible() decides. */
+static bool prld_may_aio(struct prld_device *dev, struct request *rq)
+{
+	if (!(dev->flags & PRLD_CONFIG_DIRECT_IO) || !blk_rq_bytes(rq))
+		return false;
+	return req_op(rq) == REQ_OP_READ ||
+	       (req_op(rq) == REQ_OP_WRITE && !(rq->cmd_flags & REQ_FUA));
+}
+
 static blk_status_t prld_queue_rq(struct blk_mq_hw_ctx *hctx,
 				  const struct blk_mq_queue_data *bd)
 {
@@ -437,7 +476,11 @@ static blk_status_t prld_queue_rq(struct blk_mq_hw_ctx *hctx,
 	if (READ_ONCE(dev->state) != PRLD_BOUND)
 		return BLK_STS_IOERR;
 	cmd->rq = bd->rq;
-	queue_work(dev->wq, &cmd->work);
+	if (!prld_may_aio(dev, bd->rq))
+		queue_work(dev->wq, &cmd->work);
+	else if (llist_add(&cmd->submit_node, &dev->submit_list))
+		/* The list was empty: no pass of submit_work will see it. */
+		queue_work(dev->wq, &dev->submit_work);
 	return BLK_STS_OK;
 }
 
