@@ -15,6 +15,10 @@
 #   loop   loop with direct I/O on a fully written raw file
 #   prld   /dev/prldN on a fully allocated (and written) image
 #   fresh  /dev/prldN on a new expanding image, one per write job
+#   lfresh loop with direct I/O on a new sparse raw file of the same size,
+#          one per write job: what first writes into a file cost any
+#          file-backed device (block allocation or unwritten-extent
+#          conversion in the filesystem), the context of fresh's ratio
 #   nbd    qemu-nbd -f parallels --cache=none --aio=native on a copy of
 #          that image (the same layout; one file cannot be opened twice)
 #   chain  /dev/prldN on top of a BENCH_DEPTH-layer chain whose base is
@@ -32,7 +36,7 @@ FRESH_IOS=${BENCH_FRESH_IOS:-4096}
 DEPTH=${BENCH_DEPTH:-64}
 HUGE=${BENCH_HUGE:-16T}
 DENSE=${BENCH_DENSE:-1T}
-TARGETS=${BENCH_TARGETS:-loop prld fresh nbd chain huge}
+TARGETS=${BENCH_TARGETS:-loop prld fresh lfresh nbd chain huge}
 ROUNDS=${BENCH_ROUNDS:-2}
 PRLDCTL=$PWD/userspace/prldctl
 SCRATCH=/mnt/scratch
@@ -186,6 +190,17 @@ fresh_run() {
 	rm -rf "$SCRATCH/fresh"
 }
 
+# lfresh_run JOB: JOB through loop on a new sparse file, as fresh_run.
+lfresh_run() {
+	local ldev
+	rm -f "$SCRATCH/lfresh"
+	truncate -s "$FRESH_SIZE" "$SCRATCH/lfresh" || return 1
+	ldev=$(losetup --direct-io=on --show -f "$SCRATCH/lfresh") || return 1
+	fio_run lfresh "$1" "$ldev" --time_based=0 --number_ios="$FRESH_IOS" || rc=1
+	losetup -d "$ldev" || return 1
+	rm -f "$SCRATCH/lfresh"
+}
+
 for ROUND in $(seq "$ROUNDS"); do
 	for j in $ALL_JOBS; do
 		for t in loop prld chain nbd; do
@@ -195,6 +210,9 @@ for ROUND in $(seq "$ROUNDS"); do
 		done
 		if want fresh && [[ " $WRITE_JOBS " == *" $j "* ]]; then
 			fresh_run "$j" || exit 1
+		fi
+		if want lfresh && [[ " $WRITE_JOBS " == *" $j "* ]]; then
+			lfresh_run "$j" || exit 1
 		fi
 	done
 done

@@ -18,7 +18,7 @@
 #   BENCH_DEPTH     layers of the chain target (default 64)
 #   BENCH_HUGE      the sparse image for memory/attach time (default 16T)
 #   BENCH_DENSE     the fully mapped image for memory/attach (default 1T)
-#   BENCH_TARGETS   subset of "loop prld fresh nbd chain huge"
+#   BENCH_TARGETS   subset of "loop prld fresh lfresh nbd chain huge"
 #   BENCH_JOBS      subset of the fio job names (bench/guest.sh)
 #   BENCH_OUT       output directory (default bench/results)
 #   BENCH_TAG       label in the report (default: git describe)
