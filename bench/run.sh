@@ -9,7 +9,7 @@
 #   BENCH_FS        backing filesystems (default "ext4 xfs")
 #   BENCH_RUNTIME   seconds per fio job (default 5; TCG is slow to warm up)
 #   BENCH_RAMP      fio ramp time before each job (default 1)
-#   BENCH_ROUNDS    repetitions of every job; the report takes medians (2)
+#   BENCH_ROUNDS    repetitions of every job; the report takes medians (3)
 #   BENCH_SIZE      allocated image / raw file size (default 1G)
 #   BENCH_FRESH_SIZE  virtual size of the fresh expanding images (64G)
 #   BENCH_FRESH_IOS   writes after which a job on a fresh image stops if
