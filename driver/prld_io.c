@@ -155,6 +155,21 @@ static int prld_rw(struct prld_device *dev, struct prld_cmd *cmd, bool write)
  * worker waits on the disk.  Allocation and FUA need sleeping steps
  * (fsync) after the data, so those requests take the synchronous path.
  */
+static bool prld_may_aio(struct prld_device *dev, struct request *rq)
+{
+	if (!(dev->flags & PRLD_CONFIG_DIRECT_IO) || !blk_rq_bytes(rq))
+		return false;
+	if (req_op(rq) == REQ_OP_READ)
+		return true;
+	return req_op(rq) == REQ_OP_WRITE && !(rq->cmd_flags & REQ_FUA) &&
+	       !(dev->flags & PRLD_CONFIG_READ_ONLY);
+}
+
+/*
+ * After prld_may_aio(), in the submit worker: a write also needs every
+ * cluster it touches in the top (the map may have changed since
+ * ->queue_rq, so this cannot be decided there).
+ */
 static bool prld_aio_eligible(struct prld_device *dev, struct request *rq)
 {
 	struct prld_chain *chain = &dev->chain;
@@ -164,13 +179,8 @@ static bool prld_aio_eligible(struct prld_device *dev, struct request *rq)
 	struct prld_piece p;
 	u64 off;
 
-	if (!(dev->flags & PRLD_CONFIG_DIRECT_IO))
-		return false;
 	if (req_op(rq) == REQ_OP_READ)
 		return true;
-	if (req_op(rq) != REQ_OP_WRITE || (rq->cmd_flags & REQ_FUA) ||
-	    (dev->flags & PRLD_CONFIG_READ_ONLY))
-		return false;
 	for (; left; pos += p.len, left -= p.len) {
 		prld_piece_at(chain, pos, left, &p);
 		if (!prld_chain_resolve(chain, p.cluster, &layer, &off) ||
@@ -267,12 +277,15 @@ static unsigned int prld_rq_clusters(struct prld_device *dev,
 	       div64_u64(first, dev->chain.cluster_bytes) + 1;
 }
 
-/* Start @cmd asynchronously if it qualifies; false: do it synchronously. */
+/*
+ * @cmd passed prld_may_aio(): start it asynchronously if it still
+ * qualifies; false: it takes the synchronous path.
+ */
 static bool prld_try_aio(struct prld_device *dev, struct prld_cmd *cmd)
 {
 	unsigned int nr;
 
-	if (!blk_rq_bytes(cmd->rq) || !prld_aio_eligible(dev, cmd->rq))
+	if (!prld_aio_eligible(dev, cmd->rq))
 		return false;
 	nr = prld_rq_clusters(dev, cmd->rq);
 	/* Most requests lie in one cluster: no allocation for those. */
@@ -415,9 +428,10 @@ static void prld_complete_rq(struct request *rq)
 }
 
 /*
- * Every allocation here, the backing files' page cache included, is
- * GFP_NOIO, as in loop's worker: reclaim that waited for writeback to
- * this device would wait for this very worker.
+ * The synchronous path: requests prld_may_aio() refused and those the
+ * submit worker handed on.  Every allocation here, the backing files'
+ * page cache included, is GFP_NOIO, as in loop's worker: reclaim that
+ * waited for writeback to this device would wait for this very worker.
  */
 static void prld_work(struct work_struct *work)
 {
@@ -425,10 +439,8 @@ static void prld_work(struct work_struct *work)
 	struct prld_device *dev = cmd->rq->q->queuedata;
 	unsigned int noio = memalloc_noio_save();
 
-	if (!prld_try_aio(dev, cmd)) {
-		cmd->error = prld_handle(dev, cmd);
-		prld_complete_rq(cmd->rq);
-	}
+	cmd->error = prld_handle(dev, cmd);
+	prld_complete_rq(cmd->rq);
 	memalloc_noio_restore(noio);
 }
 
@@ -455,15 +467,6 @@ void prld_submit_work(struct work_struct *work)
 	}
 	blk_finish_plug(&plug);
 	memalloc_noio_restore(noio);
-}
-
-/* Cheap test before queueing; prld_aio_eligible() decides. */
-static bool prld_may_aio(struct prld_device *dev, struct request *rq)
-{
-	if (!(dev->flags & PRLD_CONFIG_DIRECT_IO) || !blk_rq_bytes(rq))
-		return false;
-	return req_op(rq) == REQ_OP_READ ||
-	       (req_op(rq) == REQ_OP_WRITE && !(rq->cmd_flags & REQ_FUA));
 }
 
 static blk_status_t prld_queue_rq(struct blk_mq_hw_ctx *hctx,
