@@ -11,14 +11,18 @@ src=/usr/src/linux-source-6.1.tar.xz
 cache=/var/cache/prld-checkpatch
 status=0
 
+# make test may lint the stock and debug trees at once: one unpacks.
+mkdir -p "$cache"
+exec 9>"$cache.lock"
+flock 9
 if [ ! -x "$cache/scripts/checkpatch.pl" ]; then
 	[ -f "$src" ] || { echo "lint: $src missing (make deps)" >&2; exit 1; }
-	mkdir -p "$cache"
 	tar -C "$cache" --strip-components=1 -xJf "$src" \
 		linux-source-6.1/scripts/checkpatch.pl \
 		linux-source-6.1/scripts/spelling.txt \
 		linux-source-6.1/scripts/const_structs.checkpatch
 fi
+exec 9>&-
 # Our sources only: not the build's generated prld.mod.c.
 files=$(ls driver/*.[ch] include/*.h | grep -v '\.mod\.c$')
 # shellcheck disable=SC2086

@@ -23,25 +23,7 @@ if [ "$krel" = debug ]; then
 	# what it costs.
 	: "${PRLD_SUITE_TIMEOUT:=4800}" "${PRLD_VM_TIMEOUT:=5400}"
 fi
-# make test runs the debug suite in two halves side by side
-# (PRLD_MODULE_ONCE is that run's token): the first half builds the
-# module, the other waits for it and reuses it, as a second build would
-# rewrite the .ko while the first half's guest may be loading it.
-if [ -n "${PRLD_MODULE_ONCE:-}" ]; then
-	mkdir -p "$top/build/kmod"
-	once=$top/build/kmod/$(basename "$krel").once
-	exec 8>"$once.lock"
-	flock 8
-	if [ "$(head -n1 "$once" 2>/dev/null)" = "$PRLD_MODULE_ONCE" ]; then
-		ko=$(sed -n 2p "$once")
-	else
-		ko=$("$top/tests/kernel/build-module.sh" "$krel")
-		printf '%s\n%s\n' "$PRLD_MODULE_ONCE" "$ko" >"$once"
-	fi
-	exec 8>&-
-else
-	ko=$("$top/tests/kernel/build-module.sh" "$krel")
-fi
+ko=$("$top/tests/kernel/build-module.sh" "$krel")
 start=$(date +%s)
 env_args=(-e "PRLD_KO=$ko" -e "PRLD_BACKING_FS=$fs")
 # Passed through when set: which tests, the suite's time limit, the
