@@ -46,7 +46,10 @@ for krel in "$@"; do
 		kdir=$(tests/debug-kernel/build.sh --print) || { status=1; continue; }
 		fault=y
 	fi
-	log=$(make -C "$kdir" M="$dir" W=1 C=2 PRLD_FAULT_INJECT=$fault modules 2>&1) ||
+	# Not the caller's MAKEFLAGS: `make -s lint` would silence the CHECK
+	# lines that prove sparse ran.
+	log=$(MAKEFLAGS= make -C "$kdir" M="$dir" W=1 C=2 PRLD_FAULT_INJECT=$fault \
+		modules 2>&1) ||
 		{ echo "$log"; echo "lint: $krel: build failed"; status=1; continue; }
 	# C=2 prints a CHECK line per file: no such line, no sparse run.
 	if ! grep -q ' CHECK ' <<<"$log"; then
