@@ -111,36 +111,6 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/tap.h tests/unit/testutil.h $(LIBPRL
 
 # ---- tests ---------------------------------------------------------
 
-# make test is a pool of jobs run two at a time (make -j2, each job's
-# output shown whole when it ends): the kernel suites are mostly one
-# sequential shell in a TCG guest, so on 2 cores two guests take little
-# longer than one, and a pool keeps both cores busy.  make starts the
-# jobs in the order listed, so the longest come first, and none has a
-# phony prerequisite (make would defer it to after the whole list).  On
-# a fresh machine test-kunit first builds the debug kernel (~25-40 min,
-# the longest chain) while the other slot runs the stock jobs;
-# test-debug-quick and lint-debug come late, when it is built (a
-# second caller of the build waits for it, tests/debug-kernel/build.sh).
-# On the debug kernel make test runs KUnit and what only that kernel can
-# check (test-debug-quick); its whole suite (make test-debug, ~4.5 times
-# the stock one) ran CI past its 90 minutes beside the build, so it is a
-# long run like crash-test.  make stops at the first failing job (after
-# the running one ends).  Each kernel's module is built once per run
-# (PRLD_MODULE_ONCE, tests/kernel/build-module.sh).
-TEST_PARALLEL ?= 2
-TEST_JOBS := test-kunit $(VM_SUITES) vm-suite-xfs $(IOERR_SUITES) test-crash \
-	test-asan test-vm-self test-cli test-debug-quick lint-debug lint-stock \
-	test-valgrind test-fuzz test-dkms test-unit
-
-test: $(TOOL) $(CORPUS_GEN) $(RAWATTACH) $(RAWIOCTL) $(MUTANTS) $(MUTANT_RUN) \
-	$(DURABLE)
-	$(NEED_KERNELS)
-	@start=$$(date +%s); \
-	PRLD_MODULE_ONCE=$$$$-$$start $(MAKE) --no-print-directory \
-		-j$(TEST_PARALLEL) --output-sync=target $(TEST_JOBS); \
-	rc=$$?; echo "make test: $$([ $$rc = 0 ] && echo passed || echo FAILED)" \
-		"after $$(( $$(date +%s) - start )) s"; exit $$rc
-
 test-unit: $(UNIT_BINS)
 	prove --exec '' $(UNIT_BINS)
 
@@ -200,6 +170,37 @@ $(DURABLE): tests/kernel/durable.c
 KTEST_DEPS = $(TOOL) $(CORPUS_GEN) $(RAWATTACH) $(RAWIOCTL) $(MUTANTS) \
 	$(MUTANT_RUN)
 NEED_KERNELS = @[ -n "$(VM_KERNELS)" ] || { echo "no test kernels: run make deps"; exit 1; }
+
+# make test is a pool of jobs run two at a time (make -j2, each job's
+# output shown whole when it ends): the kernel suites are mostly one
+# sequential shell in a TCG guest, so on 2 cores two guests take little
+# longer than one, and a pool keeps both cores busy.  make starts the
+# jobs in the order listed, so the longest come first, and none has a
+# phony prerequisite (make would defer it to after the whole list).  On
+# a fresh machine test-kunit first builds the debug kernel (~25-40 min,
+# the longest chain) while the other slot runs the stock jobs;
+# test-debug-quick and lint-debug come late, when it is built (a
+# second caller of the build waits for it, tests/debug-kernel/build.sh).
+# On the debug kernel make test runs KUnit and what only that kernel can
+# check (test-debug-quick); its whole suite (make test-debug, ~4.5 times
+# the stock one) ran CI past its 90 minutes beside the build, so it is a
+# long run like crash-test.  make stops at the first failing job (after
+# the running one ends).  Each kernel's module is built once per run
+# (PRLD_MODULE_ONCE, tests/kernel/build-module.sh).  The jobs' host
+# binaries are built first (the rule sits below their variables: a
+# prerequisite list is expanded as it is read).
+TEST_PARALLEL ?= 2
+TEST_JOBS := test-kunit $(VM_SUITES) vm-suite-xfs $(IOERR_SUITES) test-crash \
+	test-asan test-vm-self test-cli test-debug-quick lint-debug lint-stock \
+	test-valgrind test-fuzz test-dkms test-unit
+
+test: $(KTEST_DEPS) $(DURABLE)
+	$(NEED_KERNELS)
+	@start=$$(date +%s); \
+	PRLD_MODULE_ONCE=$$$$-$$start $(MAKE) --no-print-directory \
+		-j$(TEST_PARALLEL) --output-sync=target $(TEST_JOBS); \
+	rc=$$?; echo "make test: $$([ $$rc = 0 ] && echo passed || echo FAILED)" \
+		"after $$(( $$(date +%s) - start )) s"; exit $$rc
 
 # The debug kernel (KASAN, lockdep, kmemleak, KUnit, fault injection),
 # built once per machine and cached outside the checkout.
