@@ -15,7 +15,7 @@
 #   --scratch-size SIZE   sparse scratch disk, /dev/vda in the guest
 #                         (default 2G; 0 for none)
 #   --mem SIZE            guest memory (default 2G)
-#   --smp N               guest CPUs (default 2)
+#   --smp N               guest CPUs (default $PRLD_VM_SMP, else 2)
 #   --timeout SECONDS     hard limit for the whole VM (default 600)
 #   --append ARGS         extra kernel command line
 #   -e NAME=VALUE         environment variable for CMD (repeatable)
@@ -78,7 +78,7 @@ ACCEL=${PRLD_VM_ACCEL:-tcg}
 
 kernel=${PRLD_VM_KERNEL:-}
 kernel_dir=''
-scratch=2G mem=2G smp=2 timeout=600 append='' ignore='' keep='' verbose=''
+scratch=2G mem=2G smp=${PRLD_VM_SMP:-2} timeout=600 append='' ignore='' keep='' verbose=''
 scratch_image='' scratch_cache=none share_dir='' kill_after='' kill_from='PRLD-VM: START'
 envs=()
 usage() {
