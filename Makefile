@@ -172,28 +172,26 @@ KTEST_DEPS = $(TOOL) $(CORPUS_GEN) $(RAWATTACH) $(RAWIOCTL) $(MUTANTS) \
 NEED_KERNELS = @[ -n "$(VM_KERNELS)" ] || { echo "no test kernels: run make deps"; exit 1; }
 
 # make test is a pool of jobs run two at a time (make -j2, each job's
-# output shown whole when it ends): the kernel suites are mostly one
-# sequential shell in a TCG guest, so on 2 cores two guests take little
-# longer than one, and a pool keeps both cores busy.  make starts the
-# jobs in the order listed, so the longest come first, and none has a
-# phony prerequisite (make would defer it to after the whole list).  On
-# a fresh machine test-kunit first builds the debug kernel (~25-40 min,
-# the longest chain) while the other slot runs the stock jobs;
-# test-debug-quick and lint-debug come late, when it is built (a
-# second caller of the build waits for it, tests/debug-kernel/build.sh).
-# On the debug kernel make test runs KUnit and what only that kernel can
-# check (test-debug-quick); its whole suite (make test-debug, ~4.5 times
-# the stock one) ran CI past its 90 minutes beside the build, so it is a
-# long run like crash-test.  make stops at the first failing job (after
-# the running one ends).  Each kernel's module is built once per run
-# (PRLD_MODULE_ONCE, tests/kernel/build-module.sh).  The jobs' host
-# binaries are built first (the rule sits below their variables: a
-# prerequisite list is expanded as it is read).
-# Two guests of 2 vCPUs each on 2 host cores ran each kernel suite
-# 3 times slower than alone (a vCPU preempted holding a guest lock stalls
-# the other): one vCPU each, two suites side by side took 452 and 514 s,
-# about what the two take one after the other alone.  Run alone (make
-# test-vm, test-debug, crash-test), the guests keep 2 vCPUs.
+# output shown whole when it ends), so both cores stay busy whether or
+# not the debug kernel must be built first.  make starts jobs in the
+# order listed, longest first, except one whose prerequisite is still
+# being made: that one waits for the end of the list.  So no job has a
+# phony prerequisite, and this rule sits below the host binaries'
+# variables (a prerequisite list is expanded as it is read).  On a fresh
+# machine test-kunit first builds the debug kernel (~25-40 min, the
+# longest chain) while the other slot runs the stock jobs; by the time
+# that slot reaches test-debug-quick and lint-debug the build is about
+# done (a second caller of build.sh waits for it).  The whole debug
+# suite (make test-debug, ~4.5 times the stock one) ran CI past its 90
+# minutes beside the build, so it is a long run like crash-test.  make
+# stops at the first failing job (after the running one ends).  Each
+# kernel's module is built once per run (PRLD_MODULE_ONCE,
+# tests/kernel/build-module.sh).
+# Two guests of 2 vCPUs each on 2 host cores ran each kernel suite 3
+# times slower than alone (a vCPU preempted holding a guest lock stalls
+# the other): with one vCPU each, two suites side by side took 452 and
+# 514 s, about what the two take one after the other alone.  Run alone
+# (make test-vm, test-debug, crash-test), guests keep 2 vCPUs.
 TEST_PARALLEL ?= 2
 TEST_VM_SMP ?= 1
 TEST_JOBS := test-kunit $(VM_SUITES) vm-suite-xfs $(IOERR_SUITES) test-crash \
@@ -231,9 +229,9 @@ test-debug: $(KTEST_DEPS)
 # make test's part of it: what only this kernel can check, the driver's
 # own fault points (BAT writes, flushes) and failslab during attach and
 # snapshot (20 rounds, not 40: ~40% of attaches survive, so both
-# outcomes still show), under KASAN, lockdep and kmemleak.  Both take
-# ~8 minutes beside another guest; the races (75-races.t) under lockdep
-# took as long again, and stay in test-debug.
+# outcomes still show), under KASAN, lockdep and kmemleak: 534 s
+# in make test's pool.  The races (75-races.t) under lockdep took about
+# as long again, and stay in test-debug.
 DEBUG_QUICK = tests/fault/10-driver-faults.t tests/fault/20-failslab.t
 
 test-debug-quick: $(KTEST_DEPS)
