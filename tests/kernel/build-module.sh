@@ -25,7 +25,7 @@ fi
 mkdir -p "$out/driver" "$out/include"
 exec 8>"$out.lock"
 flock 8
-once="${PRLD_MODULE_ONCE:-}${PRLD_MODULE_ONCE:+ ${PRLD_FAULT_INJECT:-n}}"
+once=${PRLD_MODULE_ONCE:-}
 if [ -n "$once" ] && [ "$(cat "$out.once" 2>/dev/null)" = "$once" ]; then
 	echo "$out/driver/prld.ko"
 	exit 0
