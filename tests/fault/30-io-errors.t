@@ -28,7 +28,7 @@
 #
 # Not the driver's fault points (tests/fault/10-driver-faults.t), so the
 # module needs no PRLD_FAULT_INJECT build.  On a stock kernel:
-#   PRLD_KTESTS=tests/fault/30-io-errors.t tests/kernel/run.sh 6.12.117+deb12-amd64
+#   PRLD_KTESTS=tests/fault/30-io-errors.t tests/kernel/run.sh "$(tests/vm/kernels.sh list | tail -n 1)"
 # (make test-ioerr runs it on every test kernel; make test-debug on the
 # debug kernel with the rest of tests/fault.)
 . "$(dirname "$0")/../kernel/lib.sh"
