@@ -5,16 +5,17 @@
  *   prld_main.c    module init/exit, /dev/prld-control
  *   prld_dev.c     device lifetime: add, remove, open/release, free_disk
  *   prld_ioctl.c   block device ioctls: configure, detach, status, map
+ *   prld_files.c   what an image file must be; which device uses which
  *   prld_attach.c  reading and validating images from their files
  *   prld_chain.c   the in-memory map: owner per cluster, allocation
  *                  bookkeeping, bitmaps (pure logic, no block layer)
  *   prld_pages.c   the sparse leaf arrays that map lives in
- *   prld_io.c      the request path
+ *   prld_io.c      the request path, synchronous part and worker context
+ *   prld_aio.c     the request path, async direct I/O part
  *   prld_alloc.c   new clusters for writes, unmapping for discards
  *   prld_snapshot.c  PRLD_PUSH_TOP: a new top under a frozen queue
  *   prld_revert.c  PRLD_REVERT: a whole new chain under a frozen queue
  *   prld_resize.c  PRLD_RESIZE: the top's header and BAT grow
- *   prld_stack.c   refusing files whose I/O would come back to the device
  */
 #ifndef PRLD_H
 #define PRLD_H
@@ -48,7 +49,7 @@
 enum prld_state {
 	PRLD_UNBOUND,
 	PRLD_BOUND,
-	PRLD_RUNDOWN,		/* being detached */
+	PRLD_RUNDOWN,		/* detached at the last close; still serves I/O */
 	PRLD_DELETING,		/* being removed */
 };
 
@@ -66,6 +67,13 @@ struct prld_layer {
 	 */
 	struct file *sync_file;
 	u64 allocated;		/* non-zero entries */
+	/*
+	 * Writable top: below this byte offset the file's space is durable
+	 * (mapped clusters, or fresh space made durable by prld_reserve()).
+	 * Not i_size: a failed sync leaves i_size past what is durable.
+	 */
+	u64 durable_end;
+	bool small_steps;	/* its filesystem ran out: no preallocation */
 	bool writable;		/* only ever the top */
 };
 
@@ -97,9 +105,19 @@ static inline u32 prld_layer_entry(const struct prld_layer *l, u32 c)
 struct prld_device {
 	int index;
 	enum prld_state state;
-	struct mutex mutex;		/* state, configuration */
+	/*
+	 * State and configuration.  Held across this device's own image I/O
+	 * in configure, snapshot, revert and resize (as loop's lo_mutex),
+	 * never across another device's: waits for it are killable.
+	 */
+	struct mutex mutex;
 	bool idr_visible;		/* under prld_ctl_mutex */
-	unsigned int flags;		/* PRLD_CONFIG_* */
+	/*
+	 * PRLD_CONFIG_* but AUTOCLEAR: fixed while bound (the request path
+	 * reads it without a lock), changed only under a frozen queue.
+	 */
+	unsigned int flags;
+	bool autoclear;			/* detach at last close */
 	bool dirty;			/* in-use flag written by us */
 	u64 offset;			/* policy, bytes */
 	struct prld_chain chain;
@@ -122,6 +140,7 @@ struct prld_piece {
 	u32 cluster;
 	u64 in_cluster;		/* byte offset inside the cluster */
 	size_t len;
+	u16 ioprio;		/* the request's, for the file I/O */
 };
 
 /* One async direct I/O piece of a request. */
@@ -129,6 +148,7 @@ struct prld_aio {
 	struct kiocb iocb;
 	struct prld_cmd *cmd;
 	size_t len;
+	bool write;		/* holds freeze protection until done */
 };
 
 /* Per request, in the blk-mq PDU. */
@@ -141,6 +161,9 @@ struct prld_cmd {
 	struct prld_aio aio;		/* aios of a one-cluster request */
 	atomic_t pending;		/* pieces in flight + the submitter */
 	int error;			/* first error of any piece */
+	/* The issuer's cgroups, taken on by the worker (as loop does). */
+	struct cgroup_subsys_state *blkcg_css;
+	struct cgroup_subsys_state *memcg_css;	/* a reference, put at the end */
 };
 
 /* prld_main.c */
@@ -154,23 +177,24 @@ int prld_remove(int index);
 int prld_get_free(void);
 struct prld_device *prld_disk_device(struct gendisk *disk);
 void prld_remove_all(void);
-void prld_clear(struct prld_device *dev, bool from_release);
+void prld_set_partscan(struct prld_device *dev);
+void prld_fence(struct prld_device *dev, int err);
 
 /* prld_ioctl.c */
+void prld_apply_limits(struct prld_device *dev);
 int prld_ioctl(struct block_device *bdev, PRLD_OPEN_MODE_T mode,
 	       unsigned int cmd, unsigned long arg);
-int prld_conflict_check(struct prld_device *dev,
-			const struct prld_chain *chain);
-bool prld_files_conflict(struct prld_device *self,
-			 const struct prld_chain *chain);
+
+/* prld_files.c */
+int prld_check_file(struct file *file, unsigned int index, bool writable,
+		    bool direct);
 int prld_take_files(struct prld_chain *chain, u64 user_fds,
 		    unsigned int nr_layers, bool ro);
-int prld_build_chain(struct prld_chain *chain, unsigned int flags);
-void prld_set_partscan(struct prld_device *dev);
-
-/* prld_stack.c */
-int prld_chain_stacks_on(struct prld_device *dev,
-			 const struct prld_chain *chain);
+int prld_claim_layers(struct prld_device *dev, const struct prld_layer *layers,
+		      unsigned int nr, unsigned int first_index);
+void prld_unclaim_layers(struct prld_device *dev,
+			 const struct prld_layer *layers, unsigned int nr);
+void prld_claim_set_readonly(struct prld_device *dev, struct file *file);
 
 /* prld_revert.c */
 int prld_revert(struct prld_device *dev, const void __user *arg);
@@ -182,7 +206,9 @@ int prld_resize(struct prld_device *dev, const void __user *arg);
 int prld_push_top(struct prld_device *dev, const void __user *arg);
 
 /* prld_attach.c */
-int prld_layer_load(struct prld_layer *layer, unsigned int index);
+int prld_layer_load(struct prld_layer *layer, unsigned int index,
+		    unsigned int flags);
+int prld_build_chain(struct prld_chain *chain, unsigned int flags);
 void prld_layer_release(struct prld_layer *layer);
 void prld_chain_release(struct prld_chain *chain);
 int prld_mark_in_use(struct prld_layer *top, u64 alloc_next);
@@ -195,6 +221,7 @@ int prld_sync_top(struct prld_layer *top, int datasync, errseq_t since);
 int prld_file_read(struct file *file, void *buf, size_t len, loff_t pos);
 int prld_file_write(struct file *file, const void *buf, size_t len,
 		    loff_t pos);
+int prld_truncate(struct file *file, loff_t len);
 
 /* prld_chain.c (pure logic: no block layer, KUnit-testable) */
 int prld_chain_check_layers(const struct prld_chain *chain);
@@ -220,12 +247,24 @@ u64 prld_layer_count(const struct prld_layer *layer);
 extern const struct blk_mq_ops prld_mq_ops;
 void prld_submit_work(struct work_struct *work);
 int prld_flush(struct prld_device *dev);
+void prld_piece_at(const struct prld_chain *chain, u64 pos, size_t left,
+		   struct prld_piece *p);
+u64 prld_rq_pos(const struct prld_device *dev, const struct request *rq);
+int prld_rq_iter(struct prld_cmd *cmd, struct iov_iter *iter, int dir);
+int prld_write_piece(struct prld_device *dev, const struct prld_piece *p,
+		     struct iov_iter *iter);
 int prld_iter_io(struct prld_device *dev, struct file *file,
-		 struct iov_iter *iter, size_t len, u64 pos, bool write);
+		 struct iov_iter *iter, const struct prld_piece *p, u64 pos,
+		 bool write);
+
+/* prld_aio.c */
+bool prld_may_aio(struct prld_device *dev, struct request *rq);
+bool prld_try_aio(struct prld_device *dev, struct prld_cmd *cmd);
 
 /* prld_alloc.c */
 int prld_alloc_write(struct prld_device *dev, const struct prld_piece *p,
 		     struct iov_iter *iter);
+int prld_alloc_zeroed(struct prld_device *dev, u32 cluster, u64 *off);
 void prld_unmap_cluster(struct prld_device *dev, u32 cluster, u64 off);
 
 #endif /* PRLD_H */

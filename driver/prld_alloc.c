@@ -29,6 +29,8 @@
  * Space once handed out is never handed out again, even when the write
  * fails: a failure leaks the space, it never maps two clusters to it.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/fs.h>
 #include <linux/falloc.h>
 #include <linux/mm.h>
@@ -49,27 +51,50 @@
  * fallocate and a journal commit of their own.  Space past the last
  * mapped cluster is cut off at detach (prld_finish_top()) and at the next
  * attach (prld_mark_in_use()), so the image never keeps the tail.
+ * durable_end, not i_size, says how far the durable space reaches: after
+ * a failed sync i_size is past it, and the next claim must sync again.
  */
-static int prld_reserve(struct prld_chain *chain, u64 off)
+static int prld_reserve(struct prld_device *dev, u64 off)
 {
+	struct prld_chain *chain = &dev->chain;
 	struct prld_layer *l = &chain->layers[chain->nr_layers - 1];
 	struct file *top = l->file;
-	u64 end = off + chain->cluster_bytes;
-	u64 step = max_t(u64, chain->cluster_bytes, PRLD_PREALLOC_BYTES);
+	u64 end = off + chain->cluster_bytes, size;
+	u64 step = l->small_steps ? chain->cluster_bytes :
+		   max_t(u64, chain->cluster_bytes, PRLD_PREALLOC_BYTES);
 	errseq_t since;
 	int ret;
 
-	/* Below i_size lies only space an earlier step made durable. */
-	if (i_size_read(file_inode(top)) >= end)
+	lockdep_assert_held(&dev->alloc_lock);
+	if (end <= l->durable_end)
 		return 0;
 	since = prld_sync_mark(l);
+	size = i_size_read(file_inode(top));
 	ret = vfs_fallocate(top, 0, off, step);
-	if (ret == -ENOSPC && step > chain->cluster_bytes)
-		ret = vfs_fallocate(top, 0, off, chain->cluster_bytes);
-	if (ret == -EOPNOTSUPP)
-		ret = vfs_truncate(&top->f_path, end);
+	if (ret == -ENOSPC && step > chain->cluster_bytes) {
+		/*
+		 * The filesystem is nearly full.  A failed fallocate may
+		 * keep what it got (ext4 does): give that back, nothing past
+		 * @off is referenced, and take one cluster at a time from
+		 * now on, leaving the rest of the space to other files.
+		 */
+		l->small_steps = true;
+		step = chain->cluster_bytes;
+		ret = i_size_read(file_inode(top)) > max(size, off) ?
+		      prld_truncate(top, max(size, off)) : 0;
+		if (!ret)
+			ret = vfs_fallocate(top, 0, off, step);
+	}
+	if (ret == -EOPNOTSUPP) {
+		/* A hole reads as zeros too: extend the file over it. */
+		step = chain->cluster_bytes;
+		ret = i_size_read(file_inode(top)) < end ?
+		      prld_truncate(top, end) : 0;
+	}
 	if (!ret)
 		ret = prld_sync_top(l, 1, since);
+	if (!ret)
+		l->durable_end = off + step;
 	return ret;
 }
 
@@ -114,7 +139,8 @@ static void prld_unclaim(struct prld_device *dev, u32 cluster)
 /*
  * Under alloc_lock: claim @cluster and space for it at *@off.  Returns 1
  * if the top maps the cluster by now (at *@off: no claim needed), -EAGAIN
- * if another writer holds a claim (wait, then try again), 0 when claimed.
+ * if another writer holds a claim (wait, then try again), 0 when claimed,
+ * -ENOSPC when the next space lies past what a BAT entry can express.
  */
 static int prld_claim_locked(struct prld_device *dev, u32 cluster, u64 *off)
 {
@@ -123,6 +149,7 @@ static int prld_claim_locked(struct prld_device *dev, u32 cluster, u64 *off)
 	u32 entry = prld_layer_entry(top, cluster);
 	int ret = -EAGAIN;
 
+	lockdep_assert_held(&dev->alloc_lock);
 	if (entry) {
 		*off = prld_bat_to_offset(&top->geom, entry);
 		return 1;
@@ -138,8 +165,14 @@ static int prld_claim_locked(struct prld_device *dev, u32 cluster, u64 *off)
 		return ret;
 	/* The leaf first: nothing on disk may name space we cannot map. */
 	ret = prld_chain_prepare(chain, cluster, GFP_NOIO);
+	if (!ret && chain->alloc_next > prld_max_entry_offset(&top->geom)) {
+		/* The entry would wrap and name another cluster's space. */
+		pr_err_ratelimited("%s: the top image is full: no BAT entry can address byte %llu\n",
+				   dev->disk->disk_name, chain->alloc_next);
+		ret = -ENOSPC;
+	}
 	if (!ret)
-		ret = prld_reserve(chain, chain->alloc_next);
+		ret = prld_reserve(dev, chain->alloc_next);
 	if (ret) {
 		prld_unclaim(dev, cluster);
 		return ret;
@@ -149,24 +182,48 @@ static int prld_claim_locked(struct prld_device *dev, u32 cluster, u64 *off)
 	return 0;
 }
 
-/* Copy the lower layer's whole cluster to @dst_off in the top. */
+/* prld_claim_locked(), waiting out other writers' claims of @cluster. */
+static int prld_claim(struct prld_device *dev, u32 cluster, u64 *off)
+{
+	int ret;
+
+	for (;;) {
+		mutex_lock(&dev->alloc_lock);
+		ret = prld_claim_locked(dev, cluster, off);
+		mutex_unlock(&dev->alloc_lock);
+		if (ret != -EAGAIN)
+			return ret;
+		wait_event(dev->claim_wq, prld_claim_possible(dev, cluster));
+	}
+}
+
+/*
+ * Copy the lower layer's cluster to @dst_off in the top, in chunks of at
+ * most PRLD_COPY_CHUNK.  The last chunk stops at the cluster's end: a
+ * cluster need not be a multiple of the chunk (1536K and 2560K are valid),
+ * and a byte past it belongs to another cluster, or lies past the end of
+ * the lower file.
+ */
 static int prld_copy_up(struct prld_chain *chain, unsigned int layer,
 			u64 src_off, u64 dst_off)
 {
 	struct file *src = chain->layers[layer].file;
 	struct file *dst = chain->layers[chain->nr_layers - 1].file;
-	size_t chunk = min_t(u64, chain->cluster_bytes, PRLD_COPY_CHUNK);
-	u64 done;
+	u64 done, left;
+	size_t len;
 	void *buf;
 	int ret = 0;
 
-	buf = kvmalloc(chunk, GFP_NOIO);
+	buf = kvmalloc(min_t(u64, chain->cluster_bytes, PRLD_COPY_CHUNK),
+		       GFP_NOIO);
 	if (!buf)
 		return -ENOMEM;
-	for (done = 0; done < chain->cluster_bytes && !ret; done += chunk) {
-		ret = prld_file_read(src, buf, chunk, src_off + done);
+	for (done = 0; done < chain->cluster_bytes && !ret; done += len) {
+		left = chain->cluster_bytes - done;
+		len = min_t(u64, left, PRLD_COPY_CHUNK);
+		ret = prld_file_read(src, buf, len, src_off + done);
 		if (!ret)
-			ret = prld_file_write(dst, buf, chunk, dst_off + done);
+			ret = prld_file_write(dst, buf, len, dst_off + done);
 	}
 	kvfree(buf);
 	return ret;
@@ -194,8 +251,7 @@ static int prld_fill_claim(struct prld_device *dev, const struct prld_piece *p,
 	if (below && p->len < chain->cluster_bytes)
 		ret = prld_copy_up(chain, lower, lower_off, off);
 	if (!ret)
-		ret = prld_iter_io(dev, top, iter, p->len, off + p->in_cluster,
-				   true);
+		ret = prld_iter_io(dev, top, iter, p, off + p->in_cluster, true);
 	if (!ret && below)
 		ret = prld_sync_range(l, off, off + chain->cluster_bytes - 1, 1,
 				      since);
@@ -228,16 +284,9 @@ int prld_alloc_write(struct prld_device *dev, const struct prld_piece *p,
 	u64 off;
 	int ret;
 
-	for (;;) {
-		mutex_lock(&dev->alloc_lock);
-		ret = prld_claim_locked(dev, p->cluster, &off);
-		mutex_unlock(&dev->alloc_lock);
-		if (ret != -EAGAIN)
-			break;
-		wait_event(dev->claim_wq, prld_claim_possible(dev, p->cluster));
-	}
+	ret = prld_claim(dev, p->cluster, &off);
 	if (ret == 1)
-		return prld_iter_io(dev, top->file, iter, p->len,
+		return prld_iter_io(dev, top->file, iter, p,
 				    off + p->in_cluster, true);
 	if (ret)
 		return ret;
@@ -246,12 +295,30 @@ int prld_alloc_write(struct prld_device *dev, const struct prld_piece *p,
 }
 
 /*
- * Whole cluster @cluster of a one-layer disk, at @off: unmap it, then
- * free its space.  The cleared entry reaches the file with the next
- * flush; until then a crash may bring the old entry back over the
- * punched hole, which reads as zeros, as discarded space may.  The space
- * is never reused while attached (allocation only moves forward), so no
- * entry can come back pointing at another cluster's data.
+ * WRITE_ZEROES of all of @cluster, which a lower layer holds: the top
+ * takes fresh space for it, which already reads as zeros, durably
+ * (prld_reserve()), so nothing is copied up or written.  Returns 0 when
+ * done, 1 with *@off set if the top holds the cluster by now (zero it
+ * there), or a negative errno.
+ */
+int prld_alloc_zeroed(struct prld_device *dev, u32 cluster, u64 *off)
+{
+	int ret = prld_claim(dev, cluster, off);
+
+	if (ret)
+		return ret;
+	return prld_end_claim(dev, cluster, *off, 0);
+}
+
+/*
+ * Whole cluster @cluster of the top, at @off: unmap it, then free its
+ * space.  Lower layers show through again, which a discard allows (the
+ * caller never unmaps for a WRITE_ZEROES over a lower layer).  The
+ * cleared entry reaches the file with the next flush; until then a crash
+ * may bring the old entry back over the punched hole, which reads as
+ * zeros, as discarded space may.  The space is never reused while
+ * attached (allocation only moves forward), so no entry can come back
+ * pointing at another cluster's data.
  */
 void prld_unmap_cluster(struct prld_device *dev, u32 cluster, u64 off)
 {
@@ -261,7 +328,7 @@ void prld_unmap_cluster(struct prld_device *dev, u32 cluster, u64 off)
 	prld_chain_uncommit(chain, cluster);
 	mutex_unlock(&dev->alloc_lock);
 	/* Unreferenced now: failing to punch only wastes space. */
-	vfs_fallocate(chain->layers[0].file,
+	vfs_fallocate(chain->layers[chain->nr_layers - 1].file,
 		      FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off,
 		      chain->cluster_bytes);
 }

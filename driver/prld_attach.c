@@ -7,7 +7,10 @@
  * Also the two header updates of a read-write attachment: the in-use flag
  * at attach, and the clean-close sequence at detach.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/bitmap.h>
+#include <linux/cred.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/mm.h>
@@ -16,8 +19,7 @@
 #include "prld.h"
 #include "prld_fault.h"
 
-int prld_file_read(struct file *file, void *buf, size_t len,
-			   loff_t pos)
+int prld_file_read(struct file *file, void *buf, size_t len, loff_t pos)
 {
 	ssize_t n;
 
@@ -34,7 +36,7 @@ int prld_file_read(struct file *file, void *buf, size_t len,
 }
 
 int prld_file_write(struct file *file, const void *buf, size_t len,
-			    loff_t pos)
+		    loff_t pos)
 {
 	ssize_t n;
 
@@ -50,9 +52,24 @@ int prld_file_write(struct file *file, const void *buf, size_t len,
 	return 0;
 }
 
+/*
+ * Truncate with the credentials the file was opened with, not the
+ * current task's: the clean close runs in the last closer's ->release,
+ * and that may be a user allowed to use /dev/prldN but not to write its
+ * image (vfs_truncate() checks MAY_WRITE and the LSM as current).
+ */
+int prld_truncate(struct file *file, loff_t len)
+{
+	const struct cred *old = override_creds(file->f_cred);
+	int ret = vfs_truncate(&file->f_path, len);
+
+	revert_creds(old);
+	return ret;
+}
+
 static void prld_report_fault(unsigned int index, const struct prld_fault *f)
 {
-	pr_err("prld: layer %u: %s (field 0x%x, value %llu, limit %llu)\n",
+	pr_err("layer %u: %s (field 0x%x, value %llu, limit %llu)\n",
 	       index, prld_status_str(f->status), f->field, f->value, f->limit);
 }
 
@@ -75,19 +92,19 @@ static int prld_load_header(struct prld_layer *layer, u64 size, bool writable,
 		return -EINVAL;
 	}
 	if (layer->geom.bat_entries > PRLD_MAX_BAT_ENTRIES) {
-		pr_err("prld: layer %u: %u BAT entries, at most %u supported\n",
+		pr_err("layer %u: %u BAT entries, at most %u supported\n",
 		       index, layer->geom.bat_entries, PRLD_MAX_BAT_ENTRIES);
 		return -EFBIG;
 	}
 	if (!writable)
 		return 0;
 	if (layer->geom.inuse == PRLD_INUSE_MAGIC) {
-		pr_err("prld: layer %u: in-use flag set (not closed cleanly); repair it first\n",
+		pr_err("layer %u: in-use flag set (not closed cleanly); repair it first\n",
 		       index);
 		return -EUCLEAN;
 	}
 	if (layer->geom.ext_off || layer->geom.flags & PRLD_FLAG_CONVERTING) {
-		pr_err("prld: layer %u: format extension or conversion in progress: read-only\n",
+		pr_err("layer %u: format extension or conversion in progress: read-only\n",
 		       index);
 		return -EOPNOTSUPP;
 	}
@@ -178,38 +195,26 @@ static int prld_load_bat(struct prld_layer *layer, u64 size, unsigned int index)
 	return ret;
 }
 
-/*
- * Load layer @index from its file (layer->file, which the layer already
- * owns; layer->writable says whether it will be written).
+/**
+ * prld_layer_load() - check layer @index's file, read and judge its image
+ * @layer: owns its file already; ->writable says whether it will be written
+ * @index: its place in the chain, for the log
+ * @flags: the device's PRLD_CONFIG_* (direct I/O asks more of the file)
+ *
+ * Return: 0, or a negative errno with the reason in the log.
  */
-int prld_layer_load(struct prld_layer *layer, unsigned int index)
+int prld_layer_load(struct prld_layer *layer, unsigned int index,
+		    unsigned int flags)
 {
 	struct file *file = layer->file;
-	struct inode *inode = file_inode(file);
 	u64 size;
 	int ret;
 
-	if (!S_ISREG(inode->i_mode)) {
-		pr_err("prld: layer %u: not a regular file\n", index);
-		return -EINVAL;
-	}
-	/* Header and BAT I/O is small and buffered; direct I/O is per kiocb. */
-	if (file->f_flags & O_DIRECT) {
-		pr_err("prld: layer %u: opened with O_DIRECT; ask for PRLD_CONFIG_DIRECT_IO instead\n",
-		       index);
-		return -EINVAL;
-	}
-	/* kernel_read() WARNs on a file not opened for reading. */
-	if (!(file->f_mode & FMODE_READ)) {
-		pr_err("prld: layer %u: not opened for reading\n", index);
-		return -EBADF;
-	}
-	if (layer->writable && !(file->f_mode & FMODE_WRITE)) {
-		pr_err("prld: layer %u: top opened read-only, attach read-write needs it writable\n",
-		       index);
-		return -EBADF;
-	}
-	size = i_size_read(inode);
+	ret = prld_check_file(file, index, layer->writable,
+			      flags & PRLD_CONFIG_DIRECT_IO);
+	if (ret)
+		return ret;
+	size = i_size_read(file_inode(file));
 	ret = prld_load_header(layer, size, layer->writable, index);
 	if (!ret)
 		ret = prld_load_bat(layer, size, index);
@@ -224,6 +229,30 @@ int prld_layer_load(struct prld_layer *layer, unsigned int index)
 			layer->sync_file = NULL;
 		}
 	}
+	return ret;
+}
+
+/**
+ * prld_build_chain() - read and validate every image, then build the map
+ * @chain: the files, taken by prld_take_files()
+ * @flags: the device's PRLD_CONFIG_*
+ *
+ * Return: 0, or a negative errno with the reason in the log.
+ */
+int prld_build_chain(struct prld_chain *chain, unsigned int flags)
+{
+	unsigned int i;
+	int ret = 0;
+
+	for (i = 0; !ret && i < chain->nr_layers; i++)
+		ret = prld_layer_load(&chain->layers[i], i, flags);
+	if (!ret)
+		ret = prld_chain_check_layers(chain);
+	if (!ret)
+		ret = prld_chain_build(chain);
+	if (!ret)
+		chain->alloc_next = prld_chain_alloc_start(
+					&chain->layers[chain->nr_layers - 1]);
 	return ret;
 }
 
@@ -309,7 +338,7 @@ int prld_mark_in_use(struct prld_layer *top, u64 alloc_next)
 	int ret;
 
 	if (i_size_read(file_inode(top->file)) > alloc_next) {
-		ret = vfs_truncate(&top->file->f_path, alloc_next);
+		ret = prld_truncate(top->file, alloc_next);
 		if (ret)
 			return ret;
 	}
@@ -317,6 +346,9 @@ int prld_mark_in_use(struct prld_layer *top, u64 alloc_next)
 	ret = prld_write_state(top);
 	if (!ret)
 		ret = prld_sync_top(top, 0, since);
+	if (!ret)
+		top->durable_end = min_t(u64, alloc_next,
+					 i_size_read(file_inode(top->file)));
 	if (ret) {
 		/*
 		 * The flag may sit in the page cache (the sync failed): put
@@ -335,9 +367,8 @@ int prld_mark_in_use(struct prld_layer *top, u64 alloc_next)
  * discarded or leaked by a failed write, and nothing references them),
  * then the in-use flag is cleared and that is made durable too.
  */
-int prld_finish_top(struct prld_chain *chain, bool wrote)
+static int prld_close_top(struct prld_layer *top, bool wrote)
 {
-	struct prld_layer *top = &chain->layers[chain->nr_layers - 1];
 	u64 end = prld_chain_alloc_start(top);
 	errseq_t since = prld_sync_mark(top);
 	int ret;
@@ -346,7 +377,7 @@ int prld_finish_top(struct prld_chain *chain, bool wrote)
 	if (ret)
 		return ret;
 	if (i_size_read(file_inode(top->file)) > end) {
-		ret = vfs_truncate(&top->file->f_path, end);
+		ret = prld_truncate(top->file, end);
 		if (ret)
 			return ret;
 	}
@@ -356,6 +387,26 @@ int prld_finish_top(struct prld_chain *chain, bool wrote)
 	ret = prld_write_state(top);
 	if (!ret)
 		ret = prld_sync_top(top, 0, since);
+	return ret;
+}
+
+/**
+ * prld_finish_top() - close @chain's top image cleanly
+ * @chain: a bound chain whose top was marked in use by prld_mark_in_use()
+ * @wrote: something was allocated since (the image is no longer empty)
+ *
+ * Runs with the credentials the top was opened with: from the last
+ * closer's ->release, the LSM and permission checks of the writes and the
+ * truncate must not depend on who closed the device last.
+ * Return: 0, or the first error (the flag then stays set on disk).
+ */
+int prld_finish_top(struct prld_chain *chain, bool wrote)
+{
+	struct prld_layer *top = &chain->layers[chain->nr_layers - 1];
+	const struct cred *old = override_creds(top->file->f_cred);
+	int ret = prld_close_top(top, wrote);
+
+	revert_creds(old);
 	return ret;
 }
 

@@ -14,10 +14,13 @@
  * Pure bookkeeping over arrays the attach code filled in: no files, no
  * block layer, so the KUnit suite can drive every function directly.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/bitmap.h>
 #include <linux/errno.h>
 #include <linux/mm.h>
 #include <linux/printk.h>
+#include <linux/sched.h>
 #include <linux/slab.h>
 
 #include "prld.h"
@@ -36,12 +39,12 @@ int prld_chain_check_layers(const struct prld_chain *chain)
 		const struct prld_geom *g = &chain->layers[i].geom;
 
 		if (g->cluster_sectors != top->cluster_sectors) {
-			pr_err("prld: layer %u: cluster of %u sectors, top has %u\n",
+			pr_err("layer %u: cluster of %u sectors, top has %u\n",
 			       i, g->cluster_sectors, top->cluster_sectors);
 			return -EINVAL;
 		}
 		if (g->nb_sectors > top->nb_sectors) {
-			pr_err("prld: layer %u: %llu sectors, more than the top's %llu\n",
+			pr_err("layer %u: %llu sectors, more than the top's %llu\n",
 			       i, g->nb_sectors, top->nb_sectors);
 			return -EINVAL;
 		}
@@ -297,7 +300,8 @@ static bool prld_held_between(const struct prld_chain *chain, u32 cluster,
 /*
  * Bits for clusters first_bit .. first_bit + 8 * nbytes - 1 that a layer
  * in (from, to] maps, LSB first; bits past the disk stay zero.  The caller
- * validated from < to < nr_layers (or from == PRLD_MAP_FROM_NONE).
+ * validated from < to < nr_layers (or from == PRLD_MAP_FROM_NONE).  Up to
+ * 2^27 bits of 255 layers each: the walk yields the CPU as it goes.
  */
 void prld_chain_map_bits(const struct prld_chain *chain, u32 from, u32 to,
 			 u64 first_bit, u8 *buf, u64 nbytes)
@@ -307,7 +311,10 @@ void prld_chain_map_bits(const struct prld_chain *chain, u32 from, u32 to,
 	memset(buf, 0, nbytes);
 	if (end > chain->clusters)
 		end = chain->clusters;
-	for (bit = first_bit; bit < end; bit++)
+	for (bit = first_bit; bit < end; bit++) {
 		if (prld_held_between(chain, (u32)bit, from, to))
 			buf[(bit - first_bit) / 8] |= 1U << ((bit - first_bit) % 8);
+		if (!(bit % 65536))
+			cond_resched();
+	}
 }

@@ -20,10 +20,14 @@
 #ifdef BLK_OPEN_WRITE
 #define PRLD_OPEN_MODE_T	blk_mode_t
 #define PRLD_MODE_WRITE(m)	((m) & BLK_OPEN_WRITE)
+#define PRLD_OPEN_ARGS		struct gendisk *disk, blk_mode_t mode
+#define PRLD_OPEN_DISK		disk
 #define PRLD_RELEASE_ARGS	struct gendisk *disk
 #else
 #define PRLD_OPEN_MODE_T	fmode_t
 #define PRLD_MODE_WRITE(m)	((m) & FMODE_WRITE)
+#define PRLD_OPEN_ARGS		struct block_device *bdev, fmode_t mode
+#define PRLD_OPEN_DISK		(bdev->bd_disk)
 #define PRLD_RELEASE_ARGS	struct gendisk *disk, fmode_t mode
 #endif
 
@@ -68,6 +72,49 @@ static inline struct gendisk *prld_alloc_disk(struct blk_mq_tag_set *set,
 	disk->queue->limits.discard_granularity = SECTOR_SIZE;
 	blk_queue_write_cache(disk->queue, true, true);
 	return disk;
+}
+#endif
+
+/*
+ * What a binding decides (prld_bind(), revert): discard in whole
+ * clusters, aligned to them through the offset policy, since only whole
+ * clusters are unmapped; rotational as the disk under the top's
+ * filesystem (not rotational without one), as loop decides.  No I/O runs:
+ * the device is unbound, or its queue frozen.
+ */
+struct prld_binding_limits {
+	unsigned int discard_granularity;
+	unsigned int discard_alignment;
+	bool rotational;
+};
+
+#ifdef BLK_FEAT_WRITE_CACHE
+static inline int prld_set_binding_limits(struct gendisk *disk,
+					  const struct prld_binding_limits *bl)
+{
+	struct queue_limits lim = queue_limits_start_update(disk->queue);
+
+	lim.discard_granularity = bl->discard_granularity;
+	lim.discard_alignment = bl->discard_alignment;
+	if (bl->rotational)
+		lim.features |= BLK_FEAT_ROTATIONAL;
+	else
+		lim.features &= ~BLK_FEAT_ROTATIONAL;
+	return queue_limits_commit_update(disk->queue, &lim);
+}
+#else
+static inline int prld_set_binding_limits(struct gendisk *disk,
+					  const struct prld_binding_limits *bl)
+{
+	struct request_queue *q = disk->queue;
+
+	q->limits.discard_granularity = bl->discard_granularity;
+	q->limits.discard_alignment = bl->discard_alignment;
+	if (bl->rotational)
+		blk_queue_flag_clear(QUEUE_FLAG_NONROT, q);
+	else
+		blk_queue_flag_set(QUEUE_FLAG_NONROT, q);
+	return 0;
 }
 #endif
 

@@ -1,16 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * prld_dev.c - the life of a /dev/prldN: created by the control device,
- * bound to a chain by PRLD_CONFIGURE, unbound by PRLD_DETACH (or at last
- * close with autoclear), removed by the control device or module exit.
+ * bound to a chain by PRLD_CONFIGURE, unbound at the last close after
+ * PRLD_DETACH (or with autoclear), removed by the control device or
+ * module exit.
  *
- * As in loop: dev->state says what may happen next and is changed under
- * dev->mutex; a device being torn down is in RUNDOWN so nobody else
- * touches it; files are fput() without dev->mutex held (fput may take
- * the disk's open_mutex, which is taken before dev->mutex elsewhere); the
- * structure itself is freed only from ->free_disk, when the last gendisk
- * reference is gone.
+ * As newest loop: dev->state says what may happen next and changes under
+ * dev->mutex; ->open refuses a device in RUNDOWN or DELETING; DETACH only
+ * marks the device, and the teardown runs in the last ->release, after
+ * the block layer has written back the device's page cache and when no
+ * I/O can be in flight, so it needs no freeze.  Files are fput() without
+ * dev->mutex held (fput may take the disk's open_mutex, which is taken
+ * before dev->mutex elsewhere); the structure itself is freed only from
+ * ->free_disk, when the last gendisk reference is gone.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/blkdev.h>
 #include <linux/idr.h>
 #include <linux/module.h>
@@ -18,26 +23,83 @@
 
 #include "prld.h"
 
+/* Indexes whose minors fit: PRLD_PART_SHIFT bits of each are partitions. */
+#define PRLD_MAX_INDEX	(1 << (MINORBITS - PRLD_PART_SHIFT))
+
 static const struct prld_limits prld_queue_limits = {
 	.max_hw_sectors = 2048,			/* 1 MiB requests */
 	.max_discard_sectors = UINT_MAX >> SECTOR_SHIFT,
 };
 
+static int prld_open(PRLD_OPEN_ARGS)
+{
+	struct prld_device *dev = PRLD_OPEN_DISK->private_data;
+	int ret;
+
+	ret = mutex_lock_killable(&dev->mutex);
+	if (ret)
+		return ret;
+	if (dev->state == PRLD_RUNDOWN || dev->state == PRLD_DELETING)
+		ret = -ENXIO;
+	mutex_unlock(&dev->mutex);
+	return ret;
+}
+
+/*
+ * Detach, from the last ->release of a device in RUNDOWN: the disk's
+ * open_mutex is held, the page cache written back, and no I/O can be in
+ * flight, so the chain goes without a freeze.
+ */
+static void prld_clear(struct prld_device *dev)
+{
+	struct gendisk *disk = dev->disk;
+	struct prld_chain *chain = &dev->chain;
+	int ret;
+
+	if (dev->dirty) {
+		ret = prld_finish_top(chain, dev->wrote);
+		if (ret)
+			pr_err("%s: clean close of the top image failed (%d): it stays marked in use\n",
+			       disk->disk_name, ret);
+	}
+	set_capacity(disk, 0);
+	invalidate_disk(disk);
+	if (!test_bit(GD_SUPPRESS_PART_SCAN, &disk->state)) {
+		ret = bdev_disk_changed(disk, false);
+		if (ret)
+			pr_warn("%s: dropping partitions failed (%d)\n",
+				disk->disk_name, ret);
+	}
+	set_bit(GD_SUPPRESS_PART_SCAN, &disk->state);
+	kobject_uevent(&disk_to_dev(disk)->kobj, KOBJ_CHANGE);
+	prld_unclaim_layers(dev, NULL, 0);
+	prld_chain_release(chain);	/* fput, outside dev->mutex */
+	mutex_lock(&dev->mutex);
+	dev->flags = 0;
+	dev->autoclear = false;
+	dev->dirty = false;
+	dev->wrote = false;
+	dev->offset = 0;
+	dev->state = PRLD_UNBOUND;
+	mutex_unlock(&dev->mutex);
+	/* Taken at configure: the module stays while a device is bound. */
+	module_put(THIS_MODULE);
+}
+
 static void prld_release(PRLD_RELEASE_ARGS)
 {
 	struct prld_device *dev = disk->private_data;
+	bool clear;
 
 	if (disk_openers(disk) > 0)
 		return;
 	mutex_lock(&dev->mutex);
-	if (dev->state == PRLD_BOUND && (dev->flags & PRLD_CONFIG_AUTOCLEAR)) {
+	if (dev->state == PRLD_BOUND && dev->autoclear)
 		dev->state = PRLD_RUNDOWN;
-		mutex_unlock(&dev->mutex);
-		/* No opener left, so no I/O in flight: no freeze needed. */
-		prld_clear(dev, true);
-		return;
-	}
+	clear = dev->state == PRLD_RUNDOWN;
 	mutex_unlock(&dev->mutex);
+	if (clear)
+		prld_clear(dev);
 }
 
 static void prld_free_disk(struct gendisk *disk)
@@ -53,6 +115,7 @@ static void prld_free_disk(struct gendisk *disk)
 
 static const struct block_device_operations prld_fops = {
 	.owner = THIS_MODULE,
+	.open = prld_open,
 	.release = prld_release,
 	.ioctl = prld_ioctl,
 	.compat_ioctl = blkdev_compat_ptr_ioctl,
@@ -65,50 +128,33 @@ struct prld_device *prld_disk_device(struct gendisk *disk)
 	return disk->fops == &prld_fops ? disk->private_data : NULL;
 }
 
-/*
- * Detach: the caller moved the device to RUNDOWN.  From ->release the disk's
- * open_mutex is already held and no I/O can be in flight.
- */
-void prld_clear(struct prld_device *dev, bool from_release)
+void prld_set_partscan(struct prld_device *dev)
 {
 	struct gendisk *disk = dev->disk;
-	bool partscan = !test_bit(GD_SUPPRESS_PART_SCAN, &disk->state);
 	int ret;
 
-	if (!from_release)
-		blk_mq_freeze_queue(disk->queue);
-	if (dev->dirty) {
-		ret = prld_finish_top(&dev->chain, dev->wrote);
-		if (ret)
-			pr_err("prld%d: clean close of the top image failed (%d): it stays marked in use\n",
-			       dev->index, ret);
-	}
-	set_capacity(disk, 0);
-	invalidate_disk(disk);
-	if (!from_release)
-		blk_mq_unfreeze_queue(disk->queue);
-	if (partscan) {
-		if (!from_release)
-			mutex_lock(&disk->open_mutex);
-		ret = bdev_disk_changed(disk, false);
-		if (!from_release)
-			mutex_unlock(&disk->open_mutex);
-		if (ret)
-			pr_warn("prld%d: dropping partitions failed (%d)\n",
-				dev->index, ret);
-	}
-	set_bit(GD_SUPPRESS_PART_SCAN, &disk->state);
-	kobject_uevent(&disk_to_dev(disk)->kobj, KOBJ_CHANGE);
-	prld_chain_release(&dev->chain);	/* fput, outside dev->mutex */
-	mutex_lock(&dev->mutex);
-	dev->flags = 0;
-	dev->dirty = false;
-	dev->wrote = false;
-	dev->offset = 0;
-	dev->state = PRLD_UNBOUND;
-	mutex_unlock(&dev->mutex);
-	/* Taken at configure: the module stays while a device is bound. */
-	module_put(THIS_MODULE);
+	clear_bit(GD_SUPPRESS_PART_SCAN, &disk->state);
+	mutex_lock(&disk->open_mutex);
+	ret = bdev_disk_changed(disk, false);
+	mutex_unlock(&disk->open_mutex);
+	if (ret)
+		pr_warn("%s: partition scan failed (%d)\n", disk->disk_name, ret);
+}
+
+/*
+ * A switch of the top failed and the image that stays the top could not
+ * be marked in use again: its header may say "closed cleanly" while the
+ * device would go on writing it.  No write may follow, so the device
+ * turns read-only until detached (whose clean close tries again).  The
+ * queue is frozen: the request path reads dev->flags without a lock.
+ */
+void prld_fence(struct prld_device *dev, int err)
+{
+	lockdep_assert_held(&dev->mutex);
+	pr_err("%s: the top image could not be marked in use again (%d): the device is read-only from now on\n",
+	       dev->disk->disk_name, err);
+	dev->flags |= PRLD_CONFIG_READ_ONLY;
+	set_disk_ro(dev->disk, true);
 }
 
 static int prld_alloc_index(struct prld_device *dev, int index)
@@ -118,14 +164,16 @@ static int prld_alloc_index(struct prld_device *dev, int index)
 	ret = mutex_lock_killable(&prld_ctl_mutex);
 	if (ret)
 		return ret;
-	if (index >= 0) {
+	if (index >= PRLD_MAX_INDEX) {
+		ret = -EINVAL;	/* its minors would not fit */
+	} else if (index >= 0) {
 		ret = idr_alloc(&prld_index_idr, dev, index, index + 1,
 				GFP_KERNEL);
 		if (ret == -ENOSPC)
 			ret = -EEXIST;
 	} else {
-		ret = idr_alloc(&prld_index_idr, dev, 0,
-				1 << (MINORBITS - PRLD_PART_SHIFT), GFP_KERNEL);
+		ret = idr_alloc(&prld_index_idr, dev, 0, PRLD_MAX_INDEX,
+				GFP_KERNEL);
 	}
 	mutex_unlock(&prld_ctl_mutex);
 	return ret;
@@ -277,6 +325,7 @@ int prld_remove(int index)
 	ret = mutex_lock_killable(&dev->mutex);
 	if (ret)
 		goto out_unhide;
+	/* An opener in ->open waits for dev->mutex, then sees DELETING. */
 	if (dev->state != PRLD_UNBOUND || disk_openers(dev->disk) > 0) {
 		mutex_unlock(&dev->mutex);
 		ret = -EBUSY;

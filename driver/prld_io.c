@@ -5,22 +5,36 @@
  * ->queue_rq hands each request to the device's workqueue (file I/O may
  * sleep).  Requests that may go out as async direct I/O go to one list
  * that a single work item drains in order, as loop's worker does: one
- * wakeup starts a whole batch, under one plug.  The rest (allocation,
- * FLUSH, FUA, DISCARD, buffered I/O) get a work item each, so a request
- * that sleeps holds up no other.  A request is walked one cluster at a
- * time: each piece is resolved through the in-memory map to a layer and a
- * file offset and read or written there with one kiocb over the request's
- * own pages.
+ * wakeup starts a whole batch, under one plug (prld_aio.c).  The rest
+ * (allocation, FLUSH, FUA, DISCARD, buffered I/O) get a work item each,
+ * so a request that sleeps holds up no other.  A request is walked one
+ * cluster at a time: each piece is resolved through the in-memory map to
+ * a layer and a file offset and read or written there with one kiocb
+ * over the request's own pages.
+ *
+ * The workers do the issuer's I/O in the issuer's name, as loop's do:
+ * its block and memory cgroups (so io.max, io.weight and memory limits
+ * hold for I/O to /dev/prldN), its I/O priority, writeback throttled
+ * against the backing device only (PF_LOCAL_THROTTLE: the dirty pages
+ * this device's own writeback creates must not throttle it), and no
+ * allocation that waits for I/O to this device (PF_MEMALLOC_NOIO).
+ * Every write to a backing file takes its filesystem's freeze protection,
+ * so a frozen filesystem (fsfreeze, an LVM snapshot) makes writes wait.
  *
  * Reads and writes into clusters the top already holds take no lock; a
  * write into a cluster the top does not hold allocates one
  * (prld_alloc.c).  FLUSH writes the BAT leaves new clusters changed and
  * fsyncs the top, which makes every completed write durable.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/blk-cgroup.h>
 #include <linux/blk-mq.h>
 #include <linux/falloc.h>
 #include <linux/fs.h>
+#include <linux/kthread.h>
 #include <linux/math64.h>
+#include <linux/memcontrol.h>
 #include <linux/mm.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
@@ -29,8 +43,14 @@
 #include "prld.h"
 #include "prld_fault.h"
 
-static void prld_piece_at(const struct prld_chain *chain, u64 pos,
-			  size_t left, struct prld_piece *p)
+/* The byte of the image a request starts at (the offset policy added). */
+u64 prld_rq_pos(const struct prld_device *dev, const struct request *rq)
+{
+	return ((u64)blk_rq_pos(rq) << SECTOR_SHIFT) + dev->offset;
+}
+
+void prld_piece_at(const struct prld_chain *chain, u64 pos, size_t left,
+		   struct prld_piece *p)
 {
 	u64 rem;
 
@@ -40,47 +60,58 @@ static void prld_piece_at(const struct prld_chain *chain, u64 pos,
 }
 
 static ssize_t prld_file_rw(struct prld_device *dev, struct file *file,
-			    struct iov_iter *iter, u64 pos, bool write)
+			    struct iov_iter *iter, u64 pos, u16 ioprio,
+			    bool write)
 {
 	struct kiocb kiocb;
+	ssize_t ret;
 
 	init_sync_kiocb(&kiocb, file);
 	kiocb.ki_pos = pos;
+	kiocb.ki_ioprio = ioprio;
 	/*
 	 * Direct I/O pins the iterator's pages: the request's bvecs, yes; a
 	 * kernel buffer (the zeros of prld_zero_by_write()) goes buffered.
 	 */
 	if ((dev->flags & PRLD_CONFIG_DIRECT_IO) && iov_iter_is_bvec(iter))
 		kiocb.ki_flags |= IOCB_DIRECT;
-	if (write)
-		return vfs_iocb_iter_write(file, &kiocb, iter);
-	return vfs_iocb_iter_read(file, &kiocb, iter);
+	if (!write)
+		return vfs_iocb_iter_read(file, &kiocb, iter);
+	/*
+	 * Not vfs_iocb_iter_write(): on 6.1 it takes no freeze protection,
+	 * on later kernels it does; this is the same on both.
+	 */
+	kiocb_start_write(&kiocb);
+	ret = file->f_op->write_iter(&kiocb, iter);
+	kiocb_end_write(&kiocb);
+	return ret;
 }
 
-/* Move exactly @len bytes of @iter to or from @file at @pos. */
+/* Move exactly @p->len bytes of @iter to or from @file at @pos. */
 int prld_iter_io(struct prld_device *dev, struct file *file,
-			struct iov_iter *iter, size_t len, u64 pos, bool write)
+		 struct iov_iter *iter, const struct prld_piece *p, u64 pos,
+		 bool write)
 {
-	size_t rest = iov_iter_count(iter) - len;
+	size_t rest = iov_iter_count(iter) - p->len;
 	ssize_t done;
 
-	iov_iter_truncate(iter, len);
-	done = prld_file_rw(dev, file, iter, pos, write);
+	iov_iter_truncate(iter, p->len);
+	done = prld_file_rw(dev, file, iter, pos, p->ioprio, write);
 	iov_iter_reexpand(iter, iov_iter_count(iter) + rest);
 	if (done < 0)
 		return done;
-	return done == len ? 0 : -EIO;
+	return done == p->len ? 0 : -EIO;
 }
 
-static int prld_write_piece(struct prld_device *dev, const struct prld_piece *p,
-			    struct iov_iter *iter)
+int prld_write_piece(struct prld_device *dev, const struct prld_piece *p,
+		     struct iov_iter *iter)
 {
 	struct prld_chain *chain = &dev->chain;
 	unsigned int top = chain->nr_layers - 1, layer;
 	u64 off;
 
 	if (prld_chain_resolve(chain, p->cluster, &layer, &off) && layer == top)
-		return prld_iter_io(dev, chain->layers[top].file, iter, p->len,
+		return prld_iter_io(dev, chain->layers[top].file, iter, p,
 				    off + p->in_cluster, true);
 	return prld_alloc_write(dev, p, iter);
 }
@@ -93,12 +124,12 @@ static int prld_read_piece(struct prld_device *dev, const struct prld_piece *p,
 
 	if (!prld_chain_resolve(&dev->chain, p->cluster, &layer, &off))
 		return iov_iter_zero(p->len, iter) == p->len ? 0 : -EIO;
-	return prld_iter_io(dev, dev->chain.layers[layer].file, iter, p->len,
+	return prld_iter_io(dev, dev->chain.layers[layer].file, iter, p,
 			    off + p->in_cluster, false);
 }
 
-/* An iov_iter over all of @rq's pages (as loop builds one). */
-static int prld_rq_iter(struct prld_cmd *cmd, struct iov_iter *iter, int dir)
+/* An iov_iter over all of @cmd's request's pages (as loop builds one). */
+int prld_rq_iter(struct prld_cmd *cmd, struct iov_iter *iter, int dir)
 {
 	struct request *rq = cmd->rq;
 	struct req_iterator rq_iter;
@@ -129,13 +160,14 @@ static int prld_rq_iter(struct prld_cmd *cmd, struct iov_iter *iter, int dir)
 static int prld_rw(struct prld_device *dev, struct prld_cmd *cmd, bool write)
 {
 	struct request *rq = cmd->rq;
-	u64 pos = ((u64)blk_rq_pos(rq) << SECTOR_SHIFT) + dev->offset;
+	u64 pos = prld_rq_pos(dev, rq);
 	size_t left = blk_rq_bytes(rq);
 	struct prld_piece p;
 	struct iov_iter iter;
 	int ret;
 
 	ret = prld_rq_iter(cmd, &iter, write ? ITER_SOURCE : ITER_DEST);
+	p.ioprio = req_get_ioprio(rq);
 	while (!ret && left) {
 		prld_piece_at(&dev->chain, pos, left, &p);
 		if (write)
@@ -146,155 +178,6 @@ static int prld_rw(struct prld_device *dev, struct prld_cmd *cmd, bool write)
 		left -= p.len;
 	}
 	return ret;
-}
-
-/*
- * Async direct I/O.  A read, or a write (without FUA) whose every piece
- * lands in a cluster the top already holds, goes out as one async kiocb
- * per piece and the request completes from the last completion, so no
- * worker waits on the disk.  Allocation and FUA need sleeping steps
- * (fsync) after the data, so those requests take the synchronous path.
- */
-static bool prld_may_aio(struct prld_device *dev, struct request *rq)
-{
-	if (!(dev->flags & PRLD_CONFIG_DIRECT_IO) || !blk_rq_bytes(rq))
-		return false;
-	if (req_op(rq) == REQ_OP_READ)
-		return true;
-	return req_op(rq) == REQ_OP_WRITE && !(rq->cmd_flags & REQ_FUA) &&
-	       !(dev->flags & PRLD_CONFIG_READ_ONLY);
-}
-
-/*
- * After prld_may_aio(), in the submit worker: a write also needs every
- * cluster it touches in the top (the map may have changed since
- * ->queue_rq, so this cannot be decided there).
- */
-static bool prld_aio_eligible(struct prld_device *dev, struct request *rq)
-{
-	struct prld_chain *chain = &dev->chain;
-	u64 pos = ((u64)blk_rq_pos(rq) << SECTOR_SHIFT) + dev->offset;
-	size_t left = blk_rq_bytes(rq);
-	unsigned int layer;
-	struct prld_piece p;
-	u64 off;
-
-	if (req_op(rq) == REQ_OP_READ)
-		return true;
-	for (; left; pos += p.len, left -= p.len) {
-		prld_piece_at(chain, pos, left, &p);
-		if (!prld_chain_resolve(chain, p.cluster, &layer, &off) ||
-		    layer != chain->nr_layers - 1)
-			return false;
-	}
-	return true;
-}
-
-static void prld_aio_put(struct prld_cmd *cmd)
-{
-	if (atomic_dec_and_test(&cmd->pending))
-		blk_mq_complete_request(cmd->rq);
-}
-
-static void prld_aio_done(struct kiocb *iocb, long ret)
-{
-	struct prld_aio *aio = container_of(iocb, struct prld_aio, iocb);
-
-	if (ret != aio->len)
-		cmpxchg(&aio->cmd->error, 0, ret < 0 ? (int)ret : -EIO);
-	prld_aio_put(aio->cmd);
-}
-
-/* Submit one piece from its own copy of the request's iterator. */
-static void prld_aio_piece(struct prld_device *dev, struct prld_aio *aio,
-			   struct file *file, u64 pos, struct iov_iter *iter)
-{
-	struct iov_iter piece = *iter;
-	bool write = iov_iter_rw(iter) == ITER_SOURCE;
-	ssize_t ret;
-
-	iov_iter_truncate(&piece, aio->len);
-	aio->iocb.ki_filp = file;
-	aio->iocb.ki_pos = pos;
-	aio->iocb.ki_flags = IOCB_DIRECT;
-	aio->iocb.ki_complete = prld_aio_done;
-	atomic_inc(&aio->cmd->pending);
-	if (write)
-		ret = file->f_op->write_iter(&aio->iocb, &piece);
-	else
-		ret = file->f_op->read_iter(&aio->iocb, &piece);
-	if (ret != -EIOCBQUEUED)
-		prld_aio_done(&aio->iocb, ret);
-}
-
-static void prld_aio_submit(struct prld_device *dev, struct prld_cmd *cmd)
-{
-	struct request *rq = cmd->rq;
-	u64 pos = ((u64)blk_rq_pos(rq) << SECTOR_SHIFT) + dev->offset;
-	size_t left = blk_rq_bytes(rq);
-	bool write = req_op(rq) == REQ_OP_WRITE;
-	unsigned int layer, i = 0;
-	struct iov_iter iter;
-	struct prld_piece p;
-	u64 off;
-	int ret;
-
-	atomic_set(&cmd->pending, 1);	/* the submitter's reference */
-	cmd->error = prld_rq_iter(cmd, &iter, write ? ITER_SOURCE : ITER_DEST);
-	for (; !READ_ONCE(cmd->error) && left; pos += p.len, left -= p.len, i++) {
-		prld_piece_at(&dev->chain, pos, left, &p);
-		if (!prld_chain_resolve(&dev->chain, p.cluster, &layer, &off) ||
-		    (write && layer != dev->chain.nr_layers - 1)) {
-			/*
-			 * A hole to read, or a write whose cluster a racing
-			 * discard unmapped since prld_aio_eligible(): done
-			 * here, synchronously (this is the worker).
-			 */
-			ret = write ? prld_write_piece(dev, &p, &iter) :
-			      iov_iter_zero(p.len, &iter) == p.len ? 0 : -EIO;
-			/* Pieces in flight may have failed already. */
-			if (ret)
-				cmpxchg(&cmd->error, 0, ret);
-			continue;
-		}
-		cmd->aios[i].cmd = cmd;
-		cmd->aios[i].len = p.len;
-		prld_aio_piece(dev, &cmd->aios[i], dev->chain.layers[layer].file,
-			       off + p.in_cluster, &iter);
-		iov_iter_advance(&iter, p.len);
-	}
-	prld_aio_put(cmd);
-}
-
-/* Clusters touched by @rq: the most async pieces it can need. */
-static unsigned int prld_rq_clusters(struct prld_device *dev,
-				     struct request *rq)
-{
-	u64 first = ((u64)blk_rq_pos(rq) << SECTOR_SHIFT) + dev->offset;
-	u64 last = first + blk_rq_bytes(rq) - 1;
-
-	return div64_u64(last, dev->chain.cluster_bytes) -
-	       div64_u64(first, dev->chain.cluster_bytes) + 1;
-}
-
-/*
- * @cmd passed prld_may_aio(): start it asynchronously if it still
- * qualifies; false: it takes the synchronous path.
- */
-static bool prld_try_aio(struct prld_device *dev, struct prld_cmd *cmd)
-{
-	unsigned int nr;
-
-	if (!prld_aio_eligible(dev, cmd->rq))
-		return false;
-	nr = prld_rq_clusters(dev, cmd->rq);
-	/* Most requests lie in one cluster: no allocation for those. */
-	cmd->aios = nr == 1 ? &cmd->aio :
-		    kcalloc(nr, sizeof(*cmd->aios), GFP_NOIO);
-	if (!cmd->aios)
-		return false;
-	prld_aio_submit(dev, cmd);
-	return true;
 }
 
 /*
@@ -337,20 +220,37 @@ static int prld_zero_by_write(struct prld_device *dev,
 	return ret;
 }
 
+/*
+ * A piece of a DISCARD or WRITE_ZEROES.  Only WRITE_ZEROES must read back
+ * zeros: a discard over a cluster a lower layer holds does nothing (it
+ * may keep returning the old data), where copying the cluster up just to
+ * zero it would fill the top with the discarded range.  A whole cluster
+ * the top holds is unmapped and its space given back when reads may then
+ * show zeros (one layer) or anything (a discard); otherwise it is zeroed
+ * in place.
+ */
 static int prld_zero_piece(struct prld_device *dev, const struct prld_piece *p,
-			   bool may_unmap)
+			   bool discard, bool may_unmap)
 {
 	struct prld_chain *chain = &dev->chain;
 	unsigned int top = chain->nr_layers - 1, layer;
 	struct file *file = chain->layers[top].file;
+	bool whole = p->len == chain->cluster_bytes;
 	u64 off;
 	int ret;
 
 	if (!prld_chain_resolve(chain, p->cluster, &layer, &off))
 		return 0;	/* already reads as zeros */
-	if (layer != top)
-		return prld_zero_by_write(dev, p);
-	if (may_unmap && top == 0 && p->len == chain->cluster_bytes) {
+	if (layer != top) {
+		if (discard)
+			return 0;
+		if (!whole)
+			return prld_zero_by_write(dev, p);
+		ret = prld_alloc_zeroed(dev, p->cluster, &off);
+		if (ret <= 0)
+			return ret;
+		/* The top took the cluster meanwhile: zero it there. */
+	} else if (whole && may_unmap && (top == 0 || discard)) {
 		prld_unmap_cluster(dev, p->cluster, off);
 		return 0;
 	}
@@ -361,18 +261,19 @@ static int prld_zero_piece(struct prld_device *dev, const struct prld_piece *p,
 	return ret;
 }
 
-/* DISCARD and WRITE_ZEROES: both leave the range reading as zeros. */
 static int prld_discard(struct prld_device *dev, struct request *rq)
 {
-	u64 pos = ((u64)blk_rq_pos(rq) << SECTOR_SHIFT) + dev->offset;
+	u64 pos = prld_rq_pos(dev, rq);
 	u64 left = blk_rq_bytes(rq);
+	bool discard = req_op(rq) == REQ_OP_DISCARD;
 	bool may_unmap = !(rq->cmd_flags & REQ_NOUNMAP);
 	struct prld_piece p;
 	int ret = 0;
 
+	p.ioprio = req_get_ioprio(rq);
 	while (!ret && left) {
 		prld_piece_at(&dev->chain, pos, left, &p);
-		ret = prld_zero_piece(dev, &p, may_unmap);
+		ret = prld_zero_piece(dev, &p, discard, may_unmap);
 		pos += p.len;
 		left -= p.len;
 	}
@@ -417,31 +318,70 @@ static void prld_complete_rq(struct request *rq)
 	kfree(cmd->bvec);
 	cmd->bvec = NULL;
 	if (cmd->error && req_op(rq) == REQ_OP_FLUSH)
-		pr_err_ratelimited("prld%d: FLUSH failed: %d\n", dev->index,
-				   cmd->error);
+		pr_err_ratelimited("%s: FLUSH failed: %d\n",
+				   dev->disk->disk_name, cmd->error);
 	else if (cmd->error)
-		pr_err_ratelimited("prld%d: %s of %u bytes at sector %llu failed: %d\n",
-				   dev->index, blk_op_str(req_op(rq)),
+		pr_err_ratelimited("%s: %s of %u bytes at sector %llu failed: %d\n",
+				   dev->disk->disk_name, blk_op_str(req_op(rq)),
 				   blk_rq_bytes(rq), (u64)blk_rq_pos(rq),
 				   cmd->error);
 	blk_mq_end_request(rq, errno_to_blk_status(cmd->error));
 }
 
+/* What a worker takes on for one request and gives back after. */
+struct prld_ctx {
+	struct mem_cgroup *old_memcg;
+	unsigned int old_noio;
+	bool memcg_set;
+	bool throttle_set;
+};
+
+static void prld_ctx_enter(struct prld_cmd *cmd, struct prld_ctx *ctx)
+{
+	ctx->old_noio = memalloc_noio_save();
+	/* Workqueue threads are shared: add only what is not set, undo it. */
+	ctx->throttle_set = !(current->flags & PF_LOCAL_THROTTLE);
+	current->flags |= PF_LOCAL_THROTTLE;
+	if (cmd->blkcg_css)
+		kthread_associate_blkcg(cmd->blkcg_css);
+	ctx->memcg_set = cmd->memcg_css;
+	if (ctx->memcg_set)
+		ctx->old_memcg = set_active_memcg(mem_cgroup_from_css(cmd->memcg_css));
+}
+
+static void prld_ctx_leave(struct prld_ctx *ctx)
+{
+	if (ctx->memcg_set)
+		set_active_memcg(ctx->old_memcg);
+	kthread_associate_blkcg(NULL);
+	if (ctx->throttle_set)
+		current->flags &= ~PF_LOCAL_THROTTLE;
+	memalloc_noio_restore(ctx->old_noio);
+}
+
+/* The reference prld_take_cgroups() took, once the request is started. */
+static void prld_put_cgroups(struct cgroup_subsys_state *memcg_css)
+{
+	if (memcg_css)
+		css_put(memcg_css);
+}
+
 /*
  * The synchronous path: requests prld_may_aio() refused and those the
- * submit worker handed on.  Every allocation here, the backing files'
- * page cache included, is GFP_NOIO, as in loop's worker: reclaim that
- * waited for writeback to this device would wait for this very worker.
+ * submit worker handed on.
  */
 static void prld_work(struct work_struct *work)
 {
 	struct prld_cmd *cmd = container_of(work, struct prld_cmd, work);
 	struct prld_device *dev = cmd->rq->q->queuedata;
-	unsigned int noio = memalloc_noio_save();
+	struct cgroup_subsys_state *memcg_css = cmd->memcg_css;
+	struct prld_ctx ctx;
 
+	prld_ctx_enter(cmd, &ctx);
 	cmd->error = prld_handle(dev, cmd);
 	prld_complete_rq(cmd->rq);
-	memalloc_noio_restore(noio);
+	prld_ctx_leave(&ctx);
+	prld_put_cgroups(memcg_css);
 }
 
 /*
@@ -454,19 +394,42 @@ void prld_submit_work(struct work_struct *work)
 	struct prld_device *dev = container_of(work, struct prld_device,
 					       submit_work);
 	struct llist_node *batch = llist_del_all(&dev->submit_list);
-	unsigned int noio = memalloc_noio_save();
+	struct cgroup_subsys_state *memcg_css;
 	struct prld_cmd *cmd, *next;
 	struct blk_plug plug;
+	struct prld_ctx ctx;
+	bool started;
 
 	blk_start_plug(&plug);
 	/* Safe: a submitted request may complete and be reused at once. */
 	llist_for_each_entry_safe(cmd, next, llist_reverse_order(batch),
 				  submit_node) {
-		if (!prld_try_aio(dev, cmd))
+		memcg_css = cmd->memcg_css;
+		prld_ctx_enter(cmd, &ctx);
+		started = prld_try_aio(dev, cmd);
+		prld_ctx_leave(&ctx);
+		if (started)
+			prld_put_cgroups(memcg_css);
+		else	/* prld_work() takes it on again, and puts the css. */
 			queue_work(dev->wq, &cmd->work);
 	}
 	blk_finish_plug(&plug);
-	memalloc_noio_restore(noio);
+}
+
+/* The issuer's cgroups, as loop's queue_rq records them. */
+static void prld_take_cgroups(struct prld_cmd *cmd, struct request *rq)
+{
+	cmd->blkcg_css = NULL;
+	cmd->memcg_css = NULL;
+#ifdef CONFIG_BLK_CGROUP
+	if (rq->bio && rq->bio->bi_blkg) {
+		cmd->blkcg_css = bio_blkcg_css(rq->bio);
+#ifdef CONFIG_MEMCG
+		cmd->memcg_css = cgroup_get_e_css(cmd->blkcg_css->cgroup,
+						  &memory_cgrp_subsys);
+#endif
+	}
+#endif
 }
 
 static blk_status_t prld_queue_rq(struct blk_mq_hw_ctx *hctx,
@@ -474,11 +437,15 @@ static blk_status_t prld_queue_rq(struct blk_mq_hw_ctx *hctx,
 {
 	struct prld_cmd *cmd = blk_mq_rq_to_pdu(bd->rq);
 	struct prld_device *dev = bd->rq->q->queuedata;
+	/* Pairs with smp_store_release() in prld_bind(): the chain is set. */
+	enum prld_state state = smp_load_acquire(&dev->state);
 
 	blk_mq_start_request(bd->rq);
-	if (READ_ONCE(dev->state) != PRLD_BOUND)
+	/* RUNDOWN still serves the last opener's I/O until its close. */
+	if (state != PRLD_BOUND && state != PRLD_RUNDOWN)
 		return BLK_STS_IOERR;
 	cmd->rq = bd->rq;
+	prld_take_cgroups(cmd, bd->rq);
 	if (!prld_may_aio(dev, bd->rq))
 		queue_work(dev->wq, &cmd->work);
 	else if (llist_add(&cmd->submit_node, &dev->submit_list))

@@ -4,12 +4,22 @@
  *
  * Every argument structure is copied in whole and checked before anything
  * happens: its size must be the one this kernel knows, unknown flags and
- * any non-zero padding or reserved field are -EINVAL (loop never checked
- * its own reserved fields, so they could never be given a meaning).
+ * any non-zero padding or reserved field are -EINVAL, so that they can be
+ * given a meaning later (prld_validate.c).
+ *
+ * Locks: dev->mutex (killable) for state and configuration, held across
+ * this device's own image I/O as loop holds lo_mutex; never a global lock
+ * across I/O, so one device on a hung store stalls no other device and
+ * not /dev/prld-control.  Other devices are consulted only through the
+ * claims list (prld_files.c).
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/blkdev.h>
 #include <linux/capability.h>
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/math64.h>
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/slab.h>
@@ -18,140 +28,36 @@
 #include "prld.h"
 #include "prld_validate.h"
 
-/* Direct I/O needs a filesystem that does it at 512-byte granularity. */
-static int prld_check_dio(struct file *file)
-{
-	struct super_block *sb = file_inode(file)->i_sb;
-
-	if (!(file->f_mode & FMODE_CAN_ODIRECT))
-		return -EINVAL;
-	if (sb->s_bdev && bdev_logical_block_size(sb->s_bdev) > SECTOR_SIZE)
-		return -EINVAL;
-	return 0;
-}
-
 /*
- * Take a reference on every descriptor, base first; layer i owns file i
- * from here on (released by prld_chain_release()).  Nothing is read yet.
+ * The queue limits that follow from the bound chain (prld_compat.h).
+ * Under dev->mutex, unbound or frozen.
  */
-int prld_take_files(struct prld_chain *chain, u64 user_fds,
-		    unsigned int nr_layers, bool ro)
+void prld_apply_limits(struct prld_device *dev)
 {
-	unsigned int i, j;
-	struct file *file;
-	s32 *fds;
-	int ret = 0;
-
-	fds = memdup_user(u64_to_user_ptr(user_fds), nr_layers * sizeof(*fds));
-	if (IS_ERR(fds))
-		return PTR_ERR(fds);
-	chain->layers = kcalloc(nr_layers, sizeof(*chain->layers), GFP_KERNEL);
-	chain->nr_layers = chain->layers ? nr_layers : 0;
-	if (!chain->layers)
-		ret = -ENOMEM;
-	for (i = 0; !ret && i < chain->nr_layers; i++) {
-		file = fget(fds[i]);
-		if (!file) {
-			ret = -EBADF;
-			break;
-		}
-		chain->layers[i].file = file;
-		chain->layers[i].writable = !ro && i == chain->nr_layers - 1;
-		for (j = 0; j < i; j++) {
-			if (file_inode(chain->layers[j].file) == file_inode(file)) {
-				pr_err("prld: layer %u is the same file as layer %u\n",
-				       i, j);
-				ret = -EINVAL;
-			}
-		}
-	}
-	kfree(fds);
-	return ret;
-}
-
-/* Read and validate every image, then build the map. */
-int prld_build_chain(struct prld_chain *chain, unsigned int flags)
-{
-	struct prld_layer *top;
-	unsigned int i;
-	int ret = 0;
-
-	for (i = 0; !ret && i < chain->nr_layers; i++) {
-		if (flags & PRLD_CONFIG_DIRECT_IO)
-			ret = prld_check_dio(chain->layers[i].file);
-		if (!ret)
-			ret = prld_layer_load(&chain->layers[i], i);
-	}
-	if (!ret)
-		ret = prld_chain_check_layers(chain);
-	if (!ret)
-		ret = prld_chain_build(chain);
-	if (ret)
-		return ret;
-	top = &chain->layers[chain->nr_layers - 1];
-	chain->alloc_next = prld_chain_alloc_start(top);
-	return 0;
-}
-
-/*
- * Is any layer of @chain's files used by another bound device in a way
- * that conflicts (one of the two writes it)?  Caller holds prld_ctl_mutex
- * and not self->mutex: two device mutexes are never held together.
- */
-bool prld_files_conflict(struct prld_device *self,
-			 const struct prld_chain *chain)
-{
-	struct prld_device *dev;
-	unsigned int i, j;
-	int id;
-
-	idr_for_each_entry(&prld_index_idr, dev, id) {
-		if (dev == self)
-			continue;
-		mutex_lock(&dev->mutex);
-		for (i = 0; dev->state == PRLD_BOUND && i < dev->chain.nr_layers; i++) {
-			const struct prld_layer *a = &dev->chain.layers[i];
-
-			for (j = 0; j < chain->nr_layers; j++) {
-				const struct prld_layer *b = &chain->layers[j];
-
-				if (file_inode(a->file) == file_inode(b->file) &&
-				    (a->writable || b->writable)) {
-					mutex_unlock(&dev->mutex);
-					return true;
-				}
-			}
-		}
-		mutex_unlock(&dev->mutex);
-	}
-	return false;
-}
-
-int prld_conflict_check(struct prld_device *dev,
-			const struct prld_chain *chain)
-{
-	bool busy;
-
-	mutex_lock(&prld_ctl_mutex);
-	busy = prld_files_conflict(dev, chain);
-	mutex_unlock(&prld_ctl_mutex);
-	return busy ? -EBUSY : 0;
-}
-
-void prld_set_partscan(struct prld_device *dev)
-{
-	struct gendisk *disk = dev->disk;
+	const struct prld_chain *chain = &dev->chain;
+	struct file *top = chain->layers[chain->nr_layers - 1].file;
+	struct block_device *bdev = file_inode(top)->i_sb->s_bdev;
+	struct prld_binding_limits bl = {
+		.discard_granularity = chain->cluster_bytes,
+		.rotational = bdev && !bdev_nonrot(bdev),
+	};
+	u64 rem;
 	int ret;
 
-	clear_bit(GD_SUPPRESS_PART_SCAN, &disk->state);
-	mutex_lock(&disk->open_mutex);
-	ret = bdev_disk_changed(disk, false);
-	mutex_unlock(&disk->open_mutex);
-	if (ret)
-		pr_warn("prld%d: partition scan failed (%d)\n", dev->index, ret);
+	/* Device sector 0 is image byte dev->offset. */
+	div64_u64_rem(dev->offset, chain->cluster_bytes, &rem);
+	bl.discard_alignment = rem ? chain->cluster_bytes - rem : 0;
+	ret = prld_set_binding_limits(dev->disk, &bl);
+
+	if (ret)	/* only the discard sizes are off: harmless */
+		pr_warn("%s: queue limits not updated (%d)\n",
+			dev->disk->disk_name, ret);
 }
 
-/* Under dev->mutex: the chain becomes the device's. */
+/*
+ * Under dev->mutex, files claimed: the top marked in use, then the chain
+ * becomes the device's.
+ */
 static int prld_bind(struct prld_device *dev, struct prld_chain *chain,
 		     const struct prld_config *cfg)
 {
@@ -160,8 +66,7 @@ static int prld_bind(struct prld_device *dev, struct prld_chain *chain,
 	bool ro = cfg->flags & PRLD_CONFIG_READ_ONLY;
 	int ret;
 
-	if (dev->state != PRLD_UNBOUND)
-		return -EBUSY;
+	lockdep_assert_held(&dev->mutex);
 	if (cfg->offset >= bytes)
 		return -EINVAL;
 	if (!ro) {
@@ -171,18 +76,59 @@ static int prld_bind(struct prld_device *dev, struct prld_chain *chain,
 			return ret;
 	}
 	dev->chain = *chain;
-	dev->flags = cfg->flags;
+	dev->flags = cfg->flags & ~PRLD_CONFIG_AUTOCLEAR;
+	dev->autoclear = cfg->flags & PRLD_CONFIG_AUTOCLEAR;
 	dev->offset = cfg->offset;
 	dev->dirty = !ro;
 	dev->wrote = false;
+	prld_apply_limits(dev);
 	set_disk_ro(dev->disk, ro);
 	set_capacity_and_notify(dev->disk,
 				(bytes - cfg->offset) >> SECTOR_SHIFT);
-	/* Pairs with the lockless check in prld_queue_rq(). */
+	/* Taken before I/O can start; dropped at the teardown. */
+	__module_get(THIS_MODULE);
+	/* Pairs with smp_load_acquire() in prld_queue_rq(). */
 	smp_store_release(&dev->state, PRLD_BOUND);
 	return 0;
 }
 
+/* Under dev->mutex: claim, read and bind @chain, or leave it unclaimed. */
+static int prld_configure_locked(struct prld_device *dev,
+				 struct prld_chain *chain,
+				 const struct prld_config *cfg)
+{
+	int ret;
+
+	if (dev->state != PRLD_UNBOUND)
+		return -EBUSY;
+	/*
+	 * Claimed before any header is read: a file another device writes
+	 * is EBUSY, not the EUCLEAN its in-use flag would read as.
+	 */
+	ret = prld_claim_layers(dev, chain->layers, chain->nr_layers, 0);
+	if (ret)
+		return ret;
+	ret = prld_build_chain(chain, cfg->flags);
+	if (!ret)
+		ret = prld_bind(dev, chain, cfg);
+	if (ret)
+		prld_unclaim_layers(dev, chain->layers, chain->nr_layers);
+	return ret;
+}
+
+/**
+ * prld_configure() - PRLD_CONFIGURE: attach a chain of image files
+ * @dev: an unbound device
+ * @mode: how the caller opened it; read-only forces a read-only binding
+ * @arg: user pointer to struct prld_config
+ *
+ * The kernel reads and validates every header and BAT itself; userspace
+ * hands in file descriptors only.
+ * Context: takes dev->mutex (killable) across the images' I/O.
+ * Return: 0, or -EPERM, -EFAULT, -EINVAL (argument, file or image
+ * refused: the log says why), -EBUSY (bound, or a file another device
+ * writes), -EUCLEAN (top not closed cleanly), -EBADF, -ENOMEM, -EINTR.
+ */
 static int prld_configure(struct prld_device *dev, PRLD_OPEN_MODE_T mode,
 			  const void __user *arg)
 {
@@ -200,38 +146,36 @@ static int prld_configure(struct prld_device *dev, PRLD_OPEN_MODE_T mode,
 	/* As loop: a device opened read-only can only be attached so. */
 	if (!PRLD_MODE_WRITE(mode))
 		cfg.flags |= PRLD_CONFIG_READ_ONLY;
-	/*
-	 * A file another device uses is EBUSY before its header is read:
-	 * that device's in-use flag would otherwise read as EUCLEAN.
-	 */
 	ret = prld_take_files(&chain, cfg.fds, cfg.nr_layers,
 			      cfg.flags & PRLD_CONFIG_READ_ONLY);
 	if (!ret)
-		ret = prld_conflict_check(dev, &chain);
-	if (!ret)
-		ret = prld_build_chain(&chain, cfg.flags);
-	/* Checked again under prld_ctl_mutex, held until we are bound. */
+		ret = mutex_lock_killable(&dev->mutex);
 	if (!ret) {
-		mutex_lock(&prld_ctl_mutex);
-		ret = prld_files_conflict(dev, &chain) ? -EBUSY : 0;
-		if (!ret) {
-			mutex_lock(&dev->mutex);
-			ret = prld_bind(dev, &chain, &cfg);
-			mutex_unlock(&dev->mutex);
-		}
-		mutex_unlock(&prld_ctl_mutex);
+		ret = prld_configure_locked(dev, &chain, &cfg);
+		mutex_unlock(&dev->mutex);
 	}
 	if (ret) {
 		prld_chain_release(&chain);
 		return ret;
 	}
-	__module_get(THIS_MODULE);	/* dropped in prld_clear() */
+	/* The caller's open keeps the device bound meanwhile. */
 	if (!(cfg.flags & PRLD_CONFIG_NO_PARTSCAN))
 		prld_set_partscan(dev);
 	kobject_uevent(&disk_to_dev(dev->disk)->kobj, KOBJ_CHANGE);
 	return 0;
 }
 
+/**
+ * prld_detach() - PRLD_DETACH: detach at the last close
+ * @dev: a bound device
+ * @arg: 0, or PRLD_DETACH_DEFERRED
+ *
+ * As newest loop's LOOP_CLR_FD: the device is only marked here.  If the
+ * caller is its sole opener the device goes to RUNDOWN (no new opener)
+ * and the caller's close does the teardown; with other openers it is
+ * -EBUSY, or with PRLD_DETACH_DEFERRED the last of them does it.
+ * Return: 0, -EPERM, -EINVAL, -ENXIO (not bound), -EBUSY, -EINTR.
+ */
 static int prld_detach(struct prld_device *dev, unsigned long arg)
 {
 	int ret;
@@ -244,20 +188,17 @@ static int prld_detach(struct prld_device *dev, unsigned long arg)
 	if (ret)
 		return ret;
 	if (dev->state != PRLD_BOUND) {
-		mutex_unlock(&dev->mutex);
-		return -ENXIO;
+		ret = -ENXIO;
+	} else if (disk_openers(dev->disk) > 1 &&
+		   !(arg & PRLD_DETACH_DEFERRED)) {
+		ret = -EBUSY;	/* a mount or another process */
+	} else {
+		dev->autoclear = true;
+		if (disk_openers(dev->disk) == 1)
+			dev->state = PRLD_RUNDOWN;
 	}
-	/* The caller's own open is one; anyone else (a mount) is busy. */
-	if (disk_openers(dev->disk) > 1) {
-		if (arg & PRLD_DETACH_DEFERRED)
-			dev->flags |= PRLD_CONFIG_AUTOCLEAR;
-		mutex_unlock(&dev->mutex);
-		return arg & PRLD_DETACH_DEFERRED ? 0 : -EBUSY;
-	}
-	dev->state = PRLD_RUNDOWN;
 	mutex_unlock(&dev->mutex);
-	prld_clear(dev, false);
-	return 0;
+	return ret;
 }
 
 static void prld_fill_status(struct prld_device *dev, struct prld_device_status *st)
@@ -265,7 +206,8 @@ static void prld_fill_status(struct prld_device *dev, struct prld_device_status 
 	const struct prld_chain *chain = &dev->chain;
 
 	st->index = dev->index;
-	st->flags = dev->flags | (dev->dirty ? PRLD_STATUS_DIRTY : 0);
+	st->flags = dev->flags | (dev->dirty ? PRLD_STATUS_DIRTY : 0) |
+		    (dev->autoclear ? PRLD_CONFIG_AUTOCLEAR : 0);
 	st->nr_layers = chain->nr_layers;
 	st->offset = dev->offset;
 	st->virtual_sectors = chain->layers[chain->nr_layers - 1].geom.nb_sectors;
@@ -275,10 +217,18 @@ static void prld_fill_status(struct prld_device *dev, struct prld_device_status 
 	st->allocated = READ_ONCE(chain->allocated);
 }
 
+/**
+ * prld_get_status() - PRLD_GET_STATUS: geometry, flags, depth, allocation
+ * @dev: the device
+ * @arg: user pointer to struct prld_device_status, its size filled in
+ *
+ * Unprivileged, as loop's LOOP_GET_STATUS.
+ * Return: 0, -EFAULT, -EINVAL, -ENXIO (not bound), -EINTR.
+ */
 static int prld_get_status(struct prld_device *dev, void __user *arg)
 {
 	struct prld_device_status st;
-	int ret = 0;
+	int ret;
 
 	if (copy_from_user(&st, arg, sizeof(st)))
 		return -EFAULT;
@@ -286,7 +236,9 @@ static int prld_get_status(struct prld_device *dev, void __user *arg)
 		return -EINVAL;
 	memset(&st, 0, sizeof(st));
 	st.size = sizeof(st);
-	mutex_lock(&dev->mutex);
+	ret = mutex_lock_killable(&dev->mutex);
+	if (ret)
+		return ret;
 	if (dev->state == PRLD_BOUND)
 		prld_fill_status(dev, &st);
 	else
@@ -313,6 +265,14 @@ static int prld_fill_layer(struct prld_device *dev, struct prld_layer_status *ls
 	return 0;
 }
 
+/**
+ * prld_get_layer() - PRLD_GET_LAYER: one layer's file, format, allocation
+ * @dev: the device
+ * @arg: user pointer to struct prld_layer_status, size and layer filled in
+ *
+ * Unprivileged, as loop's LOOP_GET_STATUS names the backing file.
+ * Return: 0, -EFAULT, -EINVAL, -ENXIO, -ENAMETOOLONG, -EINTR.
+ */
 static int prld_get_layer(struct prld_device *dev, void __user *arg)
 {
 	struct prld_layer_status *ls;
@@ -322,9 +282,10 @@ static int prld_get_layer(struct prld_device *dev, void __user *arg)
 	if (IS_ERR(ls))
 		return PTR_ERR(ls);
 	ret = prld_check_layer_request(ls);
+	if (!ret)
+		ret = mutex_lock_killable(&dev->mutex);
 	if (ret)
 		goto out;
-	mutex_lock(&dev->mutex);
 	if (dev->state != PRLD_BOUND)
 		ret = -ENXIO;
 	else if (ls->layer >= dev->chain.nr_layers)
@@ -346,6 +307,7 @@ static int prld_map_locked(struct prld_device *dev,
 	const struct prld_chain *chain = &dev->chain;
 	int ret;
 
+	lockdep_assert_held(&dev->mutex);
 	ret = prld_check_map_range(req, chain->nr_layers, chain->clusters);
 	if (ret)
 		return ret;
@@ -358,6 +320,14 @@ static int prld_map_locked(struct prld_device *dev,
 	return 0;
 }
 
+/**
+ * prld_get_map() - PRLD_GET_MAP: the changes map from the in-kernel BATs
+ * @dev: the device
+ * @arg: user pointer to struct prld_map_request
+ *
+ * Bits for the clusters that layers (from_layer, to_layer] map.
+ * Return: 0, -EPERM, -EFAULT, -EINVAL, -ENOMEM, -ENXIO, -EINTR.
+ */
 static int prld_get_map(struct prld_device *dev, void __user *arg)
 {
 	struct prld_map_request req;
@@ -376,10 +346,12 @@ static int prld_get_map(struct prld_device *dev, void __user *arg)
 	bits = kvmalloc(req.buf_bytes, GFP_KERNEL | __GFP_NOWARN);
 	if (!bits)
 		return -ENOMEM;
-	mutex_lock(&dev->mutex);
-	ret = dev->state == PRLD_BOUND ?
-		prld_map_locked(dev, &req, bits, &len) : -ENXIO;
-	mutex_unlock(&dev->mutex);
+	ret = mutex_lock_killable(&dev->mutex);
+	if (!ret) {
+		ret = dev->state == PRLD_BOUND ?
+			prld_map_locked(dev, &req, bits, &len) : -ENXIO;
+		mutex_unlock(&dev->mutex);
+	}
 	if (!ret && copy_to_user(u64_to_user_ptr(req.bits), bits, len))
 		ret = -EFAULT;
 	if (!ret && copy_to_user(arg, &req, sizeof(req)))
@@ -388,16 +360,32 @@ static int prld_get_map(struct prld_device *dev, void __user *arg)
 	return ret;
 }
 
-static int prld_flush_ioctl(struct prld_device *dev)
+/**
+ * prld_flush_ioctl() - PRLD_FLUSH: make every completed write durable
+ * @dev: the device
+ * @bdev: the caller's block device
+ *
+ * A flush request through the queue, exactly what fsync(2) of the device
+ * does, so it needs no more privilege than an open descriptor (README)
+ * and holds no lock: a flush waiting on a slow store blocks nobody else.
+ * Return: 0, -ENXIO (not bound), or the flush's error.
+ */
+static int prld_flush_ioctl(struct prld_device *dev, struct block_device *bdev)
 {
-	int ret;
-
-	mutex_lock(&dev->mutex);
-	ret = dev->state == PRLD_BOUND ? prld_flush(dev) : -ENXIO;
-	mutex_unlock(&dev->mutex);
-	return ret;
+	if (READ_ONCE(dev->state) != PRLD_BOUND)
+		return -ENXIO;
+	return blkdev_issue_flush(bdev);
 }
 
+/**
+ * prld_ioctl() - the ioctls of /dev/prldN (include/prld_ioctl.h)
+ * @bdev: the device the caller opened
+ * @mode: how it opened it
+ * @cmd: PRLD_*
+ * @arg: the argument, a user pointer for all but DETACH and FLUSH
+ *
+ * Return: as the handler of @cmd, -ENOTTY for an unknown @cmd.
+ */
 int prld_ioctl(struct block_device *bdev, PRLD_OPEN_MODE_T mode,
 	       unsigned int cmd, unsigned long arg)
 {
@@ -414,7 +402,7 @@ int prld_ioctl(struct block_device *bdev, PRLD_OPEN_MODE_T mode,
 	case PRLD_GET_LAYER:
 		return prld_get_layer(dev, argp);
 	case PRLD_FLUSH:
-		return prld_flush_ioctl(dev);
+		return prld_flush_ioctl(dev, bdev);
 	case PRLD_GET_MAP:
 		return prld_get_map(dev, argp);
 	case PRLD_PUSH_TOP:

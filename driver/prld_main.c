@@ -5,6 +5,8 @@
  * prld_main.c: module parameters, init/exit, and /dev/prld-control, which
  * creates and removes /dev/prldN on demand as loop-control does.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/blkdev.h>
 #include <linux/capability.h>
 #include <linux/fs.h>
@@ -15,6 +17,7 @@
 #include "prld.h"
 #include "prld_fault.h"
 
+/* The index idr and idr_visible; never held across I/O. */
 DEFINE_MUTEX(prld_ctl_mutex);
 DEFINE_IDR(prld_index_idr);
 int prld_major;
@@ -49,11 +52,21 @@ static long prld_ctl_ioctl(struct file *file, unsigned int cmd,
 	}
 }
 
+/*
+ * A 32-bit caller's index arrives zero-extended: -1 ("any") would read as
+ * 4294967295.  Indexes are ints, so sign-extend them as such.
+ */
+static long prld_ctl_compat_ioctl(struct file *file, unsigned int cmd,
+				  unsigned long arg)
+{
+	return prld_ctl_ioctl(file, cmd, (unsigned long)(long)(int)arg);
+}
+
 static const struct file_operations prld_ctl_fops = {
 	.owner = THIS_MODULE,
 	.open = nonseekable_open,
 	.unlocked_ioctl = prld_ctl_ioctl,
-	.compat_ioctl = prld_ctl_ioctl,
+	.compat_ioctl = prld_ctl_compat_ioctl,
 	.llseek = noop_llseek,
 };
 
@@ -75,18 +88,19 @@ static int __init prld_init(void)
 	ret = misc_register(&prld_misc);
 	if (ret)
 		goto out_blkdev;
+	/*
+	 * As loop: a device that cannot be made is reported, not fatal.
+	 * Unwinding would delete disks udev may have opened already.
+	 */
 	for (i = 0; i < nr_devices; i++) {
 		ret = prld_add(i);
 		if (ret < 0)
-			goto out_devices;
+			pr_warn("creating prld%u failed (%d)\n", i, ret);
 	}
 	prld_fault_init();	/* test builds only: prld_fault.h */
-	pr_info("prld: loaded (major %d)\n", prld_major);
+	pr_info("loaded (major %d)\n", prld_major);
 	return 0;
 
-out_devices:
-	prld_remove_all();
-	misc_deregister(&prld_misc);
 out_blkdev:
 	unregister_blkdev(prld_major, PRLD_DEVICE_PREFIX);
 	return ret;
@@ -106,4 +120,7 @@ module_init(prld_init);
 module_exit(prld_exit);
 MODULE_DESCRIPTION("Parallels/ploop virtual disk block device");
 MODULE_LICENSE("GPL");
-MODULE_ALIAS("devname:" PRLD_CONTROL_NAME);
+/*
+ * No MODULE_ALIAS("devname:..."): with a dynamic misc minor depmod has no
+ * node to create, so it would load nothing; dkms loads the module at boot.
+ */

@@ -9,9 +9,11 @@
  * durable before its BAT entry points at the copy; the changed BAT leaves
  * are written and the region the BAT grows into is zeroed (it holds
  * nothing referenced any more), both made durable; only then does the
- * header with the new size go out, as one 64-byte write.  A crash before that leaves the old disk plus leaked
- * clusters; after it, the grown disk.
+ * header with the new size go out, as one 64-byte write.  A crash before
+ * that leaves the old disk plus leaked clusters; after it, the grown disk.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/bitmap.h>
 #include <linux/blkdev.h>
 #include <linux/fs.h>
@@ -21,14 +23,7 @@
 #include <linux/uaccess.h>
 
 #include "prld.h"
-
-static int prld_check_resize(const struct prld_resize *req)
-{
-	if (req->size != sizeof(*req) || req->flags ||
-	    memchr_inv(req->reserved, 0, sizeof(req->reserved)))
-		return -EINVAL;
-	return req->new_sectors ? 0 : -EINVAL;
-}
+#include "prld_validate.h"
 
 /*
  * Copy @cluster's data to the end of the file, durably; then point the
@@ -42,6 +37,12 @@ static int prld_move_cluster(struct prld_chain *chain, u32 cluster, u64 from,
 	errseq_t since = prld_sync_mark(top);
 	int ret;
 
+	/* Past this a BAT entry would wrap and name another cluster. */
+	if (to > prld_max_entry_offset(&top->geom)) {
+		pr_err("resize: the top image is full: no BAT entry can address byte %llu\n",
+		       to);
+		return -ENOSPC;
+	}
 	ret = prld_file_read(top->file, buf, chain->cluster_bytes, from);
 	if (!ret)
 		ret = prld_file_write(top->file, buf, chain->cluster_bytes, to);
@@ -49,8 +50,10 @@ static int prld_move_cluster(struct prld_chain *chain, u32 cluster, u64 from,
 		ret = prld_sync_top(top, 1, since);
 	/* Even on failure: the space may hold part of a copy. */
 	chain->alloc_next = to + chain->cluster_bytes;
-	if (!ret)
+	if (!ret) {
+		top->durable_end = max(top->durable_end, chain->alloc_next);
 		prld_chain_commit(chain, cluster, to);
+	}
 	return ret;
 }
 
@@ -159,13 +162,14 @@ static int prld_resize_bound(struct prld_device *dev, u64 new_sectors)
 	void **dir;
 	int ret;
 
+	lockdep_assert_held(&dev->mutex);
 	if (dev->state != PRLD_BOUND)
 		return -ENXIO;
-	if (!dev->dirty)
-		return -EROFS;	/* attached read-only */
+	if (dev->flags & PRLD_CONFIG_READ_ONLY)
+		return -EROFS;
 	if (prld_grow_layout(&top->geom, new_sectors, &grown, &f)) {
-		pr_err("prld%d: resize to %llu sectors: %s (value %llu, limit %llu)\n",
-		       dev->index, new_sectors, prld_status_str(f.status),
+		pr_err("%s: resize to %llu sectors: %s (value %llu, limit %llu)\n",
+		       dev->disk->disk_name, new_sectors, prld_status_str(f.status),
 		       f.value, f.limit);
 		return -EINVAL;
 	}
@@ -192,6 +196,17 @@ static int prld_resize_bound(struct prld_device *dev, u64 new_sectors)
 	return 0;
 }
 
+/**
+ * prld_resize() - PRLD_RESIZE: grow a bound device
+ * @dev: a device bound read-write
+ * @arg: user pointer to struct prld_resize
+ *
+ * Context: takes dev->mutex (killable) across the top's I/O, under a
+ * frozen queue.
+ * Return: 0, -EPERM, -EFAULT, -EINVAL (smaller, or too large for the
+ * format), -EFBIG, -EROFS, -ENXIO, -ENOMEM, -ENOSPC (a moved cluster
+ * would pass the offsets a BAT entry holds), -EINTR, or an I/O error.
+ */
 int prld_resize(struct prld_device *dev, const void __user *arg)
 {
 	struct prld_resize req;
@@ -204,7 +219,9 @@ int prld_resize(struct prld_device *dev, const void __user *arg)
 	ret = prld_check_resize(&req);
 	if (ret)
 		return ret;
-	mutex_lock(&dev->mutex);
+	ret = mutex_lock_killable(&dev->mutex);
+	if (ret)
+		return ret;
 	ret = prld_resize_bound(dev, req.new_sectors);
 	mutex_unlock(&dev->mutex);
 	return ret;

@@ -11,6 +11,8 @@
  * belong to the state being discarded) and dropped after it, so no stale
  * page of the old contents is ever read again.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/blkdev.h>
 #include <linux/fs.h>
 #include <linux/sched/mm.h>
@@ -18,16 +20,7 @@
 #include <linux/uaccess.h>
 
 #include "prld.h"
-
-static int prld_check_revert(const struct prld_revert *req)
-{
-	if (req->size != sizeof(*req) || req->flags || req->pad ||
-	    memchr_inv(req->reserved, 0, sizeof(req->reserved)))
-		return -EINVAL;
-	if (!req->nr_layers || req->nr_layers > PRLD_MAX_LAYERS)
-		return -EINVAL;
-	return 0;
-}
+#include "prld_validate.h"
 
 /* A revert puts an empty delta on top: anything else is not a revert. */
 static int prld_check_new_chain(const struct prld_chain *chain)
@@ -35,7 +28,7 @@ static int prld_check_new_chain(const struct prld_chain *chain)
 	const struct prld_layer *top = &chain->layers[chain->nr_layers - 1];
 
 	if (top->allocated) {
-		pr_err("prld: revert: the new top is not empty (%llu clusters)\n",
+		pr_err("revert: the new top is not empty (%llu clusters)\n",
 		       top->allocated);
 		return -EINVAL;
 	}
@@ -56,8 +49,8 @@ static int prld_check_not_top(const struct prld_device *dev,
 
 	for (i = 0; i < chain->nr_layers; i++) {
 		if (file_inode(chain->layers[i].file) == file_inode(top)) {
-			pr_err("prld%d: revert: layer %u is the device's current top\n",
-			       dev->index, i);
+			pr_err("%s: revert: layer %u is the device's current top\n",
+			       dev->disk->disk_name, i);
 			return -EINVAL;
 		}
 	}
@@ -67,22 +60,32 @@ static int prld_check_not_top(const struct prld_device *dev,
 /*
  * Queue frozen, nothing in flight: the old top is closed cleanly (it stays
  * a valid image should userspace keep it) and the chains trade places.
+ * If the close fails the old chain stays, its top marked in use again (or
+ * the device fenced, prld_fence()).
  */
 static int prld_swap_chain(struct prld_device *dev, struct prld_chain *chain)
 {
+	struct prld_chain *cur = &dev->chain;
 	struct request_queue *q = dev->disk->queue;
 	unsigned int noio;
-	int ret;
+	int ret, again;
 
+	lockdep_assert_held(&dev->mutex);
 	blk_mq_freeze_queue(q);
 	/* No allocation may wait for writeback to this frozen device. */
 	noio = memalloc_noio_save();
-	ret = prld_finish_top(&dev->chain, dev->wrote);
-	memalloc_noio_restore(noio);
-	if (!ret) {
+	ret = prld_finish_top(cur, dev->wrote);
+	if (ret) {
+		again = prld_mark_in_use(&cur->layers[cur->nr_layers - 1],
+					 cur->alloc_next);
+		if (again)
+			prld_fence(dev, again);
+	} else {
 		swap(dev->chain, *chain);
 		dev->wrote = false;
+		prld_apply_limits(dev);
 	}
+	memalloc_noio_restore(noio);
 	blk_mq_unfreeze_queue(q);
 	return ret;
 }
@@ -94,10 +97,11 @@ static int prld_revert_bound(struct prld_device *dev, struct prld_chain *chain)
 	u64 bytes = top->geom.nb_sectors << SECTOR_SHIFT;
 	int ret;
 
+	lockdep_assert_held(&dev->mutex);
 	if (dev->state != PRLD_BOUND)
 		return -ENXIO;
-	if (!dev->dirty)
-		return -EROFS;	/* attached read-only */
+	if (dev->flags & PRLD_CONFIG_READ_ONLY)
+		return -EROFS;
 	/* The caller's own open is one; a mount or another process is busy. */
 	if (disk_openers(dev->disk) > 1)
 		return -EBUSY;
@@ -113,8 +117,8 @@ static int prld_revert_bound(struct prld_device *dev, struct prld_chain *chain)
 	if (!ret)
 		ret = prld_swap_chain(dev, chain);
 	if (ret) {
-		pr_err("prld%d: revert failed (%d): the old chain stays\n",
-		       dev->index, ret);
+		pr_err("%s: revert failed (%d): the old chain stays\n",
+		       dev->disk->disk_name, ret);
 		return ret;
 	}
 	invalidate_bdev(dev->disk->part0);
@@ -122,6 +126,42 @@ static int prld_revert_bound(struct prld_device *dev, struct prld_chain *chain)
 	return 0;
 }
 
+/* Under dev->mutex: the new chain claimed, read and switched to. */
+static int prld_revert_locked(struct prld_device *dev,
+			      struct prld_chain *chain)
+{
+	int ret;
+
+	lockdep_assert_held(&dev->mutex);
+	if (dev->state != PRLD_BOUND)
+		return -ENXIO;
+	ret = prld_claim_layers(dev, chain->layers, chain->nr_layers, 0);
+	if (ret)
+		return ret;
+	/* dev->flags does not change while bound: DIRECT_IO holds for both. */
+	ret = prld_build_chain(chain, dev->flags);
+	if (!ret)
+		ret = prld_check_new_chain(chain);
+	if (!ret)
+		ret = prld_revert_bound(dev, chain);
+	/* On success @chain holds the old one now. */
+	prld_unclaim_layers(dev, chain->layers, chain->nr_layers);
+	return ret;
+}
+
+/**
+ * prld_revert() - PRLD_REVERT: switch a bound device to a snapshot
+ * @dev: a device bound read-write, opened by the caller alone
+ * @arg: user pointer to struct prld_revert: the new chain, base first,
+ *       its top an empty image
+ *
+ * The new chain's files pass the same checks as CONFIGURE's.
+ * Context: takes dev->mutex (killable) across the images' I/O and a
+ * frozen queue.
+ * Return: 0, -EPERM, -EFAULT, -EINVAL, -EBADF, -EBUSY (another opener, or
+ * a file another device writes), -EROFS, -ENXIO, -ENOMEM, -EINTR, or the
+ * I/O error of the switch.
+ */
 int prld_revert(struct prld_device *dev, const void __user *arg)
 {
 	struct prld_chain chain = { 0 };
@@ -137,25 +177,11 @@ int prld_revert(struct prld_device *dev, const void __user *arg)
 		return ret;
 	ret = prld_take_files(&chain, req.fds, req.nr_layers, false);
 	if (!ret)
-		ret = prld_conflict_check(dev, &chain);
-	/* dev->flags only changes while unbound: DIRECT_IO holds for both. */
-	if (!ret)
-		ret = prld_build_chain(&chain, READ_ONCE(dev->flags));
-	if (!ret)
-		ret = prld_check_new_chain(&chain);
+		ret = mutex_lock_killable(&dev->mutex);
 	if (!ret) {
-		mutex_lock(&prld_ctl_mutex);
-		ret = prld_files_conflict(dev, &chain) ? -EBUSY : 0;
-		if (!ret)
-			ret = prld_chain_stacks_on(dev, &chain);
-		if (!ret) {
-			mutex_lock(&dev->mutex);
-			ret = prld_revert_bound(dev, &chain);
-			mutex_unlock(&dev->mutex);
-		}
-		mutex_unlock(&prld_ctl_mutex);
+		ret = prld_revert_locked(dev, &chain);
+		mutex_unlock(&dev->mutex);
 	}
-	/* On success @chain holds the old one now. */
 	prld_chain_release(&chain);
 	if (ret)
 		return ret;

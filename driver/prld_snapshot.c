@@ -10,6 +10,8 @@
  * The old top's clusters enter the owner cache of the lower layers; the
  * new delta is empty, so nothing else in the map changes.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/sched/mm.h>
@@ -27,7 +29,7 @@ static int prld_check_new_file(const struct prld_chain *chain,
 
 	for (i = 0; i < chain->nr_layers; i++) {
 		if (file_inode(chain->layers[i].file) == file_inode(file)) {
-			pr_err("prld: new top: already layer %u\n", i);
+			pr_err("new top: already layer %u\n", i);
 			return -EINVAL;
 		}
 	}
@@ -42,11 +44,11 @@ static int prld_check_new_top(const struct prld_chain *chain,
 
 	if (top->geom.cluster_sectors != cur->cluster_sectors ||
 	    top->geom.nb_sectors != cur->nb_sectors) {
-		pr_err("prld: new top: geometry differs from the chain's\n");
+		pr_err("new top: geometry differs from the chain's\n");
 		return -EINVAL;
 	}
 	if (top->allocated) {
-		pr_err("prld: new top: not empty (%llu clusters)\n",
+		pr_err("new top: not empty (%llu clusters)\n",
 		       top->allocated);
 		return -EINVAL;
 	}
@@ -55,19 +57,23 @@ static int prld_check_new_top(const struct prld_chain *chain,
 
 /*
  * Queue frozen: close the old top cleanly, open the new one.  On failure
- * the old top is marked in use again and stays the top.
+ * the old top is marked in use again and stays the top; if even that
+ * fails the device may write no more (prld_fence()).
  */
 static int prld_switch_files(struct prld_device *dev, struct prld_layer *top)
 {
 	struct prld_chain *chain = &dev->chain;
 	struct prld_layer *old = &chain->layers[chain->nr_layers - 1];
-	int ret;
+	int ret, again;
 
 	ret = prld_finish_top(chain, dev->wrote);
 	if (!ret)
 		ret = prld_mark_in_use(top, prld_chain_alloc_start(top));
-	if (ret)
-		prld_mark_in_use(old, chain->alloc_next);
+	if (ret) {
+		again = prld_mark_in_use(old, chain->alloc_next);
+		if (again)
+			prld_fence(dev, again);
+	}
 	return ret;
 }
 
@@ -83,6 +89,7 @@ static int prld_push_locked(struct prld_device *dev, struct prld_layer *top,
 	unsigned int old = chain->nr_layers - 1, noio;
 	int ret;
 
+	lockdep_assert_held(&dev->mutex);
 	blk_mq_freeze_queue(q);
 	/* No allocation may wait for writeback to this frozen device. */
 	noio = memalloc_noio_save();
@@ -107,42 +114,64 @@ static int prld_push_locked(struct prld_device *dev, struct prld_layer *top,
 }
 
 /*
- * Under prld_ctl_mutex and dev->mutex: every check against the chain, the
- * new top loaded, then the frozen swap.
+ * Under dev->mutex: every check against the chain, the new top claimed
+ * and loaded, then the frozen swap.  On failure the claim is dropped.
  */
 static int prld_push_bound(struct prld_device *dev, struct prld_layer *top)
 {
 	struct prld_chain *chain = &dev->chain;
+	struct file *old_top = chain->layers[chain->nr_layers - 1].file;
 	struct prld_layer *layers;
 	int ret;
 
+	lockdep_assert_held(&dev->mutex);
 	if (dev->state != PRLD_BOUND)
 		return -ENXIO;
-	if (!dev->dirty)
-		return -EROFS;	/* attached read-only */
+	if (dev->flags & PRLD_CONFIG_READ_ONLY)
+		return -EROFS;
 	if (chain->nr_layers >= PRLD_MAX_LAYERS)
 		return -E2BIG;
 	/* Before loading: the device's own top would read as "in use". */
 	ret = prld_check_new_file(chain, top->file);
-	if (!ret)
-		ret = prld_layer_load(top, chain->nr_layers);
-	if (!ret)
-		ret = prld_check_new_top(chain, top);
 	if (ret)
 		return ret;
+	ret = prld_claim_layers(dev, top, 1, chain->nr_layers);
+	if (ret)
+		return ret;
+	ret = prld_layer_load(top, chain->nr_layers, dev->flags);
+	if (!ret)
+		ret = prld_check_new_top(chain, top);
 	/* Allocated before the freeze: reclaim must not wait on this queue. */
-	layers = kcalloc(chain->nr_layers + 1, sizeof(*layers), GFP_KERNEL);
-	if (!layers)
-		return -ENOMEM;
-	ret = prld_push_locked(dev, top, &layers);
+	layers = ret ? NULL :
+		 kcalloc(chain->nr_layers + 1, sizeof(*layers), GFP_KERNEL);
+	if (!ret && !layers)
+		ret = -ENOMEM;
+	if (!ret)
+		ret = prld_push_locked(dev, top, &layers);
 	kfree(layers);		/* the old array on success, else the unused one */
+	if (ret)
+		prld_unclaim_layers(dev, top, 1);
+	else
+		prld_claim_set_readonly(dev, old_top);
 	return ret;
 }
 
+/**
+ * prld_push_top() - PRLD_PUSH_TOP: a snapshot of a bound device
+ * @dev: a device bound read-write
+ * @arg: user pointer to struct prld_push_top
+ *
+ * An empty image of the chain's geometry becomes the writable top; the
+ * old top is closed cleanly and turns read-only.  The new file passes the
+ * same checks as CONFIGURE's (prld_check_file()).
+ * Context: takes dev->mutex (killable) across the images' I/O and a
+ * frozen queue.
+ * Return: 0, -EPERM, -EFAULT, -EINVAL, -EBADF, -EBUSY, -EROFS, -E2BIG,
+ * -ENXIO, -ENOMEM, -EINTR, or the I/O error of the switch.
+ */
 int prld_push_top(struct prld_device *dev, const void __user *arg)
 {
 	struct prld_layer top = { .writable = true };
-	struct prld_chain alone = { .nr_layers = 1, .layers = &top };
 	struct prld_push_top req;
 	int ret;
 
@@ -156,17 +185,11 @@ int prld_push_top(struct prld_device *dev, const void __user *arg)
 	top.file = fget(req.fd);
 	if (!top.file)
 		return -EBADF;
-	/* The order of configure: prld_ctl_mutex, then dev->mutex. */
-	mutex_lock(&prld_ctl_mutex);
-	ret = prld_files_conflict(dev, &alone) ? -EBUSY : 0;
-	if (!ret)
-		ret = prld_chain_stacks_on(dev, &alone);
+	ret = mutex_lock_killable(&dev->mutex);
 	if (!ret) {
-		mutex_lock(&dev->mutex);
 		ret = prld_push_bound(dev, &top);
 		mutex_unlock(&dev->mutex);
 	}
-	mutex_unlock(&prld_ctl_mutex);
 	if (ret)
 		prld_layer_release(&top);
 	return ret;

@@ -75,3 +75,21 @@ int prld_check_push(const struct prld_push_top *req)
 		return -EINVAL;
 	return 0;
 }
+
+int prld_check_revert(const struct prld_revert *req)
+{
+	if (req->size != sizeof(*req) || req->flags || req->pad ||
+	    !prld_all_zero(req->reserved, sizeof(req->reserved)))
+		return -EINVAL;
+	if (!req->nr_layers || req->nr_layers > PRLD_MAX_LAYERS)
+		return -EINVAL;
+	return 0;
+}
+
+int prld_check_resize(const struct prld_resize *req)
+{
+	if (req->size != sizeof(*req) || req->flags ||
+	    !prld_all_zero(req->reserved, sizeof(req->reserved)))
+		return -EINVAL;
+	return req->new_sectors ? 0 : -EINVAL;
+}

@@ -19,5 +19,7 @@ int prld_check_map_request(const struct prld_map_request *req);
 int prld_check_map_range(const struct prld_map_request *req,
 			 unsigned int nr_layers, u64 clusters);
 int prld_check_push(const struct prld_push_top *req);
+int prld_check_revert(const struct prld_revert *req);
+int prld_check_resize(const struct prld_resize *req);
 
 #endif /* PRLD_VALIDATE_H */

@@ -28,7 +28,7 @@ random_writes() {	# NAME CREATE-ARGS...
 		done
 	done
 	sync
-	cmp -s "$dev" "$WORK/ref"
+	devcmp "$dev" "$WORK/ref"
 	ok $? "$name: device reads back the reference"
 	"$PRLDCTL" close "$dev"
 	run qemu-img check -f parallels "$S/$name/root.hds"
@@ -63,7 +63,7 @@ for spec in 1M:v2 64K:v2 1M:v1; do
 	qemu_writes "$img"
 	qemu-img convert -f parallels -O raw "$img" "$WORK/conv"
 	dev=$(attach -r "$img")
-	cmp -s "$dev" "$WORK/conv"
+	devcmp "$dev" "$WORK/conv"
 	ok $? "qemu-io $cl $fmt image reads through the device like qemu-img convert"
 	"$PRLDCTL" close "$dev"
 done

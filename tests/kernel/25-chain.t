@@ -1,8 +1,11 @@
 #!/bin/bash
 # A two-layer chain in the kernel: reads fall through to the base, a
 # partial write into a cluster only the base holds copies it up first, a
-# discard over a base cluster reads as zeros, the base is never written,
-# and QEMU reading the same chain as a backing chain sees the same bytes.
+# write-zeroes over a base cluster reads as zeros without copying it, a
+# discard over base clusters changes nothing (discard promises nothing
+# about the data, and copying up to zero it would fill the top), the base
+# is never written, and QEMU reading the same chain as a backing chain
+# sees the same bytes.
 . "$(dirname "$0")/lib.sh"
 
 CL=65536
@@ -29,7 +32,7 @@ j=$("$PRLDCTL" info --json "$dev")
 is "$(jq '.layers | length' <<<"$j")" 2 "kernel reports two layers"
 is "$(jq '[.layers[].writable] | tostring' <<<"$j")" '"[false,true]"' "only the top is writable"
 is "$(jq .allocated_clusters <<<"$j")" 16 "16 clusters visible from the base"
-cmp -s "$dev" "$WORK/ref"
+devcmp "$dev" "$WORK/ref"
 ok $? "reads fall through to the base"
 
 head -c 1000 /dev/urandom > "$WORK/p1"
@@ -41,18 +44,24 @@ ok $? "whole-cluster direct write over a base cluster"
 head -c 5000 /dev/urandom > "$WORK/p3"
 put $((200 * CL + 512)) "$WORK/p3" direct
 ok $? "partial direct write where no layer has data"
-cmp -s "$dev" "$WORK/ref"
+devcmp "$dev" "$WORK/ref"
 ok $? "copy-up kept every other byte of the clusters"
 
-run blkdiscard -o $((7 * CL)) -l $CL "$dev"
-is "$RC" 0 "discard of a whole cluster the base holds"
+run blkdiscard -z -o $((7 * CL)) -l $CL "$dev"
+is "$RC" 0 "write-zeroes of a whole cluster the base holds"
 head -c $CL /dev/zero | dd of="$WORK/ref" bs=64k seek=$((7 * CL)) \
 	oflag=seek_bytes conv=notrunc status=none
-cmp -s "$dev" "$WORK/ref"
+devcmp "$dev" "$WORK/ref"
 ok $? "it reads as zeros (the top holds zeros over the base)"
 is "$("$PRLDCTL" map --json "$dev" | jq .set)" 17 "map: 16 base clusters + 1 new"
+top=$("$PRLDCTL" info --json "$dev" | jq '.layers[1].allocated_clusters')
+is "$top" 4 "the top holds exactly the 4 clusters written or zeroed"
+run blkdiscard -o $((8 * CL)) -l $((4 * CL)) "$dev"
+is "$RC" 0 "discard of four clusters the base holds"
 is "$("$PRLDCTL" info --json "$dev" | jq '.layers[1].allocated_clusters')" 4 \
-	"the top holds exactly the 4 clusters written or discarded"
+	"a discard over the base allocates nothing in the top"
+devcmp "$dev" "$WORK/ref"
+ok $? "and the base's data shows as before"
 "$PRLDCTL" close "$dev"
 
 is "$(sha256sum < "$S/base.hds")" "$base_sum" "the base was never written"
@@ -70,7 +79,7 @@ run "$RAWATTACH" --ro "$S/base.hds" "$S/top.hds"
 is "$RC" 0 "read-only chain attach"
 dev=$OUT
 DEVS+=("$dev")
-cmp -s "$dev" "$WORK/ref"
+devcmp "$dev" "$WORK/ref"
 ok $? "read-only chain reads the same bytes"
 "$PRLDCTL" close "$dev"
 

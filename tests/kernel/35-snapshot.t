@@ -26,7 +26,7 @@ is "$(le32 "$S/d/root.hds" 44)" 0 "the snapshot image was closed cleanly (in-use
 is "$(le32 "$S/d/root.hds.$snap1" 44)" $((0x746F6E59)) "the new top is marked in use"
 run qemu-img check -f parallels "$S/d/root.hds"
 is "$RC" 0 "qemu-img check: the snapshot image is clean while the device runs"
-cmp -s "$dev" "$WORK/ref"
+devcmp "$dev" "$WORK/ref"
 ok $? "the device still reads every acknowledged byte"
 
 head -c 2M /dev/urandom > "$WORK/b"
@@ -37,7 +37,7 @@ is "$RC" 0 "snapshot through the disk directory while attached"
 snap2=$OUT
 head -c 1M /dev/urandom > "$WORK/c"
 put $((20 * MB)) "$WORK/c"
-cmp -s "$dev" "$WORK/ref"
+devcmp "$dev" "$WORK/ref"
 ok $? "three layers read back the reference"
 is "$("$PRLDCTL" info --json "$dev" | jq '.layers | length')" 3 "three layers"
 exec 7<"$dev"	# another opener: the device must not change under it

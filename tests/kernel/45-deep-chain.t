@@ -29,7 +29,7 @@ is "${#files[@]}" 64 "the chain is 64 layers deep"
 
 dev=$(attach "$S/d")
 is "$("$PRLDCTL" info --json "$dev" | jq '.layers | length')" 64 "the kernel holds 64 layers"
-cmp -s "$dev" "$WORK/ref"
+devcmp "$dev" "$WORK/ref"
 ok $? "every byte resolves through the right layer"
 # QEMU: the same files as a 64-deep backing chain (top first).
 C= prefix=
@@ -50,7 +50,7 @@ for i in $(seq 20); do
 	done
 done
 sync
-cmp -s "$dev" "$WORK/ref"
+devcmp "$dev" "$WORK/ref"
 ok $? "20 partial writes through the device: copy-up kept every byte"
 "$PRLDCTL" close "$dev"
 "$PRLDCTL" read "$S/d" | cmp -s - "$WORK/ref"

@@ -36,3 +36,9 @@ put() {
 	dd if="$2" of="$dev" bs=64k seek="$1" oflag=seek_bytes conv=notrunc,fsync status=none &&
 	dd if="$2" of="$WORK/ref" bs=64k seek="$1" oflag=seek_bytes conv=notrunc status=none
 }
+
+# devcmp DEV FILE: the device's bytes, read with O_DIRECT so the driver
+# answers rather than the device's page cache, equal FILE's.
+devcmp() {
+	cmp -s <(dd if="$1" bs=1M iflag=direct status=none) "$2"
+}

@@ -186,6 +186,10 @@ static int free_device(int ro, char *path, size_t len)
 	return dev;
 }
 
+/*
+ * @dev is closed here: the detach completes at the last close (as with
+ * newest loop), so the files are looked at only after it.
+ */
 static void attached(const struct mcase *c, int dev, const char *path)
 {
 	int ro = !strcmp(c->mode, "ro"), rc;
@@ -202,6 +206,7 @@ static void attached(const struct mcase *c, int dev, const char *path)
 		write_check(c, path);
 	if (ioctl(dev, PRLD_DETACH, 0))
 		fail(c, "PRLD_DETACH: %s", strerrorname_np(errno));
+	close(dev);
 	if (ro && file_hash(c) != c->filehash)
 		fail(c, "%s", "a read-only attachment changed the files");
 	if (!ro) {
@@ -246,7 +251,6 @@ static void run_case(const struct mcase *c, const char *progress)
 	fds[0] = fds[1] = -1;
 	if (!err) {
 		attached(c, dev, path);
-		close(dev);
 		return;
 	}
 	close(dev);

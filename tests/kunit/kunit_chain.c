@@ -15,18 +15,24 @@ struct shape {
 	unsigned int layers;
 	u32 clusters;
 	u32 fmt;
+	u32 cs;		/* cluster sectors */
 };
 
+/* Cluster sizes that are not powers of two too: QEMU makes them. */
 static const struct shape shapes[] = {
-	{ 1, 1, PRLD_FMT_V2 }, { 1, 9, PRLD_FMT_V1 }, { 2, 8, PRLD_FMT_V2 },
-	{ 3, 37, PRLD_FMT_V2 }, { 4, 100, PRLD_FMT_V1 }, { 8, 64, PRLD_FMT_V2 },
-	{ 255, 17, PRLD_FMT_V2 },
+	{ 1, 1, PRLD_FMT_V2, 8 }, { 1, 9, PRLD_FMT_V1, 8 },
+	{ 2, 8, PRLD_FMT_V2, 8 }, { 3, 37, PRLD_FMT_V2, 8 },
+	{ 4, 100, PRLD_FMT_V1, 8 }, { 8, 64, PRLD_FMT_V2, 8 },
+	{ 255, 17, PRLD_FMT_V2, 8 }, { 3, 37, PRLD_FMT_V2, 3 },
+	{ 2, 20, PRLD_FMT_V1, 3072 }, { 4, 30, PRLD_FMT_V2, 5120 },
+	{ 2, 9, PRLD_FMT_V1, 63 },
 };
 
 static void shape_desc(const struct shape *s, char *desc)
 {
-	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "%u layers, %u clusters, v%u",
-		 s->layers, s->clusters, s->fmt);
+	snprintf(desc, KUNIT_PARAM_DESC_SIZE,
+		 "%u layers, %u clusters of %u sectors, v%u",
+		 s->layers, s->clusters, s->cs, s->fmt);
 }
 
 KUNIT_ARRAY_PARAM(shape, shapes, shape_desc);
@@ -35,7 +41,8 @@ KUNIT_ARRAY_PARAM(shape, shapes, shape_desc);
 static struct prld_chain *kt_pattern_chain(struct kunit *test,
 					   const struct shape *s)
 {
-	struct prld_chain *chain = kt_chain(test, s->layers, s->clusters, s->fmt);
+	struct prld_chain *chain = kt_chain_cs(test, s->layers, s->clusters,
+					       s->fmt, s->cs);
 	unsigned int i;
 	u32 c;
 
@@ -61,8 +68,8 @@ static void prld_chain_owner_cache(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, prld_chain_check_layers(chain), 0);
 	KUNIT_ASSERT_EQ(test, prld_chain_build(chain), 0);
 	KUNIT_EXPECT_EQ(test, chain->clusters, s->clusters);
-	KUNIT_EXPECT_EQ(test, chain->cluster_sectors, KT_CLUSTER_SECTORS);
-	KUNIT_EXPECT_EQ(test, chain->cluster_bytes, KT_CLUSTER_SECTORS * 512ULL);
+	KUNIT_EXPECT_EQ(test, chain->cluster_sectors, s->cs);
+	KUNIT_EXPECT_EQ(test, chain->cluster_bytes, s->cs * 512ULL);
 	for (c = 0; c < s->clusters; c++) {
 		want = kt_owner(chain, c, PRLD_MAP_FROM_NONE, s->layers - 1);
 		/* The cache names the highest lower layer only. */
@@ -112,6 +119,7 @@ struct alloc_case {
 	u32 fmt;
 	u64 slots[4];		/* slot + 1 of clusters 0..3; 0: unmapped */
 	u64 want_slot;		/* first free slot */
+	u32 cs;			/* cluster sectors; 0: KT_CLUSTER_SECTORS */
 };
 
 static const struct alloc_case alloc_cases[] = {
@@ -121,6 +129,9 @@ static const struct alloc_case alloc_cases[] = {
 	{ "hole below the highest", PRLD_FMT_V2, { 1, 0, 6, 0 }, 6 },
 	{ "highest mapped first", PRLD_FMT_V1, { 9, 1, 2, 0 }, 9 },
 	{ "only the last cluster", PRLD_FMT_V2, { 0, 0, 0, 3 }, 3 },
+	{ "dense, 1536K clusters", PRLD_FMT_V1, { 1, 2, 3, 4 }, 4, 3072 },
+	{ "hole, 2560K clusters", PRLD_FMT_V2, { 1, 0, 6, 0 }, 6, 5120 },
+	{ "1.5K clusters", PRLD_FMT_V2, { 2, 0, 0, 7 }, 7, 3 },
 };
 
 static void alloc_case_desc(const struct alloc_case *c, char *desc)
@@ -133,7 +144,8 @@ KUNIT_ARRAY_PARAM(alloc, alloc_cases, alloc_case_desc);
 static void prld_chain_alloc_start_case(struct kunit *test)
 {
 	const struct alloc_case *c = test->param_value;
-	struct prld_chain *chain = kt_chain(test, 1, 4, c->fmt);
+	struct prld_chain *chain = kt_chain_cs(test, 1, 4, c->fmt,
+					       c->cs ?: KT_CLUSTER_SECTORS);
 	struct prld_layer *top = &chain->layers[0];
 	u32 i;
 

@@ -31,9 +31,13 @@ static inline void kt_chain_res_free(struct kunit_resource *res)
 	prld_chain_free(chain);
 }
 
-static inline struct prld_chain *kt_chain(struct kunit *test,
-					  unsigned int nr_layers, u32 clusters,
-					  u32 fmt)
+/*
+ * @nr_layers layers of @clusters clusters of @cs sectors each; any
+ * multiple of 512 bytes is a valid cluster, powers of two or not.
+ */
+static inline struct prld_chain *kt_chain_cs(struct kunit *test,
+					     unsigned int nr_layers,
+					     u32 clusters, u32 fmt, u32 cs)
 {
 	struct prld_chain *chain;
 	struct prld_fault f;
@@ -52,8 +56,7 @@ static inline struct prld_chain *kt_chain(struct kunit *test,
 		struct prld_layer *l = &chain->layers[i];
 
 		KUNIT_ASSERT_EQ(test, prld_layout(&l->geom, fmt,
-						  (u64)clusters * KT_CLUSTER_SECTORS,
-						  KT_CLUSTER_SECTORS, &f),
+						  (u64)clusters * cs, cs, &f),
 				PRLD_OK);
 		KUNIT_ASSERT_EQ(test, prld_pages_init(&l->bat, clusters,
 						      sizeof(u32)), 0);
@@ -64,6 +67,13 @@ static inline struct prld_chain *kt_chain(struct kunit *test,
 		}
 	}
 	return chain;
+}
+
+static inline struct prld_chain *kt_chain(struct kunit *test,
+					  unsigned int nr_layers, u32 clusters,
+					  u32 fmt)
+{
+	return kt_chain_cs(test, nr_layers, clusters, fmt, KT_CLUSTER_SECTORS);
 }
 
 /* Layer @i's raw entry for @cluster becomes @entry (0: unmapped). */

@@ -241,12 +241,70 @@ static void prld_check_push_case(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, prld_check_push(&req), c->want);
 }
 
+MUT(prld_revert, rv_none, nr_layers, 2)
+MUT(prld_revert, rv_max, nr_layers, PRLD_MAX_LAYERS)
+MUT(prld_revert, rv_zero_layers, nr_layers, 0)
+MUT(prld_revert, rv_too_many, nr_layers, PRLD_MAX_LAYERS + 1)
+MUT(prld_revert, rv_size, size, 8)
+MUT(prld_revert, rv_flags, flags, 1)
+MUT(prld_revert, rv_pad, pad, 1)
+MUT(prld_revert, rv_res3, reserved[3], 1)
+
+static const struct arg_case rv_cases[] = {
+	{ "valid", rv_none, 0 },
+	{ "255 layers", rv_max, 0 },
+	{ "no layer", rv_zero_layers, -EINVAL },
+	{ "256 layers", rv_too_many, -EINVAL },
+	{ "size 8", rv_size, -EINVAL },
+	{ "flags", rv_flags, -EINVAL },
+	{ "pad", rv_pad, -EINVAL },
+	{ "reserved[3]", rv_res3, -EINVAL },
+};
+
+KUNIT_ARRAY_PARAM(rv, rv_cases, arg_case_desc);
+
+static void prld_check_revert_case(struct kunit *test)
+{
+	const struct arg_case *c = test->param_value;
+	struct prld_revert req = { .size = sizeof(req), .nr_layers = 1 };
+
+	c->mutate(&req);
+	KUNIT_EXPECT_EQ(test, prld_check_revert(&req), c->want);
+}
+
+MUT(prld_resize, rs_none, new_sectors, 1ULL << 40)
+MUT(prld_resize, rs_zero, new_sectors, 0)
+MUT(prld_resize, rs_size, size, 0)
+MUT(prld_resize, rs_flags, flags, 2)
+MUT(prld_resize, rs_res0, reserved[0], 1)
+
+static const struct arg_case rs_cases[] = {
+	{ "valid", rs_none, 0 },
+	{ "zero sectors", rs_zero, -EINVAL },
+	{ "size 0", rs_size, -EINVAL },
+	{ "flags", rs_flags, -EINVAL },
+	{ "reserved[0]", rs_res0, -EINVAL },
+};
+
+KUNIT_ARRAY_PARAM(rs, rs_cases, arg_case_desc);
+
+static void prld_check_resize_case(struct kunit *test)
+{
+	const struct arg_case *c = test->param_value;
+	struct prld_resize req = { .size = sizeof(req), .new_sectors = 8 };
+
+	c->mutate(&req);
+	KUNIT_EXPECT_EQ(test, prld_check_resize(&req), c->want);
+}
+
 static struct kunit_case prld_validate_cases[] = {
 	KUNIT_CASE_PARAM(prld_check_config_case, cfg_gen_params),
 	KUNIT_CASE_PARAM(prld_check_layer_case, ls_gen_params),
 	KUNIT_CASE_PARAM(prld_check_map_request_case, mr_gen_params),
 	KUNIT_CASE_PARAM(prld_check_map_range_case, range_gen_params),
 	KUNIT_CASE_PARAM(prld_check_push_case, pt_gen_params),
+	KUNIT_CASE_PARAM(prld_check_revert_case, rv_gen_params),
+	KUNIT_CASE_PARAM(prld_check_resize_case, rs_gen_params),
 	{}
 };
 
