@@ -75,6 +75,12 @@ static int chain_resolve(const char *path, unsigned int flags,
 	if (ret < 0)
 		return ret;
 	prld_get_info(disk, &info);
+	if (info.nstorages > 1) {
+		prld_close(disk, NULL);
+		return prld_set_err(err, -EOPNOTSUPP,
+				    "%s: a split disk (%u pieces) cannot be attached yet: the driver takes one chain; read and write it offline (prldctl read/write)",
+				    path, info.nstorages);
+	}
 	cf->paths = calloc(info.nlayers, sizeof(*cf->paths));
 	cf->fds = malloc(info.nlayers * sizeof(*cf->fds));
 	ret = cf->paths && cf->fds ? 0 :
@@ -84,7 +90,7 @@ static int chain_resolve(const char *path, unsigned int flags,
 		cf->n = i + 1;
 		if (info.layers[i].kind == PRLD_LAYER_PLAIN)
 			ret = prld_set_err(err, -EOPNOTSUPP,
-					   "%s: plain (raw) layers are not supported by the driver",
+					   "%s: a plain (raw) layer cannot be attached yet: the driver reads expanding images only; read and write the disk offline (prldctl read/write)",
 					   info.layers[i].file);
 		else if (!(cf->paths[i] = strdup(info.layers[i].file)))
 			ret = prld_set_err(err, -ENOMEM, "out of memory");
