@@ -205,7 +205,11 @@ static int explain_configure(int code, const char *disk, const char *top,
 				    disk);
 	case -EOPNOTSUPP:
 		return prld_set_err(err, code,
-				    "%s: image has a format extension or a conversion in progress: attach read-only (-r)",
+				    "%s: image has a format extension or a conversion in progress: attach read-only (-r), or write it once offline (prldctl write drops the extension)",
+				    top);
+	case -EROFS:
+		return prld_set_err(err, code,
+				    "%s: the image can only be read (prldctl check says why): attach read-only (-r)",
 				    top);
 	default:
 		return prld_set_err(err, code, "%s: the driver refused the disk: %s (see dmesg)",
