@@ -170,6 +170,23 @@ static int open_device(const char *dev, bool read_only)
 	return -1;
 }
 
+/* Does a layer of @disk open read-only only (the kernel refuses those)? */
+static bool torn_layer(const char *disk)
+{
+	struct prld_disk *d;
+	struct prld_info info;
+	unsigned int i;
+	bool torn = false;
+
+	if (prld_open(disk, PRLD_OPEN_READ, NULL, &d, NULL))
+		return false;
+	prld_get_info(d, &info);
+	for (i = 0; i < info.nlayers; i++)
+		torn |= info.layers[i].read_only;
+	prld_close(d, NULL);
+	return torn;
+}
+
 /*
  * The kernel found the chain invalid: userspace's full check names the
  * file and the rule.  A chain it finds valid gets the generic message.
@@ -183,6 +200,10 @@ static int explain_invalid(int code, const char *disk, struct prld_err *err)
 	chain_files_free(&cf);
 	if (ret < 0)
 		return ret;
+	if (torn_layer(disk))
+		return prld_set_err(err, code,
+				    "%s: the driver refused the disk: %s: the last mapped cluster is cut short (a torn write); read it offline (prldctl read), or restore it with prldctl check --repair",
+				    disk, prld_status_str(PRLD_E_BAT_EOF));
 	return prld_set_err(err, code, "%s: the driver refused the disk: %s (see dmesg)",
 			    disk, strerror(-code));
 }

@@ -97,9 +97,6 @@ static int plan_layout(const char *path, const struct prld_create_params *p,
 	if (prld_layout(g, fmt, p->size_sectors, cluster, &f) != PRLD_OK)
 		return prld_fault_err(err, path, &f);
 	if (p->cylinders) {
-		ret = check_ploop_chs(path, p, g->nb_sectors, err);
-		if (ret)
-			return ret;
 		chs->cylinders = p->cylinders;
 		chs->heads = p->heads;
 		chs->sectors = p->sectors;
@@ -307,6 +304,9 @@ int prld_create_disk(const char *dir, const struct prld_create_params *p,
 	int ret;
 
 	ret = plan_layout(dir, p, &g, &chs, err);
+	/* The descriptor's geometry: a bare image's is informational. */
+	if (!ret && p->cylinders)
+		ret = check_ploop_chs(dir, p, g.nb_sectors, err);
 	if (ret)
 		return ret;
 	image = prld_join(dir, "root.hds");
