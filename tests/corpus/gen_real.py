@@ -105,6 +105,19 @@ def ext_cluster(cb, sectors, bitmap_sector):
         hashlib.md5(body).digest() + body
 
 
+def moved_image(d, file_value):
+    """A PD bundle whose image lives in DIR-elsewhere, named by @file_value
+    (of the file's name) in <File>."""
+    os.makedirs(d + "-elsewhere")
+    raw = pd(d)
+    f = "%s.0.%s.hds" % (os.path.basename(d), TOP)
+    os.rename(os.path.join(d, f), os.path.join(d + "-elsewhere", f))
+    x = open(d + "/DiskDescriptor.xml").read()
+    open(d + "/DiskDescriptor.xml", "w").write(
+        x.replace("<File>" + f, "<File>" + file_value(f)))
+    return raw
+
+
 def case(name, d):
     raw = None
     if name == "pd-no-topguid":
@@ -129,23 +142,11 @@ def case(name, d):
         pd(d)
         os.rename(d + "/DiskDescriptor.xml", d + "/DiskDescriptor.xml.Backup")
     elif name == "pd-absolute-path":
-        os.makedirs(d + "-elsewhere")
-        raw = pd(d)
-        name_ = os.path.basename(d)
-        f = "%s.0.%s.hds" % (name_, TOP)
-        os.rename(os.path.join(d, f), os.path.join(d + "-elsewhere", f))
-        x = open(d + "/DiskDescriptor.xml").read()
-        open(d + "/DiskDescriptor.xml", "w").write(x.replace(
-            "<File>" + f, "<File>" + os.path.abspath(d + "-elsewhere/" + f)))
+        raw = moved_image(d, lambda f: os.path.abspath(
+            d + "-elsewhere/" + f))
     elif name == "pd-dotdot-path":
-        os.makedirs(d + "-elsewhere")
-        raw = pd(d)
-        name_ = os.path.basename(d)
-        f = "%s.0.%s.hds" % (name_, TOP)
-        os.rename(os.path.join(d, f), os.path.join(d + "-elsewhere", f))
-        x = open(d + "/DiskDescriptor.xml").read()
-        open(d + "/DiskDescriptor.xml", "w").write(x.replace(
-            "<File>" + f, "<File>../%s-elsewhere/%s" % (name_, f)))
+        raw = moved_image(d, lambda f: "../%s-elsewhere/%s" % (
+            os.path.basename(d), f))
     elif name == "pd-two-leaves":
         # No TopGUID, and {5fbaabe3} is one of two leaves: ambiguous.
         os.makedirs(d)
@@ -186,9 +187,6 @@ def case(name, d):
         desc(d, 32768, [(0, 32768, 2048, [
             (SNAP, "Plain", "root.hds"), (TOP, "Plain", "root.hds." + SNAP)])],
             [(SNAP, ZERO), (TOP, SNAP)], top=TOP)
-        # The IDs: base SNAP, delta TOP (ploop's layout).
-        x = open(d + "/DiskDescriptor.xml").read()
-        open(d + "/DiskDescriptor.xml", "w").write(x)
     elif name == "small-top":
         # ploop snapshot-switch to a pre-resize snapshot: top < Disk_size.
         os.makedirs(d)
