@@ -108,6 +108,11 @@ static int prld_load_header(struct prld_layer *layer, u64 size, bool writable,
 		       index);
 		return -EOPNOTSUPP;
 	}
+	if (layer->geom.readonly) {
+		pr_err("prld: layer %u: %s\n", index,
+		       prld_ro_str(layer->geom.readonly));
+		return -EROFS;
+	}
 	return 0;
 }
 

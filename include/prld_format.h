@@ -78,7 +78,33 @@ struct prld_geom {
 	__u32 flags;
 	__u64 nb_sectors;
 	__u64 ext_off;		/* sectors */
+	__u32 data_off_raw;	/* data_off as the header stores it */
+	__u32 readonly;		/* enum prld_ro: why a writer must refuse */
 };
+
+/*
+ * Images the validators accept for reading only: what QEMU reads but a
+ * writer would have to rewrite in a way no other tool expects.  The
+ * kernel refuses a writable layer with such a reason (-EROFS).
+ */
+enum prld_ro {
+	PRLD_RO_NONE = 0,
+	PRLD_RO_DATA_OFF_ZERO,	/* data_off 0: computed as QEMU does */
+	PRLD_RO_COUNT
+};
+
+static inline const char *prld_ro_str(__u32 r)
+{
+	static const char *const text[PRLD_RO_COUNT] = {
+		[PRLD_RO_NONE] = "writable",
+		[PRLD_RO_DATA_OFF_ZERO] =
+			"data_off is 0 (an old header; the data area is computed as QEMU does): read-only",
+	};
+
+	if (r >= PRLD_RO_COUNT)
+		return "unknown read-only reason";
+	return text[r];
+}
 
 /*
  * Verdicts of the validators.  Each names the rule that failed; the
@@ -262,8 +288,39 @@ static inline int prld_header_decode(const __u8 *hdr, struct prld_geom *g)
 		g->nb_sectors &= 0xffffffffULL;
 	g->inuse = prld_get_le32(hdr + PRLD_OFF_INUSE);
 	g->data_off = prld_get_le32(hdr + PRLD_OFF_DATA_OFF);
+	g->data_off_raw = g->data_off;
+	g->readonly = PRLD_RO_NONE;
 	g->flags = prld_get_le32(hdr + PRLD_OFF_FLAGS);
 	g->ext_off = prld_get_le64(hdr + PRLD_OFF_EXT_OFF);
+	return PRLD_OK;
+}
+
+/*
+ * Old headers (before 2015) leave data_off 0.  QEMU then starts the data
+ * area right after the BAT, rounded up to a sector; in a V2 image, whose
+ * entries count clusters from the start of the file, the first cluster
+ * past the BAT is the same rule.  Such an image is read-only: writing it
+ * would mean rewriting the header in a way its maker never did.
+ * Returns PRLD_OK, or PRLD_E_TOO_BIG when the data area cannot be named.
+ */
+static inline int prld_fill_zero_data_off(struct prld_geom *g,
+					  struct prld_fault *f)
+{
+	__u64 off;
+
+	if (g->data_off)
+		return PRLD_OK;
+	if (g->fmt == PRLD_FMT_V1)
+		off = prld_div_round_up(prld_bat_end(g->bat_entries),
+					PRLD_SECTOR_SIZE);
+	else
+		off = prld_canonical_data_off(g->bat_entries,
+					      g->cluster_sectors);
+	if (off > 0xffffffffULL)
+		return prld_fail(f, PRLD_E_TOO_BIG, PRLD_OFF_DATA_OFF, off,
+				 0xffffffffULL);
+	g->data_off = (__u32)off;
+	g->readonly = PRLD_RO_DATA_OFF_ZERO;
 	return PRLD_OK;
 }
 
@@ -358,6 +415,8 @@ static inline int prld_header_check(const __u8 *hdr, __u64 len,
 		return prld_fail(f, PRLD_E_VERSION, PRLD_OFF_VERSION, version,
 				 PRLD_IMAGE_VERSION);
 	ret = prld_check_sizes(g, f);
+	if (ret == PRLD_OK)
+		ret = prld_fill_zero_data_off(g, f);
 	if (ret != PRLD_OK)
 		return ret;
 	return prld_check_placement(g, file_size, f);
@@ -493,6 +552,7 @@ static inline int prld_layout(struct prld_geom *g, enum prld_fmt fmt,
 		.bat_entries = (__u32)clusters,
 		.nb_sectors = clusters * cluster_sectors,
 		.data_off = (__u32)data_off,
+		.data_off_raw = (__u32)data_off,
 		.flags = PRLD_FLAG_EMPTY,
 	};
 	/* Same addressability rule the reader enforces. */
@@ -551,6 +611,7 @@ static inline int prld_grow_layout(const struct prld_geom *old,
 	out->bat_entries = canon.bat_entries;
 	if (canon.data_off > old->data_off)
 		out->data_off = canon.data_off;
+	out->data_off_raw = out->data_off;
 	if (old->heads && old->cylinders)
 		spt = old->nb_sectors / ((__u64)old->heads * old->cylinders);
 	if (spt) {

@@ -10,6 +10,8 @@ PACKAGES=(
 	perl clang libclang-rt-dev valgrind
 	# tests: QEMU as the independent peer, XML and JSON inspection
 	qemu-utils libxml2-utils jq xxd
+	# real-images: gen_real.py builds the variants; the PD 17 fixtures are .tar.xz
+	python3 xz-utils
 	# kernel side: lint (checkpatch from the 6.1 source, sparse), dkms,
 	# and the tools the VM tests run (the kernels come from kernels.sh)
 	linux-source-6.1 sparse dkms fio e2fsprogs xfsprogs fdisk util-linux

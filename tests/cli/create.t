@@ -76,15 +76,20 @@ is "$RC" 0 "create --format v1"
 is "$(head -c 16 "$WORK/v1.hds")" "WithoutFreeSpace" "V1 magic"
 run qemu-img check -f parallels "$WORK/v1.hds"
 is "$RC" 0 "qemu-img check accepts V1"
-run "$PRLDCTL" create --geometry 100/16/63 "$WORK/geo"
+run "$PRLDCTL" create --geometry 100/16/63 "$WORK/geo0"
+is "$RC" 1 "create --geometry that ploop would rewrite is refused"
+like "$ERR" "would not survive ploop, which rewrites Sectors as Disk_size / (Cylinders * Heads) = 64" "... saying why"
+like "$ERR" "give 100/16/64" "... and what to give"
+run "$PRLDCTL" create --geometry 100/16/64 "$WORK/geo"
 is "$RC" 0 "create --geometry without -s"
 d=$WORK/geo/DiskDescriptor.xml
-is "$(xp "$d" '//Cylinders')/$(xp "$d" '//Heads')/$(xp "$d" '//Sectors')" 100/16/63 "geometry kept"
+is "$(xp "$d" '//Cylinders')/$(xp "$d" '//Heads')/$(xp "$d" '//Sectors')" 100/16/64 "geometry kept"
 is "$(xp "$d" '//Disk_size')" 102400 "size = C*H*S rounded up to the cluster"
 
 # Preallocation: every cluster mapped, in order, reading as zeros.
 run "$PRLDCTL" create --preallocate --cluster-size 64K -s 4M "$WORK/pre"
 is "$RC" 0 "create --preallocate"
+is "$(xp "$WORK/pre/DiskDescriptor.xml" '//Storage/Preallocated')" 1 "descriptor says <Preallocated>1, as ploop writes"
 img=$WORK/pre/root.hds
 is "$(stat -c %s "$img")" $((65536 + 64 * 65536)) "file holds every cluster"
 is "$(le32 "$img" $((64 + 4 * 0)))" 1 "first entry maps cluster 1"

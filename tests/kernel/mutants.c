@@ -414,6 +414,8 @@ static const char *judge_layer(const struct image *im, int writable,
 		return "EUCLEAN";
 	if (writable && (g->ext_off || g->flags & PRLD_FLAG_CONVERTING))
 		return "EOPNOTSUPP";
+	if (writable && g->readonly)
+		return "EROFS";
 	bat = calloc(g->bat_entries ? g->bat_entries : 1, 4);
 	slots = prld_data_slots(g, im->len);
 	seen = calloc(slots / 8 + 2, 1);

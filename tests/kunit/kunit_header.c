@@ -91,10 +91,9 @@ static const struct hdr_case hdr_cases[] = {
 	   PRLD_E_SIZE_VS_BAT, PRLD_OFF_BAT_ENTRIES),
 	V1("v1 bat_entries 0", PRLD_OFF_BAT_ENTRIES, 4, 0,
 	   PRLD_E_SIZE_VS_BAT, PRLD_OFF_BAT_ENTRIES),
-	V2("data_off 0", PRLD_OFF_DATA_OFF, 4, 0, PRLD_E_DATA_OFF_LOW,
-	   PRLD_OFF_DATA_OFF),
-	V1("v1 data_off 0", PRLD_OFF_DATA_OFF, 4, 0, PRLD_E_DATA_OFF_LOW,
-	   PRLD_OFF_DATA_OFF),
+	/* data_off 0 (old headers): computed as QEMU does, read-only. */
+	V2("data_off 0", PRLD_OFF_DATA_OFF, 4, 0, PRLD_OK, 0),
+	V1("v1 data_off 0", PRLD_OFF_DATA_OFF, 4, 0, PRLD_OK, 0),
 	V1("v1 data_off 1 (unaligned is fine)", PRLD_OFF_DATA_OFF, 4, 1,
 	   PRLD_OK, 0),
 	V2("v2 data_off 1", PRLD_OFF_DATA_OFF, 4, 1, PRLD_E_DATA_OFF_ALIGN,
@@ -173,6 +172,12 @@ static void prld_header_check_case(struct kunit *test)
 	ret = prld_header_check(hdr, c->len ?: PRLD_HEADER_SIZE, file_size,
 				&g, &f);
 	KUNIT_EXPECT_EQ_MSG(test, ret, c->want, "%s", prld_status_str(ret));
+	/* Only a zero data_off makes a valid header read-only. */
+	if (ret == PRLD_OK)
+		KUNIT_EXPECT_EQ(test, g.readonly,
+				c->off == PRLD_OFF_DATA_OFF && c->width &&
+				!c->value ? (u32)PRLD_RO_DATA_OFF_ZERO :
+					    (u32)PRLD_RO_NONE);
 	if (ret != PRLD_OK && ret == c->want) {
 		KUNIT_EXPECT_EQ(test, f.status, (enum prld_status)c->want);
 		KUNIT_EXPECT_EQ(test, f.field, c->want_field);
@@ -195,6 +200,7 @@ static void prld_header_roundtrip(struct kunit *test)
 		.heads = 16, .cylinders = 0x12345678, .cluster_sectors = 64,
 		.bat_entries = 3, .nb_sectors = 150, .inuse = PRLD_INUSE_MAGIC,
 		.data_off = 64, .flags = PRLD_FLAG_EMPTY, .ext_off = 128,
+		.data_off_raw = 64,
 	}, out;
 	u8 hdr[PRLD_HEADER_SIZE];
 	unsigned int i;
@@ -207,6 +213,53 @@ static void prld_header_roundtrip(struct kunit *test)
 		KUNIT_EXPECT_EQ(test, memcmp(&in, &out, sizeof(in)), 0);
 		KUNIT_EXPECT_EQ(test, prld_get_le32(hdr + PRLD_OFF_VERSION),
 				PRLD_IMAGE_VERSION);
+	}
+}
+
+/*
+ * data_off 0: V1 starts the data area right after the BAT rounded up to a
+ * sector (QEMU's rule), V2 at the first cluster past it; entries are then
+ * judged against that, and the header is read-only.
+ */
+static void prld_header_zero_data_off(struct kunit *test)
+{
+	static const struct {
+		u32 fmt, cluster;
+		u64 size;
+		u32 want_off;
+	} cases[] = {
+		/* 8192 entries of 63-sector clusters: 64 + 32768 bytes. */
+		{ PRLD_FMT_V1, 63, 8192ULL * 63, 65 },
+		{ PRLD_FMT_V1, 2048, 32768, 1 },
+		{ PRLD_FMT_V2, 2048, 32768, 2048 },
+		{ PRLD_FMT_V2, 64, 64 * 8177, 128 },
+	};
+	struct prld_fault f = { 0 };
+	struct prld_geom base, g;
+	u8 hdr[PRLD_HEADER_SIZE], bat[4];
+	u8 seen[8] = { 0 };
+	unsigned int i;
+	u64 file;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		KUNIT_ASSERT_EQ(test, prld_layout(&base, cases[i].fmt,
+						  cases[i].size,
+						  cases[i].cluster, &f),
+				PRLD_OK);
+		base.data_off = 0;
+		prld_header_encode(&base, hdr);
+		file = ((u64)cases[i].want_off << 9) +
+		       prld_cluster_bytes(&base);
+		KUNIT_ASSERT_EQ(test, prld_header_check(hdr, sizeof(hdr), file,
+							&g, &f), PRLD_OK);
+		KUNIT_EXPECT_EQ(test, g.data_off, cases[i].want_off);
+		KUNIT_EXPECT_EQ(test, g.data_off_raw, 0U);
+		KUNIT_EXPECT_EQ(test, g.readonly, (u32)PRLD_RO_DATA_OFF_ZERO);
+		/* The first data cluster sits at the computed data_off. */
+		prld_put_le32(bat, prld_offset_to_bat(&g, prld_data_start(&g)));
+		memset(seen, 0, sizeof(seen));
+		KUNIT_EXPECT_EQ(test, prld_bat_check(&g, bat, 1, file, seen, &f),
+				PRLD_OK);
 	}
 }
 
@@ -278,6 +331,7 @@ static void prld_layout_case(struct kunit *test)
 static struct kunit_case prld_header_cases[] = {
 	KUNIT_CASE_PARAM(prld_header_check_case, hdr_gen_params),
 	KUNIT_CASE(prld_header_roundtrip),
+	KUNIT_CASE(prld_header_zero_data_off),
 	KUNIT_CASE_PARAM(prld_layout_case, layout_gen_params),
 	{}
 };

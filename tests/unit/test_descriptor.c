@@ -289,7 +289,8 @@ static void test_new_roundtrip(void)
 	is_int(ret, -EINVAL, "desc_new refuses Blocksize 0");
 	ret = desc_new(tmpdir, 1048576, NULL, 2048, "../x",
 		       PRLD_LAYER_PLAIN, &d, &e);
-	like(e.msg, "'..'", "desc_new refuses a File with '..'");
+	is_int(ret, 0, "desc_new takes a File with '..' (ploop writes them)");
+	desc_free(d);
 	ret = desc_new(tmpdir, 1048576, NULL, 2048, "root.hds",
 		       PRLD_LAYER_PLAIN, &d, &e);
 	ok(!ret && d->heads && d->sectors &&
@@ -308,7 +309,7 @@ static const char vendor[] =
 	"\t\t<Heads>16</Heads>\n"
 	"\t\t<Sectors>63</Sectors>\n"
 	"\t\t<Padding>0</Padding>\n"
-	"\t\t<Encryption><Engine>aes</Engine><KeyId>k&amp;1</KeyId></Encryption>\n"
+	"\t\t<Encryption><Engine>" ZERO_G "</Engine><KeyId>k&amp;1</KeyId></Encryption>\n"
 	"\t</Disk_Parameters>\n"
 	"\t<Foo attr=\"x\">text</Foo>\n"
 	"\t<StorageData>\n"
@@ -389,7 +390,7 @@ static void test_vendor_elements(void)
 	if (!text)
 		return;
 	like(text, "<!-- written by hand -->", "comment kept");
-	like(text, "\t\t<Encryption><Engine>aes</Engine><KeyId>k&amp;1</KeyId>"
+	like(text, "\t\t<Encryption><Engine>" ZERO_G "</Engine><KeyId>k&amp;1</KeyId>"
 		   "</Encryption>\n", "<Encryption> kept byte for byte");
 	like(text, "\n\t<Foo attr=\"x\">text</Foo>\n\t<StorageData>",
 	     "<Foo> under the root kept in place");
@@ -520,8 +521,11 @@ static const struct bad_case bad_cases[] = {
 	{ "parent missing", "<ParentGUID>" BASE_G,
 	  "<ParentGUID>{11111111-1111-1111-1111-111111111111}",
 	  "Shot " TOP_G ": <ParentGUID> {11111111-1111-1111-1111-111111111111} names no <Shot>" },
-	{ "missing TopGUID", "<TopGUID>" TOP_G "</TopGUID>", "",
-	  "missing element <TopGUID> in <Snapshots>" },
+	/* ploop's rule: without TopGUID the {5fbaabe3-...} Shot is the top. */
+	{ "missing TopGUID", "<TopGUID>" TOP_G "</TopGUID>", "", NULL },
+	{ "TopGUID twice", "<TopGUID>" TOP_G "</TopGUID>",
+	  "<TopGUID>" TOP_G "</TopGUID><TopGUID>" TOP_G "</TopGUID>",
+	  "element <TopGUID> appears 2 times in <Snapshots>" },
 	{ "TopGUID not a Shot", "<TopGUID>" TOP_G,
 	  "<TopGUID>{22222222-2222-2222-2222-222222222222}",
 	  "<TopGUID> {22222222-2222-2222-2222-222222222222} names no <Shot>" },
@@ -539,19 +543,20 @@ static const struct bad_case bad_cases[] = {
 	  "duplicate Shot GUID " BASE_G },
 	{ "two Storages", "    </Storage>\n",
 	  "    </Storage>\n    <Storage></Storage>\n",
-	  "split disks unsupported" },
+	  "missing element <Start> in <Storage>" },
 	{ "zero Blocksize", "<Blocksize>2048", "<Blocksize>0",
 	  "element <Blocksize>: 0 out of range 1..131072" },
 	{ "Blocksize not a number", "<Blocksize>2048", "<Blocksize>2k",
 	  "element <Blocksize>: bad value '2k'" },
 	{ "Blocksize too big", "<Blocksize>2048", "<Blocksize>262144",
 	  "element <Blocksize>: 262144 out of range" },
+	/* Absolute and "../" paths (PD linked clones, ploop): any path. */
 	{ "absolute File", "<File>root.hds</File>", "<File>/etc/passwd</File>",
-	  "element <File>: '/etc/passwd' is an absolute path" },
+	  NULL },
 	{ "File with ..", "<File>root.hds</File>", "<File>a/../../x</File>",
-	  "element <File>: 'a/../../x' has a '..' component" },
-	{ "File is ..", "<File>root.hds</File>", "<File>..</File>",
-	  "has a '..' component" },
+	  NULL },
+	{ "Windows File", "<File>root.hds</File>", "<File>.\\root.hds</File>",
+	  NULL },
 	{ "File dots allowed", "<File>root.hds</File>", "<File>a..b/.x</File>",
 	  NULL },
 	{ "empty File", "<File>root.hds</File>", "<File> </File>",
@@ -576,8 +581,9 @@ static const struct bad_case bad_cases[] = {
 	  "element <Disk_size>: bad value '18446744073709551616'" },
 	{ "Heads overflows u32", "<Heads>16</Heads>", "<Heads>4294967296</Heads>",
 	  "element <Heads>: bad value '4294967296'" },
+	/* Geometry is informational: kept whatever its product. */
 	{ "Heads u32 max", "<Heads>16</Heads>", "<Heads>4294967295</Heads>",
-	  "Cylinders*Heads*Sectors = 2080*4294967295*63 exceeds <Disk_size> 2097152" },
+	  NULL },
 	{ "negative Sectors", "<Sectors>63</Sectors>", "<Sectors>-63</Sectors>",
 	  "element <Sectors>: bad value '-63'" },
 	{ "hex Cylinders", "<Cylinders>2080</Cylinders>",
@@ -588,9 +594,8 @@ static const struct bad_case bad_cases[] = {
 	  "<Disk_size>0</Disk_size>", "element <Disk_size>: must be greater than 0" },
 	{ "End mismatch", "<End>2097152", "<End>2097153",
 	  "element <End> 2097153 does not match <Disk_size> 2097152" },
-	{ "Start not 0", "<Start>0", "<Start>8", "element <Start>: 8, want 0" },
-	{ "geometry too big", "<Cylinders>2080", "<Cylinders>3000",
-	  "Cylinders*Heads*Sectors = 3000*16*63 exceeds <Disk_size> 2097152" },
+	{ "Start not 0", "<Start>0", "<Start>8", "<Start> 8, want 0" },
+	{ "geometry too big", "<Cylinders>2080", "<Cylinders>3000", NULL },
 	{ "geometry smaller is fine", "<Cylinders>2080", "<Cylinders>20", NULL },
 	{ "white space around values", "<Heads>16", "<Heads>\n 16\t", NULL },
 	{ "missing Heads", "<Heads>16</Heads>", "", "missing element <Heads> in <Disk_Parameters>" },

@@ -158,7 +158,10 @@ static void test_placement_verdicts(void)
 	make_header(hdr, &g, PRLD_FMT_V2, 64 * MIB, MIB);
 	memcpy(bad, hdr, sizeof(bad));
 	prld_put_le32(bad + PRLD_OFF_DATA_OFF, 0);
-	is_int(check_hdr(bad, MIB, &f), PRLD_E_DATA_OFF_LOW, "data_off 0");
+	is_int(check_hdr(bad, MIB, &f), PRLD_OK, "data_off 0: computed (QEMU)");
+	prld_header_check(bad, PRLD_HEADER_SIZE, MIB, &g, &f);
+	is_int(g.data_off, 2048, "... V2: the first cluster past the BAT");
+	is_int(g.readonly, PRLD_RO_DATA_OFF_ZERO, "... and read-only");
 	prld_put_le32(bad + PRLD_OFF_DATA_OFF, 1);	/* 512 < 64 + 256 ? no */
 	is_int(check_hdr(bad, MIB, &f), PRLD_E_DATA_OFF_ALIGN,
 	       "V2 data_off 1 sector: unaligned");
@@ -178,7 +181,11 @@ static void test_placement_verdicts(void)
 	is_int(check_hdr(bad, MIB, &f), PRLD_OK,
 	       "V1 data_off right after a 256-byte BAT");
 	prld_put_le32(bad + PRLD_OFF_DATA_OFF, 0);
-	is_int(check_hdr(bad, MIB, &f), PRLD_E_DATA_OFF_LOW, "V1 data_off 0");
+	is_int(check_hdr(bad, MIB, &f), PRLD_OK, "V1 data_off 0: computed");
+	prld_header_check(bad, PRLD_HEADER_SIZE, MIB, &g, &f);
+	is_int(g.data_off, 1, "... right after the 256-byte BAT, in sectors");
+	is_int(g.readonly, PRLD_RO_DATA_OFF_ZERO, "... and read-only");
+	like(prld_ro_str(g.readonly), "data_off is 0", "... saying why");
 
 	/* bat_entries 0xffffffff x 64 MiB: the whole computation fits u64. */
 	memset(bad, 0, sizeof(bad));

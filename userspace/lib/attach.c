@@ -75,6 +75,12 @@ static int chain_resolve(const char *path, unsigned int flags,
 	if (ret < 0)
 		return ret;
 	prld_get_info(disk, &info);
+	if (info.nstorages > 1) {
+		prld_close(disk, NULL);
+		return prld_set_err(err, -EOPNOTSUPP,
+				    "%s: a split disk (%u pieces) cannot be attached yet: the driver takes one chain; read and write it offline (prldctl read/write)",
+				    path, info.nstorages);
+	}
 	cf->paths = calloc(info.nlayers, sizeof(*cf->paths));
 	cf->fds = malloc(info.nlayers * sizeof(*cf->fds));
 	ret = cf->paths && cf->fds ? 0 :
@@ -84,7 +90,7 @@ static int chain_resolve(const char *path, unsigned int flags,
 		cf->n = i + 1;
 		if (info.layers[i].kind == PRLD_LAYER_PLAIN)
 			ret = prld_set_err(err, -EOPNOTSUPP,
-					   "%s: plain (raw) layers are not supported by the driver",
+					   "%s: a plain (raw) layer cannot be attached yet: the driver reads expanding images only; read and write the disk offline (prldctl read/write)",
 					   info.layers[i].file);
 		else if (!(cf->paths[i] = strdup(info.layers[i].file)))
 			ret = prld_set_err(err, -ENOMEM, "out of memory");
@@ -164,6 +170,23 @@ static int open_device(const char *dev, bool read_only)
 	return -1;
 }
 
+/* Does a layer of @disk open read-only only (the kernel refuses those)? */
+static bool torn_layer(const char *disk)
+{
+	struct prld_disk *d;
+	struct prld_info info;
+	unsigned int i;
+	bool torn = false;
+
+	if (prld_open(disk, PRLD_OPEN_READ, NULL, &d, NULL))
+		return false;
+	prld_get_info(d, &info);
+	for (i = 0; i < info.nlayers; i++)
+		torn |= info.layers[i].read_only;
+	prld_close(d, NULL);
+	return torn;
+}
+
 /*
  * The kernel found the chain invalid: userspace's full check names the
  * file and the rule.  A chain it finds valid gets the generic message.
@@ -177,6 +200,10 @@ static int explain_invalid(int code, const char *disk, struct prld_err *err)
 	chain_files_free(&cf);
 	if (ret < 0)
 		return ret;
+	if (torn_layer(disk))
+		return prld_set_err(err, code,
+				    "%s: the driver refused the disk: %s: the last mapped cluster is cut short (a torn write); read it offline (prldctl read), or restore it with prldctl check --repair",
+				    disk, prld_status_str(PRLD_E_BAT_EOF));
 	return prld_set_err(err, code, "%s: the driver refused the disk: %s (see dmesg)",
 			    disk, strerror(-code));
 }
@@ -199,7 +226,11 @@ static int explain_configure(int code, const char *disk, const char *top,
 				    disk);
 	case -EOPNOTSUPP:
 		return prld_set_err(err, code,
-				    "%s: image has a format extension or a conversion in progress: attach read-only (-r)",
+				    "%s: image has a format extension or a conversion in progress: attach read-only (-r), or write it once offline (prldctl write drops the extension)",
+				    top);
+	case -EROFS:
+		return prld_set_err(err, code,
+				    "%s: the image can only be read (prldctl check says why): attach read-only (-r)",
 				    top);
 	default:
 		return prld_set_err(err, code, "%s: the driver refused the disk: %s (see dmesg)",

@@ -50,8 +50,9 @@ struct checker {
 /* What the descriptor says every expanding image must agree with. */
 struct expect {
 	uint32_t blocksize;
-	uint64_t disk_size;
+	uint64_t disk_size;	/* of its storage (the disk's, if one) */
 	bool top;		/* the size must match (lower: may be less) */
+	bool split;		/* a split disk's piece: cannot grow */
 };
 
 /* A referenced data cluster: its slot, and who names it. */
@@ -79,6 +80,7 @@ struct scan {
 	uint64_t nrefs;
 	uint64_t mapped;	/* valid BAT entries */
 	uint64_t alloc_end;	/* end of the highest referenced cluster */
+	bool torn;		/* the last mapped cluster is cut short */
 };
 
 /* ---- findings ------------------------------------------------------ */
@@ -130,6 +132,8 @@ void vadd(struct checker *c, enum prld_severity sev, uint64_t n,
 		count_add(&rep->leaks, n);
 	else if (sev == PRLD_SEV_FIXED)
 		count_add(&rep->fixed, n);
+	else if (sev == PRLD_SEV_UNSUPPORTED)
+		count_add(&rep->unsupported, n);
 }
 
 static __attribute__((format(printf, 5, 6)))
@@ -228,6 +232,7 @@ static int read_upto(int fd, void *buf, size_t len, uint64_t off,
 
 static void scan_release(struct scan *s)
 {
+	s->torn = false;
 	free(s->bat);
 	free(s->refs);
 	s->bat = NULL;
@@ -282,14 +287,33 @@ static void check_layer_size(struct checker *c, const struct scan *s,
 {
 	unsigned long long n = s->g.nb_sectors, want = exp->disk_size;
 
-	if (exp->top && n > want)
+	if (exp->split && exp->top && n != want)
+		add(c, PRLD_SEV_CORRUPT, 1, s->name,
+		    "virtual size %llu sectors, not its storage's %llu (End - Start)",
+		    n, want);
+	else if (exp->top && n > want)
 		add(c, PRLD_SEV_CORRUPT, 1, s->name,
 		    "virtual size %llu sectors, more than the descriptor's Disk_size %llu: an interrupted resize; 'prldctl resize -s %llu' finishes it",
 		    n, want, n << PRLD_SECTOR_SHIFT);
-	else if (exp->top ? n < want : n > want)
+	else if (exp->top && n < want)
+		add(c, PRLD_SEV_NOTE, 0, s->name,
+		    "virtual size %llu sectors, less than the descriptor's Disk_size %llu: the disk has the top's size (as ploop reads it after switching to a snapshot made before a resize)",
+		    n, want);
+	else if (!exp->top && n > want)
 		add(c, PRLD_SEV_CORRUPT, 1, s->name,
-		    "virtual size %llu sectors, %s the descriptor's Disk_size %llu",
-		    n, exp->top ? "less than" : "more than", want);
+		    "virtual size %llu sectors, more than %s %llu",
+		    n, exp->split ? "its storage's" :
+				    "the descriptor's Disk_size", want);
+}
+
+/* Parallels Desktop leaves "pd17", "pd22"... in the field when closed. */
+static bool closed_by_pd(__u32 inuse)
+{
+	__u8 b0 = inuse & 0xff, b1 = (inuse >> 8) & 0xff;
+	__u8 b2 = (inuse >> 16) & 0xff, b3 = inuse >> 24;
+
+	return b0 == 'p' && b1 == 'd' && b2 >= '0' && b2 <= '9' &&
+	       b3 >= '0' && b3 <= '9';
 }
 
 /* Header fields that are valid but deserve a word, or disagree with the
@@ -304,9 +328,13 @@ static void scan_header_fields(struct checker *c, const struct scan *s,
 	if (g->inuse == PRLD_INUSE_MAGIC)
 		add(c, PRLD_SEV_CORRUPT, 1, s->name,
 		    "in-use flag set: image was not closed cleanly");
-	else if (g->inuse && g->inuse != PRLD_CLEAN_ALT_MAGIC)
+	else if (g->inuse && g->inuse != PRLD_CLEAN_ALT_MAGIC &&
+		 !closed_by_pd(g->inuse))
 		add(c, PRLD_SEV_NOTE, 0, s->name,
 		    "unknown in-use value 0x%08x, treated as clean", g->inuse);
+	if (g->readonly)
+		add(c, PRLD_SEV_NOTE, 0, s->name, "%s",
+		    prld_ro_str(g->readonly));
 	if (exp && g->cluster_sectors != exp->blocksize)
 		add(c, PRLD_SEV_CORRUPT, 1, s->name,
 		    "cluster size %u sectors differs from the descriptor's Blocksize %u",
@@ -318,7 +346,7 @@ static void scan_header_fields(struct checker *c, const struct scan *s,
 		    "format conversion in progress flag set (writable opens refuse the image)");
 	if (g->ext_off)
 		add(c, PRLD_SEV_NOTE, 0, s->name,
-		    "format extension at sector %llu (contents not checked)",
+		    "format extension at sector %llu (ploop's CBT or QEMU's dirty bitmaps): a write drops it",
 		    (unsigned long long)g->ext_off);
 	if (g->data_off > canon)
 		add(c, PRLD_SEV_NOTE, 0, s->name,
@@ -337,6 +365,66 @@ static unsigned int bad_kind(enum prld_status s)
 static const enum prld_status bad_status[3] = {
 	PRLD_E_BAT_LOW, PRLD_E_BAT_ALIGN, PRLD_E_BAT_EOF,
 };
+
+/*
+ * The extension cluster and the bitmap clusters it names, into s->refs
+ * (key 0), which scan_bat() sized for @nonzero entries: grown here.
+ */
+static int ext_refs(struct checker *c, struct scan *s, uint64_t nonzero)
+{
+	const struct prld_geom *g = &s->g;
+	uint64_t *offs = NULL;
+	struct ref *r;
+	size_t n = 0, i;
+	char why[200];
+	int ret;
+
+	ret = format_ext_clusters(s->fd, g, s->file_size, &offs, &n, why,
+				  sizeof(why));
+	if (ret == -ENOMEM)
+		return prld_set_err(c->err, ret, "%s: out of memory", s->name);
+	if (ret)
+		add(c, PRLD_SEV_NOTE, 0, s->name,
+		    "format extension unreadable (%s): the clusters it names, if any, show as unreferenced",
+		    why);
+	r = realloc(s->refs, (nonzero + n + 1) * sizeof(*r));
+	if (!r) {
+		free(offs);
+		return prld_set_err(c->err, -ENOMEM, "%s: out of memory",
+				    s->name);
+	}
+	s->refs = r;
+	s->refs[s->nrefs++] = (struct ref){
+		prld_offset_to_slot(g, g->ext_off << PRLD_SECTOR_SHIFT), 0 };
+	for (i = 0; i < n; i++)
+		s->refs[s->nrefs++] = (struct ref){
+			prld_offset_to_slot(g, offs[i]), 0 };
+	free(offs);
+	return 0;
+}
+
+/*
+ * Entry @i names the cluster the file ends in (a torn write): QEMU reads
+ * it, the missing bytes as zeros, and so does prld, read-only.
+ * --repair restores the cluster's length.
+ */
+static bool torn_entry(struct checker *c, struct scan *s, __u32 i, __u32 e,
+		       __u64 *off)
+{
+	const struct prld_geom *g = &s->g;
+	__u64 o = prld_bat_to_offset(g, e), cl = prld_cluster_bytes(g);
+
+	if (o < prld_data_start(g) || (o - prld_data_start(g)) % cl ||
+	    o >= s->file_size || o + cl <= s->file_size)
+		return false;
+	add(c, PRLD_SEV_CORRUPT, 1, s->name,
+	    "BAT entry %u: its cluster is cut short by the end of the file (%llu of %llu bytes; a torn write): the rest reads as zeros, the image is read-only until --repair restores its length",
+	    i, (unsigned long long)(s->file_size - o),
+	    (unsigned long long)cl);
+	s->torn = true;
+	*off = o;
+	return true;
+}
 
 /* Read the BAT; judge every entry; collect the valid ones in s->refs. */
 static int scan_bat(struct checker *c, struct scan *s)
@@ -366,16 +454,18 @@ static int scan_bat(struct checker *c, struct scan *s)
 		return prld_set_err(c->err, -ENOMEM,
 				    "%s: out of memory for %llu BAT entries",
 				    s->name, (unsigned long long)nonzero);
-	/* The extension cluster is in use even though no entry names it. */
-	if (g->ext_off)
-		s->refs[s->nrefs++] = (struct ref){
-			prld_offset_to_slot(g, g->ext_off << PRLD_SECTOR_SHIFT),
-			0 };
+	/* The extension's clusters are in use though no entry names them. */
+	if (g->ext_off) {
+		ret = ext_refs(c, s, nonzero);
+		if (ret)
+			return ret;
+	}
 	for (i = 0; i < g->bat_entries; i++) {
 		e = prld_get_le32(s->bat + 4ULL * i);
 		if (!e)
 			continue;
-		if (prld_bat_entry_check(g, i, e, s->file_size, &off, &f)) {
+		if (prld_bat_entry_check(g, i, e, s->file_size, &off, &f) &&
+		    !torn_entry(c, s, i, e, &off)) {
 			add_fault(c, &bad[bad_kind(f.status)], s->name, &f, "");
 			continue;
 		}
@@ -484,6 +574,8 @@ static void tail_sizes(const struct scan *s, uint64_t *partial,
 
 	*partial = (s->file_size - prld_data_start(&s->g)) % cl;
 	*tail = s->file_size - *partial - s->alloc_end;
+	if (s->torn)	/* the partial cluster is a mapped one, cut short */
+		*partial = *tail = 0;
 }
 
 static void scan_tail(struct checker *c, const struct scan *s)
@@ -760,6 +852,27 @@ static int lock_image(struct checker *c, int fd, const char *name)
 	return 0;
 }
 
+/*
+ * The cluster a torn write cut short gets its length back (the missing
+ * bytes read as zeros, as they did); then the image is scanned again.
+ */
+static int fix_torn(struct checker *c, struct scan *s,
+		    const struct expect *exp)
+{
+	uint64_t was = s->file_size, end = s->alloc_end;
+
+	if (ftruncate(s->fd, (off_t)end) < 0)
+		return io_error(c, -errno, s->name, "extend");
+	if (fsync(s->fd) < 0)
+		return io_error(c, -errno, s->name, "fsync");
+	c->quiet = false;
+	add(c, PRLD_SEV_FIXED, 1, s->name,
+	    "extended the file by %llu bytes: the torn last cluster is whole again (its missing tail reads as zeros, as before)",
+	    (unsigned long long)(end - was));
+	c->quiet = true;
+	return scan_image(c, s, exp);
+}
+
 static int check_open_image(struct checker *c, struct scan *s,
 			    const struct expect *exp)
 {
@@ -768,6 +881,8 @@ static int check_open_image(struct checker *c, struct scan *s,
 	if (c->repair) {
 		c->quiet = true;
 		ret = scan_image(c, s, exp);
+		if (!ret && s->torn)
+			ret = fix_torn(c, s, exp);
 		c->quiet = false;
 		if (!ret && s->header_ok)
 			ret = repair_image(c, s);
@@ -844,29 +959,65 @@ static void check_chain(struct checker *c, const struct prld_desc *d)
 	free(idx);
 }
 
-static int check_layer(struct checker *c, const struct prld_desc *d,
-		       const struct prld_desc_image *im)
+/* What the image's bytes hold, against its <Type> (layer_kind.c). */
+static int layer_kind_finding(struct checker *c, const struct prld_desc *d,
+			      unsigned int k, unsigned int i,
+			      const char *path, enum prld_layer_kind *kind)
 {
-	struct expect exp = { d->blocksize, d->disk_size,
-			      !strcasecmp(im->guid, d->top_guid) };
-	char *path = im->file[0] == '/' ? strdup(im->file) :
-					  prld_join(d->dir, im->file);
-	struct stat st;
+	const struct prld_desc_image *im;
+	struct prld_desc_storage st;
+	struct prld_err e = { 0 };
+	int ret;
+
+	desc_storage(d, k, &st);
+	im = &st.images[i];
+	ret = desc_image_kind(d, k, i, kind, &e);
+	if (ret == -ENOMEM)
+		return prld_set_err(c->err, ret, "%s", e.msg);
+	if (ret) {
+		add(c, PRLD_SEV_CORRUPT, 1, path, "%s", without_file(e.msg, path));
+		return 1;
+	}
+	if (*kind != im->kind)
+		add(c, PRLD_SEV_NOTE, 0, path,
+		    "typed Plain but holds a Parallels delta, read as one (ploop types every image of a raw-base disk Plain)");
+	return 0;
+}
+
+/* Image @i of storage @k. */
+static int check_layer(struct checker *c, const struct prld_desc *d,
+		       unsigned int k, unsigned int i)
+{
+	struct prld_desc_storage st;
+	const struct prld_desc_image *im;
+	enum prld_layer_kind kind;
+	struct expect exp;
+	struct stat sb;
+	char *path;
 	int ret = 0;
 
+	desc_storage(d, k, &st);
+	im = &st.images[i];
+	exp = (struct expect){ st.blocksize, st.end - st.start,
+			       !strcasecmp(im->guid, d->top_guid),
+			       d->nstorages > 1 };
+	path = desc_file_path(d, im->file);
 	if (!path)
 		return prld_set_err(c->err, -ENOMEM, "out of memory");
-	if (stat(path, &st) < 0) {
+	if (stat(path, &sb) < 0) {
 		if (errno == ENOENT || errno == ENOTDIR)
 			add(c, PRLD_SEV_CORRUPT, 1, path,
 			    "image file %s (GUID %s) is missing", im->file,
 			    im->guid);
 		else
 			ret = io_error(c, -errno, path, "stat");
-	} else if (im->kind == PRLD_LAYER_PLAIN) {
-		ret = check_plain(c, path, d->disk_size);
 	} else {
-		ret = check_image(c, path, &exp);
+		ret = layer_kind_finding(c, d, k, i, path, &kind);
+		if (!ret && kind == PRLD_LAYER_PLAIN)
+			ret = check_plain(c, path, exp.disk_size);
+		else if (!ret)
+			ret = check_image(c, path, &exp);
+		ret = ret > 0 ? 0 : ret;
 	}
 	free(path);
 	return ret;
@@ -906,13 +1057,13 @@ static int check_disk(struct checker *c, const char *desc_path)
 {
 	struct prld_err e = { 0 };
 	struct prld_desc *d = NULL;
-	unsigned int i;
+	unsigned int i, k;
 	int ret;
 
 	ret = check_merge(c, desc_path);
 	if (ret)
 		return ret;
-	ret = desc_load(desc_path, &d, &e);
+	ret = desc_load_any(desc_path, &d, &e);
 	if (ret == -ENOMEM)
 		return prld_set_err(c->err, ret, "%s", e.msg);
 	if (ret < 0) {
@@ -920,9 +1071,12 @@ static int check_disk(struct checker *c, const char *desc_path)
 		    without_file(e.msg, desc_path));
 		return 0;
 	}
+	if (d->unsupported[0])
+		add(c, PRLD_SEV_UNSUPPORTED, 1, desc_path, "%s", d->unsupported);
 	check_chain(c, d);
-	for (i = 0, ret = 0; i < d->nimages && !ret && !c->error; i++)
-		ret = check_layer(c, d, &d->images[i]);
+	for (k = 0, ret = 0; k < d->nstorages && !ret && !c->error; k++)
+		for (i = 0; i < d->nimages && !ret && !c->error; i++)
+			ret = check_layer(c, d, k, i);
 	desc_free(d);
 	return ret;
 }
@@ -967,15 +1121,18 @@ static int check_path(struct checker *c, const char *path)
 	if (!S_ISDIR(st.st_mode)) {
 		if (is_descriptor(path))
 			return check_disk(c, path);
-		return check_image(c, path, NULL);
+		desc = desc_bundle_of(path);
+		if (!desc)
+			return check_image(c, path, NULL);
+		ret = check_disk(c, desc);
+		free(desc);
+		return ret;
 	}
 	desc = prld_join(path, PRLD_DESCRIPTOR);
 	if (!desc)
 		return prld_set_err(c->err, -ENOMEM, "out of memory");
 	if (stat(desc, &st) < 0)
-		ret = prld_set_err(c->err, -errno,
-				   "%s: not a disk directory (no %s): %s", path,
-				   PRLD_DESCRIPTOR, strerror(errno));
+		ret = desc_missing(path, "check needs", c->err);
 	else
 		ret = check_disk(c, desc);
 	free(desc);
@@ -1003,6 +1160,8 @@ int prld_report_exit_status(const struct prld_report *rep)
 {
 	if (rep->corrupt)
 		return 2;
+	if (rep->unsupported)
+		return PRLD_CHECK_UNSUPPORTED;
 	if (rep->leaks)
 		return 3;
 	return 0;

@@ -58,6 +58,25 @@ static int check_params(const char *path, const struct prld_create_params *p,
 	return check_chs(path, p, err);
 }
 
+/*
+ * ploop rewrites a descriptor with Sectors = Disk_size / (Cylinders *
+ * Heads): a geometry that rule would change is refused, so what the user
+ * asked for is what every later writer keeps.
+ */
+static int check_ploop_chs(const char *path, const struct prld_create_params *p,
+			   uint64_t size, struct prld_err *err)
+{
+	uint64_t spt = size / ((uint64_t)p->cylinders * p->heads);
+
+	if (spt == p->sectors)
+		return 0;
+	return prld_set_err(err, -EINVAL,
+			    "%s: geometry %u/%u/%u would not survive ploop, which rewrites Sectors as Disk_size / (Cylinders * Heads) = %llu for this %llu-sector disk (its size rounded up to the cluster): give %u/%u/%llu, or another size",
+			    path, p->cylinders, p->heads, p->sectors,
+			    (unsigned long long)spt, (unsigned long long)size,
+			    p->cylinders, p->heads, (unsigned long long)spt);
+}
+
 /* The header fields and geometry a create request turns into. */
 static int plan_layout(const char *path, const struct prld_create_params *p,
 		       struct prld_geom *g, struct prld_chs *chs,
@@ -241,15 +260,19 @@ static int make_disk_dir(const char *dir, bool *made, struct prld_err *err)
 }
 
 static int write_descriptor(const char *dir, const struct prld_geom *g,
-			    const struct prld_chs *chs, struct prld_err *err)
+			    const struct prld_chs *chs, bool preallocated,
+			    struct prld_err *err)
 {
 	struct prld_desc *d = NULL;
 	int ret;
 
 	ret = desc_new(dir, g->nb_sectors, chs, g->cluster_sectors,
 		       "root.hds", PRLD_LAYER_EXPANDING, &d, err);
-	if (!ret)
+	if (!ret) {
+		/* ploop's mark of a preallocated disk: <Preallocated>1. */
+		d->preallocated = preallocated;
 		ret = desc_save(d, err);
+	}
 	desc_free(d);
 	return ret;
 }
@@ -281,6 +304,9 @@ int prld_create_disk(const char *dir, const struct prld_create_params *p,
 	int ret;
 
 	ret = plan_layout(dir, p, &g, &chs, err);
+	/* The descriptor's geometry: a bare image's is informational. */
+	if (!ret && p->cylinders)
+		ret = check_ploop_chs(dir, p, g.nb_sectors, err);
 	if (ret)
 		return ret;
 	image = prld_join(dir, "root.hds");
@@ -298,7 +324,7 @@ int prld_create_disk(const char *dir, const struct prld_create_params *p,
 		free(image);
 		return ret;
 	}
-	ret = write_descriptor(dir, &g, &chs, err);
+	ret = write_descriptor(dir, &g, &chs, p->preallocate, err);
 	if (!ret) {
 		/* The new directory entry itself must survive a crash. */
 		ret = prld_fsync_dir(dir);

@@ -7,9 +7,11 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -199,6 +201,50 @@ static int get_guid(struct dparse *p, xmlNode *parent, const char *name,
 
 /* ---- the sections ------------------------------------------------- */
 
+/* Record the first reason prld cannot open the data; parsing goes on. */
+static void unsupported(struct prld_desc *d, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void unsupported(struct prld_desc *d, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (d->unsupported[0])
+		return;
+	va_start(ap, fmt);
+	vsnprintf(d->unsupported, sizeof(d->unsupported), fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * Parallels Desktop's <Encryption>: an Engine other than the zero GUID,
+ * or key Data, means the clusters hold ciphertext.
+ */
+static int parse_encryption(struct dparse *p, xmlNode *dp)
+{
+	char *engine = NULL, *data = NULL, q[80];
+	xmlNode *enc, *n;
+	int ret;
+
+	ret = find_one(p, dp, "Encryption", &enc);
+	if (ret || !enc)
+		return ret;
+	n = dx_child(enc, "Engine");
+	engine = n ? dx_text(n) : strdup("");
+	n = dx_child(enc, "Data");
+	data = n ? dx_text(n) : strdup("");
+	if (!engine || !data) {
+		ret = desc_err(p->err, -ENOMEM, p->name, "out of memory");
+	} else if ((*engine && strcasecmp(engine, PRLD_ZERO_GUID)) || *data) {
+		desc_quote(q, sizeof(q), *engine ? engine : "(none)");
+		unsupported(p->d, "encrypted disk (<Encryption> engine %s%s): prld cannot decrypt it, and its clusters would read as ciphertext",
+			    q, *data ? ", key data set" : "");
+	}
+	free(engine);
+	free(data);
+	return ret;
+}
+
 static int parse_params(struct dparse *p, xmlNode *root)
 {
 	struct prld_desc *d = p->d;
@@ -217,6 +263,8 @@ static int parse_params(struct dparse *p, xmlNode *root)
 		ret = get_u32(p, dp, "Sectors", true, &d->sectors);
 	if (!ret)
 		ret = get_u32(p, dp, "Padding", false, &d->padding);
+	if (!ret)
+		ret = parse_encryption(p, dp);
 	return ret;
 }
 
@@ -255,34 +303,72 @@ static int parse_image(struct dparse *p, xmlNode *node,
 	return ret;
 }
 
-static int parse_images(struct dparse *p, xmlNode *storage)
+static int parse_images(struct dparse *p, xmlNode *storage,
+			struct prld_desc_storage *out)
 {
-	struct prld_desc *d = p->d;
 	unsigned int n = dx_count(storage, "Image"), i = 0;
 	xmlNode *c;
 	int ret;
 
 	if (!n)
 		return bad(p, "no <Image> in <Storage>");
-	d->images = calloc(n, sizeof(*d->images));
-	if (!d->images)
+	out->images = calloc(n, sizeof(*out->images));
+	if (!out->images)
 		return desc_err(p->err, -ENOMEM, p->name, "out of memory");
-	d->nimages = n;
+	out->nimages = n;
 	for (c = storage->children; c; c = c->next) {
 		if (!dx_is(c, "Image"))
 			continue;
-		ret = parse_image(p, c, &d->images[i++]);
+		ret = parse_image(p, c, &out->images[i++]);
 		if (ret)
 			return ret;
 	}
 	return 0;
 }
 
+/* ploop's <Preallocated>: 0 or 1, in any <Storage>. */
+static int parse_prealloc(struct dparse *p, xmlNode *st)
+{
+	uint64_t v = 0;
+	int ret = get_num(p, st, "Preallocated", false, 1, &v);
+
+	if (v)
+		p->d->preallocated = true;
+	return ret;
+}
+
+static int parse_one_storage(struct dparse *p, xmlNode *st,
+			     struct prld_desc_storage *out)
+{
+	int ret = get_num(p, st, "Start", true, UINT64_MAX, &out->start);
+
+	if (!ret)
+		ret = get_num(p, st, "End", true, UINT64_MAX, &out->end);
+	if (!ret)
+		ret = get_u32(p, st, "Blocksize", true, &out->blocksize);
+	if (!ret)
+		ret = parse_prealloc(p, st);
+	if (!ret)
+		ret = parse_images(p, st, out);
+	return ret;
+}
+
+/* The first <Storage> lives in the model's own fields. */
+static void keep_first(struct prld_desc *d, struct prld_desc_storage *st)
+{
+	d->start = st->start;
+	d->end = st->end;
+	d->blocksize = st->blocksize;
+	d->nimages = st->nimages;
+	d->images = st->images;
+}
+
 static int parse_storage(struct dparse *p, xmlNode *root)
 {
 	struct prld_desc *d = p->d;
-	xmlNode *sd, *st;
-	unsigned int n;
+	struct prld_desc_storage first = { 0 };
+	unsigned int n, k = 0;
+	xmlNode *sd, *c;
 	int ret;
 
 	ret = need_one(p, root, "StorageData", &sd);
@@ -291,18 +377,38 @@ static int parse_storage(struct dparse *p, xmlNode *root)
 	n = dx_count(sd, "Storage");
 	if (n == 0)
 		return bad(p, "no <Storage> in <StorageData>");
-	if (n > 1)
-		return bad(p, "<StorageData> has %u <Storage> elements: split disks unsupported",
-			   n);
-	st = dx_child(sd, "Storage");
-	ret = get_num(p, st, "Start", true, UINT64_MAX, &d->start);
-	if (!ret)
-		ret = get_num(p, st, "End", true, UINT64_MAX, &d->end);
-	if (!ret)
-		ret = get_u32(p, st, "Blocksize", true, &d->blocksize);
-	if (!ret)
-		ret = parse_images(p, st);
+	d->more = calloc(n, sizeof(*d->more));
+	if (!d->more)
+		return desc_err(p->err, -ENOMEM, p->name, "out of memory");
+	for (c = sd->children; c && !ret; c = c->next) {
+		if (!dx_is(c, "Storage"))
+			continue;
+		ret = parse_one_storage(p, c, k ? &d->more[k - 1] : &first);
+		if (k++ == 0)
+			keep_first(d, &first);
+		d->nstorages = k;
+	}
 	return ret;
+}
+
+/*
+ * A descriptor that lists its one image but no <Shot> (an old ploop
+ * layout): ploop adds the Shot {top GUID, zero parent}, and so do we.
+ */
+static int synth_shot(struct dparse *p)
+{
+	struct prld_desc *d = p->d;
+
+	if (d->nimages != 1 || d->nstorages != 1 ||
+	    strcmp(d->images[0].guid, PRLD_TOP_GUID))
+		return bad(p, "no <Shot> in <Snapshots>");
+	d->shots = calloc(1, sizeof(*d->shots));
+	if (!d->shots)
+		return desc_err(p->err, -ENOMEM, p->name, "out of memory");
+	d->nshots = 1;
+	strcpy(d->shots[0].guid, PRLD_TOP_GUID);
+	strcpy(d->shots[0].parent, PRLD_ZERO_GUID);
+	return 0;
 }
 
 static int parse_shots(struct dparse *p, xmlNode *snaps)
@@ -313,7 +419,7 @@ static int parse_shots(struct dparse *p, xmlNode *snaps)
 	int ret;
 
 	if (!n)
-		return bad(p, "no <Shot> in <Snapshots>");
+		return synth_shot(p);
 	d->shots = calloc(n, sizeof(*d->shots));
 	if (!d->shots)
 		return desc_err(p->err, -ENOMEM, p->name, "out of memory");
@@ -332,16 +438,37 @@ static int parse_shots(struct dparse *p, xmlNode *snaps)
 	return 0;
 }
 
+/*
+ * No <TopGUID>: ploop's rule (validate_disk_descriptor) makes the
+ * {5fbaabe3-...} Shot the top.  Whether it is the current state of a
+ * Parallels Desktop bundle with several snapshots is not known, so
+ * desc_top_rule() insists that it be the only leaf.
+ */
+static int top_without_guid(struct dparse *p)
+{
+	if (desc_find_shot(p->d, PRLD_TOP_GUID) < 0)
+		return bad(p, "no <TopGUID> in <Snapshots>, and no Shot %s (the top, as ploop and Parallels Desktop name it): cannot tell which image is current",
+			   PRLD_TOP_GUID);
+	strcpy(p->d->top_guid, PRLD_TOP_GUID);
+	return 0;
+}
+
 static int parse_snapshots(struct dparse *p, xmlNode *root)
 {
-	xmlNode *snaps;
+	xmlNode *snaps, *top;
 	int ret;
 
 	ret = need_one(p, root, "Snapshots", &snaps);
 	if (!ret)
+		ret = find_one(p, snaps, "TopGUID", &top);
+	if (!ret && top) {
+		p->d->has_top_guid = true;
 		ret = get_guid(p, snaps, "TopGUID", p->d->top_guid);
+	}
 	if (!ret)
 		ret = parse_shots(p, snaps);
+	if (!ret && !top)
+		ret = top_without_guid(p);
 	return ret;
 }
 
@@ -376,8 +503,20 @@ static int set_paths(struct prld_desc *d, const char *path)
 	return d->path && d->dir ? 0 : -ENOMEM;
 }
 
-int desc_parse(const char *buf, size_t len, const char *path,
-	       struct prld_desc **out, struct prld_err *err)
+/* What parses and validates, but prld must not open (see ->unsupported). */
+static void find_unsupported(struct prld_desc *d)
+{
+	struct prld_err e = { 0 };
+
+	if (d->padding)
+		unsupported(d, "<Padding> %u: padded disks are not supported (the format's documentation says not to open them)",
+			    d->padding);
+	if (desc_top_rule(d, &e))
+		unsupported(d, "%s", e.msg + strlen(desc_label(d->path)) + 2);
+}
+
+static int parse_any(const char *buf, size_t len, const char *path,
+		     struct prld_desc **out, struct prld_err *err)
 {
 	struct dparse p = { .name = desc_label(path), .err = err };
 	xmlNode *root;
@@ -398,12 +537,37 @@ int desc_parse(const char *buf, size_t len, const char *path,
 	ret = root ? parse_root(&p, root) : bad(&p, "no root element");
 	if (!ret)
 		ret = desc_validate(p.d, err);
+	if (!ret)
+		find_unsupported(p.d);
 	if (ret) {
 		desc_free(p.d);
 		return ret;
 	}
 	*out = p.d;
 	return 0;
+}
+
+/* A descriptor prld can open, or -EOPNOTSUPP saying why not. */
+static int refuse_unsupported(struct prld_desc **out, const char *path,
+			      struct prld_err *err)
+{
+	int ret;
+
+	if (!*out || !(*out)->unsupported[0])
+		return 0;
+	ret = desc_err(err, -EOPNOTSUPP, desc_label(path), "%s",
+		       (*out)->unsupported);
+	desc_free(*out);
+	*out = NULL;
+	return ret;
+}
+
+int desc_parse(const char *buf, size_t len, const char *path,
+	       struct prld_desc **out, struct prld_err *err)
+{
+	int ret = parse_any(buf, len, path, out, err);
+
+	return ret ? ret : refuse_unsupported(out, path, err);
 }
 
 /* The whole file, refusing anything that is not a small regular file. */
@@ -440,7 +604,8 @@ static int read_file(int fd, const char *path, char **buf, size_t *len,
 	return 0;
 }
 
-int desc_load(const char *path, struct prld_desc **out, struct prld_err *err)
+int desc_load_any(const char *path, struct prld_desc **out,
+		  struct prld_err *err)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -453,20 +618,33 @@ int desc_load(const char *path, struct prld_desc **out, struct prld_err *err)
 	ret = read_file(fd, path, &buf, &len, err);
 	close(fd);
 	if (!ret)
-		ret = desc_parse(buf, len, path, out, err);
+		ret = parse_any(buf, len, path, out, err);
 	free(buf);
 	return ret;
 }
 
+int desc_load(const char *path, struct prld_desc **out, struct prld_err *err)
+{
+	int ret = desc_load_any(path, out, err);
+
+	return ret ? ret : refuse_unsupported(out, path, err);
+}
+
 void desc_free(struct prld_desc *d)
 {
-	unsigned int i;
+	unsigned int i, k;
 
 	if (!d)
 		return;
 	for (i = 0; i < d->nimages; i++)
 		free(d->images[i].file);
 	free(d->images);
+	for (k = 0; d->more && k + 1 < d->nstorages; k++) {
+		for (i = 0; i < d->more[k].nimages; i++)
+			free(d->more[k].images[i].file);
+		free(d->more[k].images);
+	}
+	free(d->more);
 	free(d->shots);
 	free(d->path);
 	free(d->dir);

@@ -47,11 +47,19 @@ int dom_set_num(xmlNode *parent, const char *name, uint64_t v);
  * @node_off) its own <@name> child of @parent; new ones get empty
  * @fields (NULL-terminated).  Children no entry holds are removed.
  */
+/* Make @node the first <@name> child of @parent (with its indentation). */
+int dom_move_first(xmlNode *parent, const char *name, xmlNode *node);
 int dom_sync_list(xmlNode *parent, const char *name, void *arr, size_t stride,
 		  size_t node_off, unsigned int n, const char *const *fields);
 
 /* The rules of desc_load applied to the model (also before every save). */
 int desc_validate(const struct prld_desc *d, struct prld_err *err);
+/*
+ * Without <TopGUID> the {5fbaabe3-...} Shot is the top; prld insists it be
+ * the only leaf of the tree (else which state is current is a guess):
+ * -EOPNOTSUPP naming another leaf.  0 with a TopGUID.
+ */
+int desc_top_rule(const struct prld_desc *d, struct prld_err *err);
 /* Lower-case copy of a GUID; false if @in is not a well-formed GUID. */
 bool desc_guid_norm(const char *in, char out[PRLD_GUID_LEN + 1]);
 

@@ -76,54 +76,140 @@ static const char *gdup(const struct gref *g, unsigned int n)
 	return NULL;
 }
 
-/* ---- scalar rules ------------------------------------------------- */
+/* ---- storages ----------------------------------------------------- */
 
-static int check_numbers(const struct prld_desc *d, struct prld_err *err)
+void desc_storage(const struct prld_desc *d, unsigned int k,
+		  struct prld_desc_storage *out)
 {
-	unsigned __int128 chs = (unsigned __int128)d->cylinders * d->heads *
-				d->sectors;
+	if (k == 0) {
+		*out = (struct prld_desc_storage){
+			.start = d->start, .end = d->end,
+			.blocksize = d->blocksize, .nimages = d->nimages,
+			.images = d->images,
+		};
+		return;
+	}
+	*out = d->more[k - 1];
+}
 
-	if (d->disk_size == 0)
-		return bad(d, err, "element <Disk_size>: must be greater than 0");
-	if (d->start != 0)
-		return bad(d, err, "element <Start>: %llu, want 0 (split disks unsupported)",
-			   (unsigned long long)d->start);
-	if (d->end != d->disk_size)
-		return bad(d, err, "element <End> %llu does not match <Disk_size> %llu",
-			   (unsigned long long)d->end,
-			   (unsigned long long)d->disk_size);
-	if (d->blocksize < 1 || d->blocksize > PRLD_MAX_CLUSTER_SECTORS)
-		return bad(d, err, "element <Blocksize>: %u out of range 1..%u",
-			   d->blocksize, PRLD_MAX_CLUSTER_SECTORS);
-	/* Geometry may undercount the disk (CHS rounds down), never exceed it. */
-	if (chs > d->disk_size)
-		return bad(d, err, "Cylinders*Heads*Sectors = %u*%u*%u exceeds <Disk_size> %llu",
-			   d->cylinders, d->heads, d->sectors,
-			   (unsigned long long)d->disk_size);
+int desc_single_storage(const struct prld_desc *d, const char *what,
+			struct prld_err *err)
+{
+	if (d->nstorages <= 1)
+		return 0;
+	return desc_err(err, -EOPNOTSUPP, desc_label(d->path),
+			"%s a split disk (%u <Storage> pieces): not supported; read and write it offline, or merge its pieces with Parallels Desktop first",
+			what, d->nstorages);
+}
+
+/* Image index of @guid in @st, -1 if none. */
+static long storage_find(const struct prld_desc_storage *st, const char *guid)
+{
+	unsigned int i;
+
+	for (i = 0; i < st->nimages; i++)
+		if (!strcmp(st->images[i].guid, guid))
+			return (long)i;
+	return -1;
+}
+
+int desc_storage_chain(const struct prld_desc *d, unsigned int k,
+		       const unsigned int *idx, unsigned int n,
+		       unsigned int *out)
+{
+	struct prld_desc_storage st;
+	unsigned int i;
+	long im;
+
+	desc_storage(d, k, &st);
+	for (i = 0; i < n; i++) {
+		im = storage_find(&st, d->images[idx[i]].guid);
+		if (im < 0)
+			return -ENOENT;
+		out[i] = (unsigned int)im;
+	}
 	return 0;
 }
 
-/* A relative path that stays inside the descriptor's directory. */
+/* Every storage lists the first one's GUIDs, once each. */
+static int check_storage_guids(const struct prld_desc *d, unsigned int k,
+			       const struct prld_desc_storage *st,
+			       struct prld_err *err)
+{
+	unsigned int i, j;
+
+	if (st->nimages != d->nimages)
+		return bad(d, err, "<Storage> %u has %u <Image> elements, the first has %u (every piece needs one image per snapshot)",
+			   k, st->nimages, d->nimages);
+	for (i = 0; i < st->nimages; i++) {
+		if (storage_find(st, st->images[i].guid) != (long)i)
+			return bad(d, err, "<Storage> %u: duplicate Image GUID %s",
+				   k, st->images[i].guid);
+		for (j = 0; j < d->nimages; j++)
+			if (!strcmp(d->images[j].guid, st->images[i].guid))
+				break;
+		if (j == d->nimages)
+			return bad(d, err, "<Storage> %u: Image %s is not in the first <Storage>",
+				   k, st->images[i].guid);
+	}
+	return 0;
+}
+
+/*
+ * Storages follow each other from sector 0 to Disk_size; a split disk's
+ * pieces (Parallels Desktop's "split into 2 GB") each have their chain.
+ */
+static int check_storages(const struct prld_desc *d, struct prld_err *err)
+{
+	struct prld_desc_storage st;
+	uint64_t at = 0;
+	unsigned int k;
+	int ret = 0;
+
+	for (k = 0; k < d->nstorages && !ret; k++) {
+		desc_storage(d, k, &st);
+		if (st.start != at)
+			return bad(d, err, "<Storage> %u: <Start> %llu, want %llu (the end of the one before)",
+				   k, (unsigned long long)st.start,
+				   (unsigned long long)at);
+		if (st.end <= st.start || st.end > d->disk_size)
+			return bad(d, err, "element <End> %llu does not match <Disk_size> %llu",
+				   (unsigned long long)st.end,
+				   (unsigned long long)d->disk_size);
+		if (st.blocksize < 1 || st.blocksize > PRLD_MAX_CLUSTER_SECTORS)
+			return bad(d, err, "element <Blocksize>: %u out of range 1..%u",
+				   st.blocksize, PRLD_MAX_CLUSTER_SECTORS);
+		at = st.end;
+		if (k)
+			ret = check_storage_guids(d, k, &st, err);
+	}
+	if (!ret && at != d->disk_size)
+		return bad(d, err, "element <End> %llu does not match <Disk_size> %llu",
+			   (unsigned long long)at,
+			   (unsigned long long)d->disk_size);
+	return ret;
+}
+
+/* ---- scalar rules ------------------------------------------------- */
+
+/* Geometry is informational (QEMU, ploop, PD): any CHS is kept as is. */
+static int check_numbers(const struct prld_desc *d, struct prld_err *err)
+{
+	if (d->disk_size == 0)
+		return bad(d, err, "element <Disk_size>: must be greater than 0");
+	return check_storages(d, err);
+}
+
+/*
+ * Any path: absolute ones (Parallels Desktop's linked clones, ploop before
+ * 2017) and "../" ones (ploop since) are as good as local names; the
+ * files they name get the same checks when opened.
+ */
 static int check_file(const struct prld_desc *d, const char *file,
 		      struct prld_err *err)
 {
-	const char *c = file;
-	char q[80];
-
 	if (!file || !*file)
 		return bad(d, err, "element <File>: empty");
-	desc_quote(q, sizeof(q), file);
-	if (file[0] == '/')
-		return bad(d, err, "element <File>: '%s' is an absolute path (want one relative to the descriptor)",
-			   q);
-	while (c) {
-		if (c[0] == '.' && c[1] == '.' && (c[2] == '/' || !c[2]))
-			return bad(d, err, "element <File>: '%s' has a '..' component",
-				   q);
-		c = strchr(c, '/');
-		if (c)
-			c++;
-	}
 	return 0;
 }
 
@@ -144,18 +230,22 @@ static int check_guid(const struct prld_desc *d, const char *what,
 
 static int check_entries(const struct prld_desc *d, struct prld_err *err)
 {
-	unsigned int i;
+	struct prld_desc_storage st;
+	unsigned int i, k;
 	int ret = 0;
 
 	if (!d->nimages)
 		return bad(d, err, "no <Image> in <Storage>");
 	if (!d->nshots)
 		return bad(d, err, "no <Shot> in <Snapshots>");
-	for (i = 0; i < d->nimages && !ret; i++) {
-		ret = check_guid(d, "Image <GUID>", d->images[i].guid, false,
-				 err);
-		if (!ret)
-			ret = check_file(d, d->images[i].file, err);
+	for (k = 0; k < d->nstorages && !ret; k++) {
+		desc_storage(d, k, &st);
+		for (i = 0; i < st.nimages && !ret; i++) {
+			ret = check_guid(d, "Image <GUID>", st.images[i].guid,
+					 false, err);
+			if (!ret)
+				ret = check_file(d, st.images[i].file, err);
+		}
 	}
 	for (i = 0; i < d->nshots && !ret; i++) {
 		ret = check_guid(d, "Shot <GUID>", d->shots[i].guid, false,
@@ -172,17 +262,21 @@ static int check_entries(const struct prld_desc *d, struct prld_err *err)
 /* Two layers in one file would overwrite each other. */
 static int check_files_unique(const struct prld_desc *d, struct prld_err *err)
 {
-	struct gref *g = calloc(d->nimages, sizeof(*g));
+	unsigned int n = d->nimages * d->nstorages, i, k, at = 0;
+	struct gref *g = calloc(n ? n : 1, sizeof(*g));
+	struct prld_desc_storage st;
 	const char *dup;
-	unsigned int i;
 	char q[80];
 
 	if (!g)
 		return -ENOMEM;
-	for (i = 0; i < d->nimages; i++)
-		g[i] = (struct gref){ d->images[i].file, i };
-	qsort(g, d->nimages, sizeof(*g), gref_cmp);
-	dup = gdup(g, d->nimages);
+	for (k = 0; k < d->nstorages; k++) {
+		desc_storage(d, k, &st);
+		for (i = 0; i < st.nimages && at < n; i++)
+			g[at++] = (struct gref){ st.images[i].file, at };
+	}
+	qsort(g, at, sizeof(*g), gref_cmp);
+	dup = gdup(g, at);
 	if (dup)
 		desc_quote(q, sizeof(q), dup);
 	free(g);
@@ -279,6 +373,49 @@ static int check_cycles(struct tree *t)
 		}
 	}
 	free(state);
+	return ret;
+}
+
+/* Another leaf than the top, NULL if the top is the only one. */
+static const char *other_leaf(const struct prld_desc *d, const struct gref *shot)
+{
+	unsigned char *parent = calloc(d->nshots ? d->nshots : 1, 1);
+	const char *leaf = NULL;
+	unsigned int i;
+	long p;
+
+	if (!parent)
+		return NULL;
+	for (i = 0; i < d->nshots; i++) {
+		p = gfind(shot, d->nshots, d->shots[i].parent);
+		if (p >= 0)
+			parent[p] = 1;
+	}
+	for (i = 0; i < d->nshots && !leaf; i++)
+		if (!parent[i] && strcmp(d->shots[i].guid, d->top_guid))
+			leaf = d->shots[i].guid;
+	free(parent);
+	return leaf;
+}
+
+int desc_top_rule(const struct prld_desc *d, struct prld_err *err)
+{
+	struct gref *shot;
+	const char *leaf;
+	int ret = 0;
+
+	if (d->has_top_guid)
+		return 0;
+	shot = shots_index(d);
+	if (!shot)
+		return desc_err(err, -ENOMEM, desc_label(d->path),
+				"out of memory");
+	leaf = other_leaf(d, shot);
+	if (leaf)
+		ret = desc_err(err, -EOPNOTSUPP, desc_label(d->path),
+			       "no <TopGUID>, and Shot %s (the top, as ploop reads such a descriptor) is not the only leaf of the snapshot tree: %s is one too; which state is current cannot be told, so prld does not guess (add <TopGUID> naming the current one)",
+			       d->top_guid, leaf);
+	free(shot);
 	return ret;
 }
 

@@ -307,3 +307,20 @@ int dom_sync_list(xmlNode *parent, const char *name, void *arr,
 	free(slots);
 	return ret;
 }
+
+int dom_move_first(xmlNode *parent, const char *name, xmlNode *node)
+{
+	xmlNode *first = dx_child(parent, name), *ws;
+
+	if (!node || !first || first == node)
+		return 0;
+	ws = blank_before(node);
+	xmlUnlinkNode(node);
+	xmlAddPrevSibling(first, node);
+	/* Its indentation moves with it: a copy of first's goes in front. */
+	if (ws) {
+		xmlUnlinkNode(ws);
+		xmlAddPrevSibling(node, ws);
+	}
+	return 0;
+}

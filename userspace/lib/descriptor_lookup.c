@@ -23,6 +23,49 @@ static bool is_xml(const char *path)
 	return n >= 4 && !strcasecmp(path + n - 4, ".xml");
 }
 
+char *desc_bundle_of(const char *path)
+{
+	char *dir, *desc = NULL;
+	const char *base = strrchr(path, '/'), *dbase;
+	struct stat st;
+
+	base = base ? base + 1 : path;
+	if (stat(path, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size)
+		return NULL;
+	dir = prld_dirname(path);
+	if (!dir)
+		return NULL;
+	dbase = strrchr(dir, '/');
+	dbase = dbase ? dbase + 1 : dir;
+	if (!strcmp(base, dbase))
+		desc = prld_join(dir, PRLD_DESCRIPTOR);
+	free(dir);
+	if (desc && access(desc, F_OK) < 0) {
+		free(desc);
+		desc = NULL;
+	}
+	return desc;
+}
+
+int desc_missing(const char *dir, const char *need, struct prld_err *err)
+{
+	char *backup = prld_join(dir, PRLD_DESCRIPTOR ".Backup");
+	bool has_backup = backup && access(backup, F_OK) == 0;
+	int ret;
+
+	if (has_backup)
+		ret = prld_set_err(err, -ENOENT,
+				   "%s: no %s, only Parallels Desktop's copy %s: if it is current, restore it (cp '%s' '%s/%s') and try again",
+				   dir, PRLD_DESCRIPTOR, PRLD_DESCRIPTOR ".Backup",
+				   backup, dir, PRLD_DESCRIPTOR);
+	else
+		ret = prld_set_err(err, -ENOENT,
+				   "%s: no %s: not a disk directory (%s one; a bare image has none)",
+				   dir, PRLD_DESCRIPTOR, need);
+	free(backup);
+	return ret;
+}
+
 int desc_locate(const char *path, const char *need, char **out,
 		struct prld_err *err)
 {
@@ -35,19 +78,16 @@ int desc_locate(const char *path, const char *need, char **out,
 		*out = prld_join(path, PRLD_DESCRIPTOR);
 	else if (is_xml(path))
 		*out = strdup(path);
-	else
+	else if (!(*out = desc_bundle_of(path)))
 		return prld_set_err(err, -EINVAL,
 				    "%s: not a disk directory; %s a %s (a bare image has none)",
 				    path, need, PRLD_DESCRIPTOR);
 	if (!*out)
 		return prld_set_err(err, -ENOMEM, "out of memory");
 	if (access(*out, F_OK) < 0 && errno == ENOENT) {
-		prld_set_err(err, -ENOENT,
-			     "%s: no %s: not a disk directory (%s one; a bare image has none)",
-			     path, PRLD_DESCRIPTOR, need);
 		free(*out);
 		*out = NULL;
-		return -ENOENT;
+		return desc_missing(path, need, err);
 	}
 	return 0;
 }
@@ -75,9 +115,34 @@ int desc_find_image(const struct prld_desc *d, const char *guid)
 	return find_guid(d->images, sizeof(*d->images), d->nimages, guid);
 }
 
-char *desc_file_path(const struct prld_desc *d, const char *file)
+static char *join_file(const struct prld_desc *d, const char *file)
 {
 	return file[0] == '/' ? strdup(file) : prld_join(d->dir, file);
+}
+
+/*
+ * Parallels Desktop on Windows writes ".\name.hds".  On Linux a backslash
+ * is an ordinary character, so a file of that literal name wins; only when
+ * there is none are the backslashes read as separators.
+ */
+char *desc_file_path(const struct prld_desc *d, const char *file)
+{
+	char *path = join_file(d, file), *unix_name, *c;
+
+	if (!path || !strchr(file, '\\') || access(path, F_OK) == 0)
+		return path;
+	unix_name = strdup(file);
+	if (!unix_name)
+		return path;
+	for (c = unix_name; *c; c++)
+		if (*c == '\\')
+			*c = '/';
+	c = join_file(d, unix_name);
+	free(unix_name);
+	if (!c)
+		return path;
+	free(path);
+	return c;
 }
 
 int desc_lock_top(const char *top_path, const char *busy,
@@ -115,4 +180,25 @@ int desc_find_named_shot(const struct prld_desc *d, const char *guid,
 				    "%s: no snapshot %s (prldctl snapshots lists them)",
 				    d->path, guid);
 	return s;
+}
+
+int desc_image_kind(const struct prld_desc *d, unsigned int k,
+		    unsigned int i, enum prld_layer_kind *kind,
+		    struct prld_err *err)
+{
+	struct prld_desc_storage st;
+	char *path;
+	bool base;
+	int s, ret;
+
+	desc_storage(d, k, &st);
+	s = desc_find_shot(d, st.images[i].guid);
+	base = s >= 0 && !strcmp(d->shots[s].parent, PRLD_ZERO_GUID);
+	path = desc_file_path(d, st.images[i].file);
+	if (!path)
+		return prld_set_err(err, -ENOMEM, "out of memory");
+	ret = layer_kind(path, st.images[i].kind, base, st.end - st.start,
+			 kind, err);
+	free(path);
+	return ret;
 }

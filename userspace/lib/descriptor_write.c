@@ -96,6 +96,9 @@ static int sync_storage(struct prld_desc *d, xmlNode *root)
 		ret = dom_set_num(st, "End", d->end);
 	if (!ret)
 		ret = dom_set_num(st, "Blocksize", d->blocksize);
+	/* ploop writes it only when set; an existing one is kept true. */
+	if (!ret && (d->preallocated || dx_child(st, "Preallocated")))
+		ret = dom_set_num(st, "Preallocated", d->preallocated);
 	if (!ret)
 		ret = dom_sync_list(st, "Image", d->images,
 				    sizeof(*d->images),
@@ -113,7 +116,8 @@ static int sync_snapshots(struct prld_desc *d, xmlNode *root)
 	unsigned int i;
 	int ret = dom_ensure_child(root, "Snapshots", &sn);
 
-	if (!ret)
+	/* No TopGUID where there was none: libphdi refuses the element. */
+	if (!ret && d->has_top_guid)
 		ret = dom_set_guid(sn, "TopGUID", d->top_guid);
 	if (!ret)
 		ret = dom_sync_list(sn, "Shot", d->shots, sizeof(*d->shots),
@@ -125,6 +129,13 @@ static int sync_snapshots(struct prld_desc *d, xmlNode *root)
 		if (!ret)
 			ret = dom_set_guid(n, "ParentGUID", d->shots[i].parent);
 	}
+	/*
+	 * Without TopGUID, libphdi takes the first <Shot> for the current
+	 * state: the top goes first, so it and ploop read the same chain.
+	 */
+	if (!ret && !d->has_top_guid)
+		ret = dom_move_first(sn, "Shot",
+				     d->shots[desc_find_shot(d, d->top_guid)].node);
 	return ret;
 }
 
@@ -208,7 +219,11 @@ int desc_save(struct prld_desc *d, struct prld_err *err)
 	if (!d->path)
 		return desc_err(err, -EINVAL, PRLD_DESCRIPTOR,
 				"descriptor has no path to save to");
-	ret = desc_validate(d, err);
+	ret = desc_single_storage(d, "cannot rewrite the descriptor of", err);
+	if (!ret)
+		ret = desc_validate(d, err);
+	if (!ret)
+		ret = desc_top_rule(d, err);
 	if (!ret)
 		ret = desc_sync(d, err);
 	if (ret)
@@ -243,7 +258,9 @@ static int new_model(struct prld_desc *d, const char *dir, uint64_t disk_size,
 	if (!d->dir || !d->path || !d->images || !d->shots)
 		return -ENOMEM;
 	d->nimages = 1;
+	d->nstorages = 1;
 	d->nshots = 1;
+	d->has_top_guid = true;
 	d->images[0].file = strdup(file ? file : "");
 	if (!d->images[0].file)
 		return -ENOMEM;

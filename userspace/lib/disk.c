@@ -16,14 +16,27 @@
 
 #include "internal.h"
 
-static struct prld_image *top_layer(const struct prld_disk *disk)
+/* The writable image of part @p (of a single-storage disk: the top). */
+static struct prld_image *part_top(const struct prld_disk *disk,
+				   const struct prld_part *p)
 {
-	return disk->layers[disk->nlayers - 1];
+	return disk->layers[p->first + p->n - 1];
 }
 
-static uint64_t disk_cluster_bytes(const struct prld_disk *disk)
+static struct prld_image *top_layer(const struct prld_disk *disk)
 {
-	return (uint64_t)disk->cluster_sectors << PRLD_SECTOR_SHIFT;
+	return part_top(disk, &disk->parts[0]);
+}
+
+static uint64_t part_cluster_bytes(const struct prld_part *p)
+{
+	return (uint64_t)p->cluster_sectors << PRLD_SECTOR_SHIFT;
+}
+
+/* The name messages use for the disk: its last layer's file. */
+static const char *disk_name(const struct prld_disk *disk)
+{
+	return disk->info[disk->nlayers - 1].file;
 }
 
 /* Does @img hold @cluster?  A plain layer holds every one in place. */
@@ -50,6 +63,7 @@ static void free_disk(struct prld_disk *disk)
 		free((char *)disk->info[i].file);
 	free(disk->info);
 	free(disk->layers);
+	free(disk->parts);
 	if (disk->desc)
 		desc_free(disk->desc);
 	free(disk);
@@ -71,14 +85,21 @@ static int close_layers(struct prld_disk *disk, struct prld_err *err)
 	return ret;
 }
 
-static int alloc_layers(struct prld_disk *disk, unsigned int n,
-			struct prld_err *err)
+/* @nparts parts of @n layers each. */
+static int alloc_layers(struct prld_disk *disk, unsigned int nparts,
+			unsigned int n, struct prld_err *err)
 {
-	disk->layers = calloc(n, sizeof(*disk->layers));
-	disk->info = calloc(n, sizeof(*disk->info));
-	if (!disk->layers || !disk->info)
+	unsigned int k;
+
+	disk->layers = calloc((size_t)n * nparts, sizeof(*disk->layers));
+	disk->info = calloc((size_t)n * nparts, sizeof(*disk->info));
+	disk->parts = calloc(nparts, sizeof(*disk->parts));
+	if (!disk->layers || !disk->info || !disk->parts)
 		return prld_set_err(err, -ENOMEM, "out of memory");
-	disk->nlayers = n;
+	disk->nlayers = n * nparts;
+	disk->nparts = nparts;
+	for (k = 0; k < nparts; k++)
+		disk->parts[k] = (struct prld_part){ .first = k * n, .n = n };
 	return 0;
 }
 
@@ -139,7 +160,7 @@ static int open_bare(struct prld_disk *disk, const char *path,
 	struct prld_image *img;
 	int ret;
 
-	ret = alloc_layers(disk, 1, err);
+	ret = alloc_layers(disk, 1, 1, err);
 	if (!ret)
 		ret = set_layer_file(&disk->info[0], path, err);
 	if (!ret)
@@ -151,32 +172,42 @@ static int open_bare(struct prld_disk *disk, const char *path,
 	disk->info[0].top = true;
 	disk->size_bytes = img->geom.nb_sectors << PRLD_SECTOR_SHIFT;
 	disk->cluster_sectors = img->geom.cluster_sectors;
+	disk->parts[0].size = disk->size_bytes;
+	disk->parts[0].cluster_sectors = disk->cluster_sectors;
 	return 0;
 }
 
 /*
- * Every layer has the descriptor's cluster size.  The top has its
- * Disk_size -- or more, after a resize whose descriptor update a crash
- * cut off (the image is authoritative; `prldctl resize` finishes it).
- * Lower layers may be smaller (made before the disk grew), never larger.
+ * Every layer has its storage's cluster size.  Lower layers may be
+ * smaller than the storage (made before the disk grew), never larger.
+ * The top of a one-storage disk sets the disk's size, as in ploop: after
+ * a switch to a snapshot made before a resize it is smaller than
+ * Disk_size, and after a resize whose descriptor update a crash cut off
+ * it is larger (`prldctl resize` finishes that).  A split disk's pieces
+ * cannot grow: each top is exactly its storage.
  */
 static int layer_matches(const struct prld_desc *d,
+			 const struct prld_desc_storage *st,
 			 const struct prld_image *img, bool top,
 			 struct prld_err *err)
 {
-	uint64_t n = img->geom.nb_sectors;
+	uint64_t n = img->geom.nb_sectors, want = st->end - st->start;
 
-	if (img->geom.cluster_sectors != d->blocksize)
+	if (img->geom.cluster_sectors != st->blocksize)
 		return prld_set_err(err, -EINVAL,
 				    "%s: cluster size %u sectors differs from the descriptor's Blocksize %u",
 				    img->path, img->geom.cluster_sectors,
-				    d->blocksize);
-	if (top ? n < d->disk_size : n > d->disk_size)
+				    st->blocksize);
+	if (top && d->nstorages == 1)
+		return 0;
+	if (top ? n != want : n > want)
 		return prld_set_err(err, -EINVAL,
-				    "%s: virtual size %llu sectors, %s the descriptor's Disk_size %llu",
+				    "%s: virtual size %llu sectors, %s %s %llu",
 				    img->path, (unsigned long long)n,
-				    top ? "less than" : "more than",
-				    (unsigned long long)d->disk_size);
+				    top ? "not" : "more than",
+				    d->nstorages > 1 ? "its storage's End - Start" :
+						       "the descriptor's Disk_size",
+				    (unsigned long long)want);
 	return 0;
 }
 
@@ -190,37 +221,104 @@ static const char *parent_of(const struct prld_desc *d, const char *guid)
 	return "";
 }
 
-/* Open layer @i of the chain (descriptor image @di); only the top writes. */
+/* Two layers in one file would write into each other. */
+static int distinct_file(const struct prld_disk *disk, unsigned int i,
+			 struct prld_err *err)
+{
+	struct stat a, b;
+	unsigned int j;
+
+	if (stat(disk->info[i].file, &a) < 0)
+		return 0;	/* the open names the problem */
+	for (j = 0; j < i; j++)
+		if (stat(disk->info[j].file, &b) == 0 &&
+		    a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+			return prld_set_err(err, -EINVAL,
+					    "%s: the same file as layer %u (%s)",
+					    disk->info[i].file, j,
+					    disk->info[j].file);
+	return 0;
+}
+
+/* Layer @i = image @di of storage @k, position @pos in its chain. */
 static int open_chain_layer(struct prld_disk *disk, unsigned int i,
-			    unsigned int di, struct prld_err *err)
+			    unsigned int k, unsigned int di, unsigned int pos,
+			    struct prld_err *err)
 {
 	const struct prld_desc *d = disk->desc;
-	const struct prld_desc_image *di_img = &d->images[di];
 	struct prld_layer_info *li = &disk->info[i];
-	bool top = i == disk->nlayers - 1;
-	char *path;
+	const struct prld_part *p = &disk->parts[k];
+	bool top = pos == p->n - 1;
+	struct prld_desc_storage st;
+	enum prld_layer_kind kind;
 	int ret;
 
-	path = di_img->file[0] == '/' ? strdup(di_img->file) :
-					prld_join(d->dir, di_img->file);
-	if (!path)
+	desc_storage(d, k, &st);
+	li->file = desc_file_path(d, st.images[di].file);
+	if (!li->file)
 		return prld_set_err(err, -ENOMEM, "out of memory");
-	li->file = path;
-	snprintf(li->guid, sizeof(li->guid), "%s", di_img->guid);
+	snprintf(li->guid, sizeof(li->guid), "%s", st.images[di].guid);
 	snprintf(li->parent, sizeof(li->parent), "%s",
-		 parent_of(d, di_img->guid));
+		 parent_of(d, st.images[di].guid));
 	li->top = top;
-	ret = open_layer(disk, path, di_img->kind, top, d->disk_size,
-			 d->blocksize, &disk->layers[i], err);
+	li->storage = k;
+	li->start_sector = st.start;
+	ret = distinct_file(disk, i, err);
 	if (!ret)
-		ret = layer_matches(d, disk->layers[i], top, err);
+		ret = desc_image_kind(d, k, di, &kind, err);
+	if (!ret)
+		ret = open_layer(disk, li->file, kind, top,
+				 st.end - st.start, st.blocksize,
+				 &disk->layers[i], err);
+	if (!ret)
+		ret = layer_matches(d, &st, disk->layers[i], top, err);
+	return ret;
+}
+
+/* Storage @k's chain (the GUIDs of @idx) and its place in the disk. */
+static int open_part(struct prld_disk *disk, unsigned int k,
+		     const unsigned int *idx, unsigned int n,
+		     unsigned int *sidx, struct prld_err *err)
+{
+	struct prld_part *p = &disk->parts[k];
+	struct prld_desc_storage st;
+	unsigned int i;
+	int ret = 0;
+
+	desc_storage(disk->desc, k, &st);
+	if (desc_storage_chain(disk->desc, k, idx, n, sidx))
+		return prld_set_err(err, -EINVAL,
+				    "%s: <Storage> %u lacks an image of the chain",
+				    disk->desc->path, k);
+	for (i = 0; i < n && !ret; i++)
+		ret = open_chain_layer(disk, p->first + i, k, sidx[i], i, err);
+	if (ret)
+		return ret;
+	p->start = st.start << PRLD_SECTOR_SHIFT;
+	p->size = part_top(disk, p)->geom.nb_sectors << PRLD_SECTOR_SHIFT;
+	p->cluster_sectors = st.blocksize;
+	return 0;
+}
+
+static int open_parts(struct prld_disk *disk, const unsigned int *idx,
+		      unsigned int n, struct prld_err *err)
+{
+	unsigned int k, *sidx = calloc(n, sizeof(*sidx));
+	int ret = sidx ? 0 : prld_set_err(err, -ENOMEM, "out of memory");
+
+	if (!ret)
+		ret = alloc_layers(disk, disk->desc->nstorages, n, err);
+	for (k = 0; !ret && k < disk->nparts; k++)
+		ret = open_part(disk, k, idx, n, sidx, err);
+	free(sidx);
 	return ret;
 }
 
 static int open_descriptor(struct prld_disk *disk, const char *path,
 			   struct prld_err *err)
 {
-	unsigned int *idx = NULL, n = 0, i;
+	const struct prld_part *last;
+	unsigned int *idx = NULL, n = 0;
 	int ret;
 
 	/* A writer first finishes a snapshot delete a crash interrupted. */
@@ -236,15 +334,31 @@ static int open_descriptor(struct prld_disk *disk, const char *path,
 		ret = prld_set_err(err, -EINVAL, "%s: no images in the chain",
 				   path);
 	if (!ret)
-		ret = alloc_layers(disk, n, err);
-	for (i = 0; !ret && i < n; i++)
-		ret = open_chain_layer(disk, i, idx[i], err);
+		ret = open_parts(disk, idx, n, err);
 	free(idx);
 	if (ret)
 		return ret;
-	disk->size_bytes = top_layer(disk)->geom.nb_sectors << PRLD_SECTOR_SHIFT;
-	disk->cluster_sectors = disk->desc->blocksize;
+	last = &disk->parts[disk->nparts - 1];
+	disk->size_bytes = last->start + last->size;
+	disk->cluster_sectors = disk->parts[0].cluster_sectors;
 	return 0;
+}
+
+/* A directory without a descriptor: what to do. */
+static int open_dir(struct prld_disk *disk, const char *path,
+		    struct prld_err *err)
+{
+	char *desc = prld_join(path, PRLD_DESCRIPTOR);
+	int ret;
+
+	if (!desc)
+		return prld_set_err(err, -ENOMEM, "out of memory");
+	if (access(desc, F_OK) < 0 && errno == ENOENT)
+		ret = desc_missing(path, "open needs", err);
+	else
+		ret = open_descriptor(disk, desc, err);
+	free(desc);
+	return ret;
 }
 
 /* A directory, its DiskDescriptor.xml, or a bare image: open the right one. */
@@ -258,10 +372,10 @@ static int open_any(struct prld_disk *disk, const char *path,
 	if (stat(path, &st) < 0)
 		return prld_set_err(err, -errno, "%s: %s", path,
 				    strerror(errno));
-	if (S_ISDIR(st.st_mode)) {
-		desc = prld_join(path, PRLD_DESCRIPTOR);
-		if (!desc)
-			return prld_set_err(err, -ENOMEM, "out of memory");
+	if (S_ISDIR(st.st_mode))
+		return open_dir(disk, path, err);
+	desc = desc_bundle_of(path);
+	if (desc) {
 		ret = open_descriptor(disk, desc, err);
 		free(desc);
 		return ret;
@@ -334,6 +448,7 @@ static void fill_layer(struct prld_layer_info *li, const struct prld_image *img)
 	li->allocated = img->allocated;
 	li->flags = img->geom.flags;
 	li->in_use = img->geom.inuse == PRLD_INUSE_MAGIC;
+	li->read_only = img->geom.readonly || img->torn;
 }
 
 /* A bare image keeps heads and cylinders; sectors per track is the rest. */
@@ -363,11 +478,13 @@ int prld_get_info(struct prld_disk *disk, struct prld_info *out)
 	memset(out, 0, sizeof(*out));
 	for (i = 0; i < disk->nlayers; i++)
 		fill_layer(&disk->info[i], disk->layers[i]);
+	for (i = 0; i < disk->nparts; i++)
+		out->clusters += part_top(disk, &disk->parts[i])->geom.bat_entries;
 	out->size_sectors = disk->size_bytes >> PRLD_SECTOR_SHIFT;
 	out->visible_bytes = disk->size_bytes - disk->offset;
 	out->cluster_sectors = disk->cluster_sectors;
-	out->clusters = top_layer(disk)->geom.bat_entries;
 	out->has_descriptor = disk->desc != NULL;
+	out->nstorages = disk->nparts;
 	out->nlayers = disk->nlayers;
 	out->layers = disk->info;
 	if (disk->desc) {
@@ -390,37 +507,62 @@ static int check_range(const struct prld_disk *disk, size_t len,
 	if (disk->flags & PRLD_OPEN_FAKE)
 		return prld_set_err(err, -EPERM,
 				    "%s: opened for parameters only; cannot %s",
-				    disk->info[disk->nlayers - 1].file, op);
+				    disk_name(disk), op);
 	if (off > visible || len > visible - off)
 		return prld_set_err(err, -ENXIO,
 				    "%s: cannot %s %zu bytes at offset %llu: the disk has %llu bytes",
-				    disk->info[disk->nlayers - 1].file, op,
+				    disk_name(disk), op,
 				    len, (unsigned long long)off,
 				    (unsigned long long)visible);
 	return 0;
 }
 
-/* One piece of a request that stays inside a single cluster. */
+/* One piece of a request that stays inside a single cluster of one part. */
 struct chunk {
-	uint32_t cluster;
+	const struct prld_part *part;
+	uint32_t cluster;	/* in the part */
 	uint64_t in;		/* byte offset inside the cluster */
 	size_t len;
 };
 
+/* The part holding disk byte @pos (< size_bytes): parts are in order. */
+static const struct prld_part *find_part(const struct prld_disk *disk,
+					 uint64_t pos)
+{
+	unsigned int lo = 0, hi = disk->nparts - 1, mid;
+
+	while (lo < hi) {
+		mid = (lo + hi + 1) / 2;
+		if (disk->parts[mid].start <= pos)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	return &disk->parts[lo];
+}
+
 static struct chunk next_chunk(const struct prld_disk *disk, uint64_t pos,
 			       size_t left)
 {
-	uint64_t cb = disk_cluster_bytes(disk);
+	const struct prld_part *p = find_part(disk, pos);
+	uint64_t cb = part_cluster_bytes(p), rel = pos - p->start;
+	uint64_t room = p->size - rel;
 	struct chunk c = {
-		.cluster = (uint32_t)(pos / cb),
-		.in = pos % cb,
+		.part = p,
+		.cluster = (uint32_t)(rel / cb),
+		.in = rel % cb,
 	};
 
-	c.len = cb - c.in < left ? (size_t)(cb - c.in) : left;
+	if (cb - c.in < room)
+		room = cb - c.in;
+	c.len = room < left ? (size_t)room : left;
 	return c;
 }
 
-/* Read bytes of @c from the highest layer at or below @from holding it. */
+/*
+ * Read bytes of @c from the highest layer at or below chain position
+ * @from of its part that holds the cluster; zeros if none does.
+ */
 static int read_chunk(const struct prld_disk *disk, unsigned int from,
 		      const struct chunk *c, void *buf, struct prld_err *err)
 {
@@ -430,10 +572,10 @@ static int read_chunk(const struct prld_disk *disk, unsigned int from,
 	int ret;
 
 	for (i = from + 1; i-- > 0;) {
-		img = disk->layers[i];
+		img = disk->layers[c->part->first + i];
 		if (!layer_maps(img, c->cluster, &foff))
 			continue;
-		ret = prld_pread_full(img->fd, buf, c->len, foff + c->in);
+		ret = image_pread(img, buf, c->len, foff + c->in);
 		if (ret)
 			return prld_set_err(err, ret,
 					    "%s: cannot read cluster %u: %s",
@@ -457,7 +599,7 @@ int prld_pread(struct prld_disk *disk, void *buf, size_t len, uint64_t off,
 	while (!ret && len) {
 		struct chunk c = next_chunk(disk, pos, len);
 
-		ret = read_chunk(disk, disk->nlayers - 1, &c, p, err);
+		ret = read_chunk(disk, c.part->n - 1, &c, p, err);
 		p += c.len;
 		pos += c.len;
 		len -= c.len;
@@ -467,21 +609,21 @@ int prld_pread(struct prld_disk *disk, void *buf, size_t len, uint64_t off,
 
 /*
  * Build the whole new content of a cluster the top does not hold: what
- * the layers below hold (zeros past the disk's end), with @c overlaid.
+ * the layers below hold (zeros past the part's end), with @c overlaid.
  */
 static int build_cluster(const struct prld_disk *disk, const struct chunk *c,
 			 const void *src, char *cbuf, struct prld_err *err)
 {
-	uint64_t cb = disk_cluster_bytes(disk);
+	const struct prld_part *p = c->part;
+	uint64_t cb = part_cluster_bytes(p);
 	uint64_t start = (uint64_t)c->cluster * cb;
-	struct chunk whole = { .cluster = c->cluster, .in = 0 };
+	struct chunk whole = { .part = p, .cluster = c->cluster, .in = 0 };
 	int ret = 0;
 
-	whole.len = (size_t)(disk->size_bytes - start < cb ?
-			     disk->size_bytes - start : cb);
+	whole.len = (size_t)(p->size - start < cb ? p->size - start : cb);
 	memset(cbuf + whole.len, 0, (size_t)(cb - whole.len));
-	if (disk->nlayers > 1)
-		ret = read_chunk(disk, disk->nlayers - 2, &whole, cbuf, err);
+	if (p->n > 1)
+		ret = read_chunk(disk, p->n - 2, &whole, cbuf, err);
 	else
 		memset(cbuf, 0, whole.len);
 	if (!ret)
@@ -492,11 +634,15 @@ static int build_cluster(const struct prld_disk *disk, const struct chunk *c,
 static int write_chunk(struct prld_disk *disk, const struct chunk *c,
 		       const void *src, char **cbuf, struct prld_err *err)
 {
-	struct prld_image *top = top_layer(disk);
-	uint64_t cb = disk_cluster_bytes(disk);
+	struct prld_image *top = part_top(disk, c->part);
+	uint64_t cb = part_cluster_bytes(c->part);
 	uint64_t foff;
 	int ret;
 
+	/* Each piece's top is marked in use before its first write. */
+	ret = image_begin_write(top, err);
+	if (ret)
+		return ret;
 	if (layer_maps(top, c->cluster, &foff)) {
 		ret = prld_pwrite_full(top->fd, src, c->len, foff + c->in);
 		if (ret)
@@ -510,7 +656,8 @@ static int write_chunk(struct prld_disk *disk, const struct chunk *c,
 	if (c->len == cb)	/* whole cluster: nothing to copy up */
 		return image_alloc(top, c->cluster, src, NULL, err);
 	if (!*cbuf) {
-		*cbuf = malloc((size_t)cb);
+		/* The largest cluster of any part fits every part's. */
+		*cbuf = malloc((size_t)PRLD_MAX_CLUSTER_SECTORS << PRLD_SECTOR_SHIFT);
 		if (!*cbuf)
 			return prld_set_err(err, -ENOMEM,
 					    "%s: out of memory for a %llu-byte cluster",
@@ -527,11 +674,11 @@ static int check_writable(const struct prld_disk *disk, struct prld_err *err)
 	if (disk->flags & PRLD_OPEN_FAKE)
 		return prld_set_err(err, -EPERM,
 				    "%s: opened for parameters only; cannot write",
-				    disk->info[disk->nlayers - 1].file);
+				    disk_name(disk));
 	if (!(disk->flags & PRLD_OPEN_WRITE))
 		return prld_set_err(err, -EBADF,
 				    "%s: disk opened read-only; cannot write",
-				    disk->info[disk->nlayers - 1].file);
+				    disk_name(disk));
 	return 0;
 }
 
@@ -546,8 +693,6 @@ int prld_pwrite(struct prld_disk *disk, const void *buf, size_t len,
 	ret = check_writable(disk, err);
 	if (!ret)
 		ret = check_range(disk, len, off, "write", err);
-	if (!ret && len)
-		ret = image_begin_write(top_layer(disk), err);
 	pos = off + disk->offset;
 	while (!ret && len) {
 		struct chunk c = next_chunk(disk, pos, len);
@@ -600,11 +745,16 @@ int prld_write(struct prld_disk *disk, const void *buf, uint32_t nsectors,
 
 int prld_flush(struct prld_disk *disk, struct prld_err *err)
 {
+	unsigned int k;
+	int ret = 0;
+
 	if (disk->flags & PRLD_OPEN_FAKE)
 		return prld_set_err(err, -EPERM,
 				    "%s: opened for parameters only",
-				    disk->info[disk->nlayers - 1].file);
-	return image_sync(top_layer(disk), err);
+				    disk_name(disk));
+	for (k = 0; k < disk->nparts && !ret; k++)
+		ret = image_sync(part_top(disk, &disk->parts[k]), err);
+	return ret;
 }
 
 /* ---- maps ----------------------------------------------------------- */
@@ -619,7 +769,7 @@ static int find_layer(const struct prld_disk *disk, const char *guid,
 		return prld_set_err(err, -ENOENT,
 				    "%s: a bare image has no snapshots (no GUID %s)",
 				    disk->info[0].file, guid);
-	for (i = 0; i < disk->nlayers; i++)
+	for (i = 0; i < disk->parts[0].n; i++)	/* every part's chain alike */
 		if (!strcasecmp(disk->info[i].guid, guid))
 			return (int)i;
 	return prld_set_err(err, -ENOENT,
@@ -632,7 +782,7 @@ static int map_range(const struct prld_disk *disk, const char *from,
 		     const char *to, int *lo, int *hi, struct prld_err *err)
 {
 	*lo = 0;
-	*hi = (int)disk->nlayers - 1;
+	*hi = (int)disk->parts[0].n - 1;
 	if (from) {
 		*lo = find_layer(disk, from, err);
 		if (*lo < 0)
@@ -651,31 +801,72 @@ static int map_range(const struct prld_disk *disk, const char *from,
 	return 0;
 }
 
+/*
+ * One bit per cluster of the whole disk: a split disk's pieces must then
+ * share the cluster size, and all but the last end on a cluster.
+ */
+static int map_bits(const struct prld_disk *disk, uint64_t *nbits,
+		    struct prld_err *err)
+{
+	const struct prld_part *p;
+	unsigned int k;
+
+	*nbits = 0;
+	for (k = 0; k < disk->nparts; k++) {
+		p = &disk->parts[k];
+		if (p->cluster_sectors != disk->cluster_sectors ||
+		    (k + 1 < disk->nparts && p->size % part_cluster_bytes(p)))
+			return prld_set_err(err, -EOPNOTSUPP,
+					    "%s: the pieces of this split disk do not share one cluster grid: no map",
+					    disk_name(disk));
+		*nbits += part_top(disk, p)->geom.bat_entries;
+	}
+	return 0;
+}
+
+/* Set the bits of part @p's layers at chain positions lo..hi. */
+static void map_part(const struct prld_disk *disk, const struct prld_part *p,
+		     int lo, int hi, uint64_t bit0, struct prld_map *out)
+{
+	uint32_t c, n = part_top(disk, p)->geom.bat_entries;
+	uint64_t foff, b;
+	int i;
+
+	for (i = lo; i <= hi; i++)
+		for (c = 0; c < n; c++)
+			if (layer_maps(disk->layers[p->first + i], c, &foff)) {
+				b = bit0 + c;
+				out->bits[b / 8] |= (uint8_t)(1U << (b % 8));
+			}
+}
+
 int prld_get_map(struct prld_disk *disk, const char *from_guid,
 		 const char *to_guid, struct prld_map *out,
 		 struct prld_err *err)
 {
-	uint64_t nbits = top_layer(disk)->geom.bat_entries, foff;
-	uint32_t c;
-	int lo, hi, i, ret;
+	uint64_t nbits = 0, bit0 = 0;
+	unsigned int k;
+	int lo, hi, ret;
 
 	memset(out, 0, sizeof(*out));
 	if (disk->flags & PRLD_OPEN_FAKE)
 		return prld_set_err(err, -EPERM,
 				    "%s: opened for parameters only; no map",
-				    disk->info[disk->nlayers - 1].file);
-	ret = map_range(disk, from_guid, to_guid, &lo, &hi, err);
+				    disk_name(disk));
+	ret = map_bits(disk, &nbits, err);
+	if (!ret)
+		ret = map_range(disk, from_guid, to_guid, &lo, &hi, err);
 	if (ret)
 		return ret;
 	out->bits = calloc((size_t)((nbits + 7) / 8) + 1, 1);
 	if (!out->bits)
 		return prld_set_err(err, -ENOMEM, "out of memory for the map");
-	out->granularity = disk_cluster_bytes(disk);
+	out->granularity = (uint64_t)disk->cluster_sectors << PRLD_SECTOR_SHIFT;
 	out->nbits = nbits;
-	for (i = lo; i <= hi; i++)
-		for (c = 0; c < nbits; c++)
-			if (layer_maps(disk->layers[i], c, &foff))
-				out->bits[c / 8] |= (uint8_t)(1U << (c % 8));
+	for (k = 0; k < disk->nparts; k++) {
+		map_part(disk, &disk->parts[k], lo, hi, bit0, out);
+		bit0 += part_top(disk, &disk->parts[k])->geom.bat_entries;
+	}
 	return 0;
 }
 

@@ -121,14 +121,40 @@ static int writable_ok(const struct prld_image *img, struct prld_err *err)
 		return prld_set_err(err, -EUCLEAN,
 				    "%s: image was not closed cleanly (in-use flag set); run `prldctl check --repair` first",
 				    img->path);
-	if (g->ext_off)
-		return prld_set_err(err, -EOPNOTSUPP,
-				    "%s: images with a format extension (ext_off %llu) are read-only",
-				    img->path, (unsigned long long)g->ext_off);
+	if (g->readonly)
+		return prld_set_err(err, -EROFS, "%s: %s", img->path,
+				    prld_ro_str(g->readonly));
 	if (g->flags & PRLD_FLAG_CONVERTING)
 		return prld_set_err(err, -EOPNOTSUPP,
 				    "%s: a format conversion is in progress (flags 0x%x); read-only",
 				    img->path, g->flags);
+	return 0;
+}
+
+/*
+ * The file ends inside a cluster: as if it were whole, do the entries
+ * pass?  Then only the last cluster is cut short (a torn write), which
+ * QEMU reads, its missing bytes as zeros: so do we, read-only.
+ */
+static int torn_tail(struct prld_image *img, const __u8 *raw, __u8 *seen,
+		     struct prld_fault *f, struct prld_err *err)
+{
+	const struct prld_geom *g = &img->geom;
+	__u64 cl = prld_cluster_bytes(g), data = prld_data_start(g), whole;
+	struct prld_fault f2;
+
+	if (f->status != PRLD_E_BAT_EOF || img->file_size <= data ||
+	    !((img->file_size - data) % cl))
+		return prld_fault_err(err, img->path, f);
+	whole = data + prld_div_round_up(img->file_size - data, cl) * cl;
+	memset(seen, 0, (size_t)(prld_data_slots(g, whole) / 8 + 1));
+	if (prld_bat_check(g, raw, g->bat_entries, whole, seen, &f2))
+		return prld_fault_err(err, img->path, f);
+	if (img->writable)
+		return prld_set_err(err, -EROFS,
+				    "%s: the last mapped cluster is cut short by the end of the file (a torn write): read-only; `prldctl check --repair` restores its missing tail as zeros",
+				    img->path);
+	img->torn = true;
 	return 0;
 }
 
@@ -142,12 +168,12 @@ static int decode_bat(struct prld_image *img, __u8 *raw, struct prld_err *err)
 	__u32 i;
 	int ret = 0;
 
-	seen = calloc((size_t)(slots / 8 + 1), 1);
+	seen = calloc((size_t)(slots / 8 + 2), 1);
 	if (!seen)
 		return prld_set_err(err, -ENOMEM, "%s: out of memory",
 				    img->path);
 	if (prld_bat_check(g, raw, g->bat_entries, img->file_size, seen, &f))
-		ret = prld_fault_err(err, img->path, &f);
+		ret = torn_tail(img, raw, seen, &f, err);
 	free(seen);
 	if (ret)
 		return ret;
@@ -284,16 +310,20 @@ static int sync_fd(struct prld_image *img, struct prld_err *err)
 	return 0;
 }
 
-/* Write the in-use word, data_off and flags (bytes 0x2c..0x37) at once. */
+/*
+ * Write the in-use word, data_off, flags and ext_off (bytes 0x2c..0x3f,
+ * one sector) at once.
+ */
 static int write_state(struct prld_image *img, __u32 inuse, __u32 flags,
 		       struct prld_err *err)
 {
-	__u8 buf[12];
+	__u8 buf[20];
 	int ret;
 
 	prld_put_le32(buf, inuse);
 	prld_put_le32(buf + 4, img->geom.data_off);
 	prld_put_le32(buf + 8, flags);
+	prld_put_le64(buf + 12, img->geom.ext_off);
 	ret = prld_pwrite_full(img->fd, buf, sizeof(buf), PRLD_OFF_INUSE);
 	if (ret)
 		return prld_set_err(err, ret, "%s: cannot write header: %s",
@@ -311,14 +341,32 @@ int image_begin_write(struct prld_image *img, struct prld_err *err)
 	if (img->marked_in_use)
 		return 0;
 	if (img->kind == PRLD_LAYER_EXPANDING) {
+		__u64 ext_off = img->geom.ext_off;
+
 		/* The flag must be durable before any data write (§3). */
+		img->geom.ext_off = 0;
 		ret = write_state(img, PRLD_INUSE_MAGIC, img->geom.flags, err);
-		if (ret)
+		if (ret) {
+			img->geom.ext_off = ext_off;
 			return ret;
+		}
 		img->geom.inuse = PRLD_INUSE_MAGIC;
 	}
 	img->marked_in_use = true;
 	return 0;
+}
+
+int image_pread(const struct prld_image *img, void *buf, size_t len,
+		uint64_t off)
+{
+	size_t have = len;
+
+	if (img->torn && off + len > img->file_size) {
+		have = off >= img->file_size ? 0 :
+		       (size_t)(img->file_size - off);
+		memset((char *)buf + have, 0, len - have);
+	}
+	return have ? prld_pread_full(img->fd, buf, have, off) : 0;
 }
 
 uint64_t image_lookup(const struct prld_image *img, uint32_t cluster)

@@ -64,6 +64,12 @@ struct prld_image {
 	uint64_t allocated;		/* non-zero BAT entries */
 	bool marked_in_use;		/* we set the flag on disk */
 	bool data_written;		/* clear PRLD_FLAG_EMPTY at close */
+	/*
+	 * The last mapped cluster is cut short by the end of the file (a
+	 * torn write): readable, its missing tail reads as zeros (as QEMU
+	 * reads it), never writable until `check --repair` restores it.
+	 */
+	bool torn;
 };
 
 /*
@@ -86,8 +92,17 @@ int image_open(const char *path, enum prld_layer_kind kind, bool writable,
 int image_open_header(const char *path, enum prld_layer_kind kind,
 		      uint64_t plain_sectors, uint32_t plain_cluster,
 		      struct prld_image **out, struct prld_err *err);
-/* Set the in-use flag and make it durable (once, before the first write). */
+/*
+ * Set the in-use flag and make it durable (once, before the first write).
+ * A format extension (ploop's CBT: changes since a backup) goes in the
+ * same header write: once data changes it would lie, so it is dropped
+ * before any data is written, and its clusters, which lie past the last
+ * data cluster, are cut by the first allocation or the close.
+ */
 int image_begin_write(struct prld_image *img, struct prld_err *err);
+/* pread of a mapped range; a torn image's missing tail reads as zeros. */
+int image_pread(const struct prld_image *img, void *buf, size_t len,
+		uint64_t off);
 /* Byte offset of virtual cluster @cluster in the file, 0 if unmapped. */
 uint64_t image_lookup(const struct prld_image *img, uint32_t cluster);
 /*
@@ -115,10 +130,33 @@ int image_grow(struct prld_image *img, uint64_t size_sectors,
  */
 int image_close(struct prld_image *img, struct prld_err *err);
 
+/* ---- format_ext.c ------------------------------------------------- */
+
+/*
+ * The bitmap clusters (byte offsets, malloc'd) the format extension of an
+ * image with g->ext_off set names.  0; -EINVAL with @why when it cannot
+ * be parsed; -ENOMEM.
+ */
+int format_ext_clusters(int fd, const struct prld_geom *g, uint64_t file_size,
+			uint64_t **offs, size_t *n, char *why, size_t why_len);
+
+/* ---- layer_kind.c ------------------------------------------------- */
+
+/*
+ * The kind of the image at @path, from its bytes checked against the
+ * descriptor's <Type> @typed (@base: the root of its chain; @disk_sectors:
+ * what a raw base must cover).  -EINVAL with the reason when the file
+ * fits neither reading.
+ */
+int layer_kind(const char *path, enum prld_layer_kind typed, bool base,
+	       uint64_t disk_sectors, enum prld_layer_kind *kind,
+	       struct prld_err *err);
+
 /* ---- descriptor.c ------------------------------------------------- */
 
 struct prld_desc_image {
 	char guid[PRLD_GUID_LEN + 1];
+	/* <Type> as written; what the file holds is desc_image_kind()'s. */
 	enum prld_layer_kind kind;
 	char *file;			/* as written in <File> */
 	void *node;			/* its <Image> (xmlNodePtr); NULL: new */
@@ -130,28 +168,68 @@ struct prld_desc_shot {
 	void *node;			/* its <Shot> (xmlNodePtr); NULL: new */
 };
 
+/* One <Storage>: a piece of the disk with its own chain of images. */
+struct prld_desc_storage {
+	uint64_t start, end;		/* sectors */
+	uint32_t blocksize;		/* sectors */
+	unsigned int nimages;
+	struct prld_desc_image *images;
+};
+
 struct prld_desc {
 	void *doc;			/* xmlDocPtr, kept so unknown nodes survive */
 	char *path;			/* .../DiskDescriptor.xml */
 	char *dir;			/* its directory */
 	uint64_t disk_size;		/* sectors */
 	uint32_t cylinders, heads, sectors, padding;
-	uint64_t start, end;		/* the one <Storage> */
+	/* The first <Storage>; the only one but for a split disk. */
+	uint64_t start, end;		/* sectors */
 	uint32_t blocksize;		/* sectors */
 	unsigned int nimages;
 	struct prld_desc_image *images;
+	/* A split disk's further storages (same GUIDs, one chain each). */
+	unsigned int nstorages;		/* 1 + those */
+	struct prld_desc_storage *more;
 	unsigned int nshots;
 	struct prld_desc_shot *shots;
 	char top_guid[PRLD_GUID_LEN + 1];
+	/*
+	 * No <TopGUID> (Parallels Desktop never writes one): the top is the
+	 * {5fbaabe3-...} Shot, as ploop decides, and a save adds none.
+	 */
+	bool has_top_guid;
+	bool preallocated;		/* ploop's <Preallocated>1 */
+	/* Why prld must not open the data (encrypted, padded...), or "". */
+	char unsupported[400];
 };
+
+/* Storage @k (0 .. nstorages - 1) of @d, as a view into @d. */
+void desc_storage(const struct prld_desc *d, unsigned int k,
+		  struct prld_desc_storage *out);
+/* -EOPNOTSUPP with "<path>: <what> a split disk ..." when @d is one. */
+int desc_single_storage(const struct prld_desc *d, const char *what,
+			struct prld_err *err);
+/*
+ * Indices into storage @k's images of the chain @idx of storage 0's
+ * (same GUIDs, desc_load made sure each storage has them all).
+ */
+int desc_storage_chain(const struct prld_desc *d, unsigned int k,
+		       const unsigned int *idx, unsigned int n,
+		       unsigned int *out);
 
 /*
  * Parse and validate: root Parallels_disk_image or Virtuozzo_disk_image,
- * exactly one <Storage>, numbers in range, well-formed unique GUIDs, one
- * Shot per Image, exactly one root (zero parent), no cycles, TopGUID
- * present.  Messages name the element and the value.
+ * one <Storage> or a split disk's consecutive ones, numbers in range,
+ * well-formed unique GUIDs, one Shot per Image, exactly one root (zero
+ * parent), no cycles; without <TopGUID> the {5fbaabe3-...} Shot is the
+ * top and must be the tree's only leaf.  Messages name the element and
+ * the value.  What prld does not support (encryption, Padding, a top it
+ * cannot tell) is -EOPNOTSUPP; desc_load_any() returns such a descriptor
+ * with the reason in ->unsupported, for the checker.
  */
 int desc_load(const char *path, struct prld_desc **out, struct prld_err *err);
+int desc_load_any(const char *path, struct prld_desc **out,
+		  struct prld_err *err);
 int desc_parse(const char *buf, size_t len, const char *path,
 	       struct prld_desc **out, struct prld_err *err);
 /* Indices into d->images from the base up to @top_guid (NULL: TopGUID). */
@@ -188,6 +266,13 @@ bool desc_guid_valid(const char *guid);
  */
 int desc_locate(const char *path, const char *need, char **out,
 		struct prld_err *err);
+/*
+ * The bundle's own empty file "NAME.hdd/NAME.hdd" (Parallels Desktop; on
+ * macOS the bundle looks like a file): its DiskDescriptor.xml, or NULL.
+ */
+char *desc_bundle_of(const char *path);
+/* -ENOENT for a directory without a descriptor, saying what to do. */
+int desc_missing(const char *dir, const char *need, struct prld_err *err);
 /* Index of the Shot / Image with @guid (case-insensitive), or -1. */
 int desc_find_shot(const struct prld_desc *d, const char *guid);
 /*
@@ -197,7 +282,20 @@ int desc_find_shot(const struct prld_desc *d, const char *guid);
 int desc_find_named_shot(const struct prld_desc *d, const char *guid,
 			 struct prld_err *err);
 int desc_find_image(const struct prld_desc *d, const char *guid);
-/* The path of a <File> value: relative ones are under the descriptor's dir. */
+/*
+ * What image @i of storage @k holds (layer_kind(): its bytes against its
+ * <Type>); the base of its chain is the one whose Shot has the zero
+ * parent.  -errno with the reason when it fits neither reading.
+ */
+int desc_image_kind(const struct prld_desc *d, unsigned int k,
+		    unsigned int i, enum prld_layer_kind *kind,
+		    struct prld_err *err);
+/*
+ * The path of a <File> value: an absolute one as it is, a relative one
+ * (".." allowed, as ploop writes since 2017) under the descriptor's
+ * directory.  A Windows-style value ("\\" separators, as in ".\\x.hds")
+ * whose literal name does not exist is read with '/' separators.
+ */
 char *desc_file_path(const struct prld_desc *d, const char *file);
 /*
  * The kernel driver and libprld writers hold an exclusive flock on the top
@@ -225,15 +323,25 @@ int kdev_revert(const char *dev, const char *path, struct prld_err *err);
 
 /* ---- disk.c ------------------------------------------------------- */
 
+/* One storage of the disk; its chain is layers[first .. first + n). */
+struct prld_part {
+	uint64_t start;			/* bytes into the disk */
+	uint64_t size;			/* bytes */
+	unsigned int first, n;
+	uint32_t cluster_sectors;
+};
+
 struct prld_disk {
 	struct prld_desc *desc;		/* NULL for a bare image */
 	unsigned int nlayers;
-	struct prld_image **layers;	/* base first */
+	struct prld_image **layers;	/* part by part, base first */
 	struct prld_layer_info *info;	/* parallel to layers */
+	unsigned int nparts;		/* 1, or a split disk's pieces */
+	struct prld_part *parts;
 	unsigned int flags;
 	uint64_t offset;		/* policy */
 	uint64_t size_bytes;		/* virtual size */
-	uint32_t cluster_sectors;
+	uint32_t cluster_sectors;	/* the first part's */
 };
 
 /* ---- merge_recover.c, merge_journal.c (the rest is in merge.h) ---- */

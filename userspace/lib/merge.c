@@ -245,7 +245,8 @@ static int plan_delete(struct merge *m, const char *guid,
 		       struct prld_err *err)
 {
 	const struct prld_desc *d = m->d;
-	int s, c1, c2, ci;
+	enum prld_layer_kind ckind;
+	int s, c1, c2, ci, ret;
 	unsigned int n;
 
 	s = desc_find_named_shot(d, guid, err);
@@ -260,14 +261,20 @@ static int plan_delete(struct merge *m, const char *guid,
 	if (n >= 2)
 		return too_many_children(d, m->sguid, n, err);
 	m->sfile = strdup(d->images[desc_find_image(d, m->sguid)].file);
-	m->skind = d->images[desc_find_image(d, m->sguid)].kind;
 	if (!m->sfile)
 		return prld_set_err(err, -ENOMEM, "out of memory");
+	ret = desc_image_kind(d, 0, (unsigned int)desc_find_image(d, m->sguid),
+			      &m->skind, err);
+	if (ret)
+		return ret;
 	m->kind = n ? MK_MERGE : MK_LEAF;
 	if (n) {
 		memcpy(m->cguid, d->shots[c1].guid, sizeof(m->cguid));
 		ci = desc_find_image(d, m->cguid);
-		if (d->images[ci].kind == PRLD_LAYER_PLAIN)
+		ret = desc_image_kind(d, 0, (unsigned int)ci, &ckind, err);
+		if (ret)
+			return ret;
+		if (ckind == PRLD_LAYER_PLAIN)
 			return prld_set_err(err, -EOPNOTSUPP,
 					    "%s: the child %s of %s is a plain (raw) image; merging it is not supported",
 					    d->path, m->cguid, m->sguid);

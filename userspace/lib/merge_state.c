@@ -62,6 +62,9 @@ int merge_lock_disk(struct merge *m, const char *desc_path,
 	for (tries = 0; tries < 3; tries++) {
 		ret = desc_load(desc_path, &m->d, err);
 		if (!ret)
+			ret = desc_single_storage(m->d, "deleting snapshots of",
+						  err);
+		if (!ret)
 			ret = lock_top(m, err);
 		if (ret)
 			return ret;

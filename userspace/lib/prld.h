@@ -74,6 +74,9 @@ struct prld_layer_info {
 	uint32_t flags;			/* header flags */
 	bool in_use;			/* header in-use flag set */
 	bool top;
+	bool read_only;			/* readable only (old or torn image) */
+	unsigned int storage;		/* piece of a split disk; 0 otherwise */
+	uint64_t start_sector;		/* where that piece starts */
 };
 
 struct prld_info {
@@ -83,8 +86,9 @@ struct prld_info {
 	uint32_t cluster_sectors;
 	uint64_t clusters;		/* BAT entries */
 	bool has_descriptor;
-	unsigned int nlayers;
-	const struct prld_layer_info *layers;	/* base first, top last */
+	unsigned int nstorages;		/* > 1: a split disk */
+	unsigned int nlayers;		/* all pieces' layers */
+	const struct prld_layer_info *layers;	/* by piece, base first */
 };
 
 /* A changes/blocks map: bit i (LSB first in byte i / 8) = cluster i. */
@@ -136,6 +140,7 @@ enum prld_severity {
 	PRLD_SEV_LEAK = 1,	/* wasted space, no data at risk */
 	PRLD_SEV_CORRUPT = 2,	/* data at risk or image unusable */
 	PRLD_SEV_FIXED = 3,	/* repaired by --repair */
+	PRLD_SEV_UNSUPPORTED = 4,	/* valid, but prld cannot open it */
 };
 
 struct prld_finding {
@@ -148,11 +153,17 @@ struct prld_report {
 	unsigned int count;
 	struct prld_finding *items;
 	unsigned int corrupt, leaks, fixed;	/* counts after repair */
+	unsigned int unsupported;
 };
 
 int prld_check(const char *path, bool repair, struct prld_report *rep,
 	       struct prld_err *err);
-/* 0 clean, 2 corrupt, 3 leaks only (qemu-img check's codes). */
+/*
+ * 0 clean, 2 corrupt, 3 leaks only (qemu-img check's codes); 63 when
+ * nothing is corrupt but prld does not support the disk (encrypted,
+ * padded, a top it cannot tell): qemu-img's code for "not supported".
+ */
+#define PRLD_CHECK_UNSUPPORTED 63
 int prld_report_exit_status(const struct prld_report *rep);
 void prld_report_free(struct prld_report *rep);
 

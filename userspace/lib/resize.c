@@ -56,6 +56,11 @@ static int resize_offline(struct prld_disk *disk, uint64_t sectors,
 	struct prld_image *top = disk->layers[disk->nlayers - 1];
 	int ret;
 
+	if (disk->desc) {
+		ret = desc_single_storage(disk->desc, "resizing", err);
+		if (ret)
+			return ret;
+	}
 	if (top->kind != PRLD_LAYER_EXPANDING)
 		return prld_set_err(err, -EOPNOTSUPP,
 				    "%s: a plain (raw) top does not grow here; use truncate",

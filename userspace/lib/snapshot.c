@@ -145,6 +145,9 @@ static int op_begin(struct shot_op *op, const char *dir, struct prld_err *err)
 	if (ret < 0)
 		return ret;
 	ret = load_disk(dir, &op->d, err);
+	if (!ret)
+		ret = desc_single_storage(op->d, "snapshots and reverts of",
+					  err);
 	if (ret)
 		return ret;
 	d = op->d;
@@ -175,19 +178,22 @@ static int delta_params(const struct shot_op *op, int img_idx,
 	const struct prld_desc_image *im = &d->images[img_idx];
 	struct prld_image *img;
 	char *path = desc_file_path(d, im->file);
+	enum prld_layer_kind kind;
 	int ret;
 
 	if (!path)
 		return prld_set_err(err, -ENOMEM, "out of memory");
-	ret = image_open_header(path, im->kind, d->disk_size, d->blocksize,
-				&img, err);
+	ret = desc_image_kind(d, 0, (unsigned int)img_idx, &kind, err);
+	if (!ret)
+		ret = image_open_header(path, kind, d->disk_size,
+					d->blocksize, &img, err);
 	free(path);
 	if (ret)
 		return ret;
 	memset(p, 0, sizeof(*p));
 	p->size_sectors = d->disk_size;
 	p->cluster_sectors = d->blocksize;
-	if (im->kind == PRLD_LAYER_EXPANDING) {
+	if (kind == PRLD_LAYER_EXPANDING) {
 		p->fmt = (int)img->geom.fmt;
 		if (img->geom.heads && img->geom.cylinders && d->sectors) {
 			p->cylinders = img->geom.cylinders;
@@ -203,7 +209,32 @@ static int delta_params(const struct shot_op *op, int img_idx,
 	return ret;
 }
 
-/* Create "<base file>.{@guid}" (O_EXCL, fsync of file and directory). */
+/*
+ * The new delta's <File>: ploop's "<base file>.{GUID}", or, in a
+ * Parallels Desktop bundle (no TopGUID, base "NAME.hdd.0.{GUID}.hds"),
+ * PD's own pattern "NAME.hdd.0.{@guid}.hds".
+ */
+static char *delta_name(const struct prld_desc *d, const char *base,
+			const char *guid)
+{
+	const char *g = strrchr(base, '{');
+	size_t n = strlen(base);
+	char *out;
+
+	if (!d->has_top_guid && g && g > base && g[-1] == '.' &&
+	    n - (size_t)(g - base) == PRLD_GUID_LEN + 4 &&
+	    !strcmp(base + n - 4, ".hds")) {
+		if (asprintf(&out, "%.*s%s.hds", (int)(g - base), base,
+			     guid) < 0)
+			return NULL;
+		return out;
+	}
+	if (asprintf(&out, "%s.%s", base, guid) < 0)
+		return NULL;
+	return out;
+}
+
+/* Create the new delta (O_EXCL, fsync of file and directory). */
 static int make_delta(struct shot_op *op, const char *guid,
 		      const struct prld_create_params *p, struct prld_err *err)
 {
@@ -214,9 +245,7 @@ static int make_delta(struct shot_op *op, const char *guid,
 	ret = desc_chain(d, NULL, &idx, &n, err);
 	if (ret)
 		return ret;
-	if (asprintf(&op->new_file, "%s.%s", d->images[idx[0]].file,
-		     guid) < 0)
-		op->new_file = NULL;
+	op->new_file = delta_name(d, d->images[idx[0]].file, guid);
 	free(idx);
 	if (op->new_file)
 		op->new_path = desc_file_path(d, op->new_file);
@@ -475,13 +504,17 @@ static void fill_usage(const struct prld_desc *d,
 		       struct prld_snapshot_info *si)
 {
 	struct prld_image *img;
+	enum prld_layer_kind kind;
 
-	si->status = image_open_header(si->file, im->kind, d->disk_size,
-				       d->blocksize, &img, NULL);
+	si->status = desc_image_kind(d, 0, (unsigned int)(im - d->images),
+				     &kind, NULL);
+	if (!si->status)
+		si->status = image_open_header(si->file, kind, d->disk_size,
+					       d->blocksize, &img, NULL);
 	if (si->status)
 		return;
 	si->file_size = img->file_size;
-	if (im->kind == PRLD_LAYER_PLAIN)
+	if (kind == PRLD_LAYER_PLAIN)
 		si->allocated = img->allocated;
 	else
 		si->status = count_bat(img, &si->allocated);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * prldctl check: findings one per line, exit status as qemu-img check
- * (0 clean, 2 corruption, 3 leaks only; 1 when the check itself failed).
+ * (0 clean, 2 corruption, 3 leaks only, 63 not supported by prld; 1 when
+ * the check itself failed).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@ static const char *const severity_name[] = {
 	[PRLD_SEV_LEAK] = "leak",
 	[PRLD_SEV_CORRUPT] = "corrupt",
 	[PRLD_SEV_FIXED] = "repaired",
+	[PRLD_SEV_UNSUPPORTED] = "unsupported",
 };
 
 static void print_json(const char *path, const struct prld_report *rep)
@@ -26,6 +28,7 @@ static void print_json(const char *path, const struct prld_report *rep)
 	json_object_object_add(o, "corruptions", json_u64(rep->corrupt));
 	json_object_object_add(o, "leaks", json_u64(rep->leaks));
 	json_object_object_add(o, "repaired", json_u64(rep->fixed));
+	json_object_object_add(o, "unsupported", json_u64(rep->unsupported));
 	json_object_object_add(o, "exit_status",
 			       json_u64(prld_report_exit_status(rep)));
 	for (i = 0; i < rep->count; i++) {
@@ -59,6 +62,8 @@ static void print_text(const struct prld_report *rep)
 	else
 		printf("%u corruption(s), %u leak(s) found.\n", rep->corrupt,
 		       rep->leaks);
+	if (rep->unsupported)
+		printf("Not supported by prld: it does not open this disk.\n");
 	if (rep->fixed)
 		printf("%u problem(s) repaired.\n", rep->fixed);
 }

@@ -48,6 +48,10 @@ static struct json_object *layer_json(const struct prld_layer_info *l)
 	json_object_object_add(o, "flags", json_u64(l->flags));
 	json_object_object_add(o, "in_use", json_object_new_boolean(l->in_use));
 	json_object_object_add(o, "top", json_object_new_boolean(l->top));
+	json_object_object_add(o, "read_only",
+			       json_object_new_boolean(l->read_only));
+	json_object_object_add(o, "storage", json_u64(l->storage));
+	json_object_object_add(o, "start_sector", json_u64(l->start_sector));
 	return o;
 }
 
@@ -75,6 +79,7 @@ static void print_json(const char *path, const struct prld_info *in,
 			       json_object_new_boolean(in->has_descriptor));
 	for (i = 0; i < in->nlayers; i++)
 		json_object_array_add(layers, layer_json(&in->layers[i]));
+	json_object_object_add(o, "storages", json_u64(in->nstorages));
 	json_object_object_add(o, "layers", layers);
 	json_print(o);
 }
@@ -83,7 +88,11 @@ static void print_layer(const struct prld_layer_info *l)
 {
 	char fs[32];
 
-	printf("  %s%s\n", l->file, l->top ? "  (top)" : "");
+	printf("  %s%s%s\n", l->file, l->top ? "  (top)" : "",
+	       l->read_only ? "  (read-only: see prldctl check)" : "");
+	if (l->storage || l->start_sector)
+		printf("    piece %u from sector %" PRIu64 "\n", l->storage,
+		       l->start_sector);
 	if (l->guid[0])
 		printf("    guid %s parent %s\n", l->guid, l->parent);
 	printf("    format %s, file size %s, %" PRIu64
@@ -108,6 +117,8 @@ static void print_text(const char *path, const struct prld_info *in,
 	       human_size((uint64_t)in->cluster_sectors * 512, cs, sizeof(cs)));
 	printf("clusters:       %" PRIu64 ", %" PRIu64 " allocated\n",
 	       in->clusters, allocated);
+	if (in->nstorages > 1)
+		printf("pieces:         %u (a split disk)\n", in->nstorages);
 	printf("layers:         %u (base first)\n", in->nlayers);
 	for (i = 0; i < in->nlayers; i++)
 		print_layer(&in->layers[i]);

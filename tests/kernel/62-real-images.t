@@ -1,0 +1,60 @@
+#!/bin/bash
+# Real Parallels Desktop 17 disks through the device: the expanding.hdd
+# bundle as PD shipped it (no TopGUID, a V1 image, 1 MiB clusters, "pd17"
+# in the in-use field) attaches, reads every byte right (MiB i holds
+# byte i), takes writes and detaches clean; QEMU's old V1 header with
+# data_off 0 attaches read-only and is refused read-write (-EROFS).
+. "$(dirname "$0")/lib.sh"
+
+PD17=${PRLD_PD17:-$(cd "$(dirname "$0")/../.." && pwd)/../shared/data/parallels-desktop-17/pd17-bundles.tar.xz}
+GEN="python3 $(dirname "$0")/../corpus/gen_real.py"
+MIB=1048576
+
+if [ ! -r "$PD17" ]; then
+	ok 0 "# SKIP PD 17 fixtures not found at $PD17"
+	tap_done
+	exit
+fi
+tar -xJf "$PD17" -C "$S" expanding.hdd
+e=$S/expanding.hdd
+python3 -c 'import sys
+for i in range(100): sys.stdout.buffer.write(bytes([i]) * (1 << 20))' >"$WORK/ref"
+
+dev=$(attach -r "$e")
+ok $? "expanding.hdd attaches read-only"
+is "$(blockdev --getsize64 "$dev")" $((100 * MIB)) "... 100 MiB"
+cmp -s "$dev" "$WORK/ref"
+ok $? "... every byte through the device as PD wrote it (MiB i = byte i)"
+"$PRLDCTL" close "$dev"
+
+dev=$(attach "$e")
+ok $? "expanding.hdd attaches read-write"
+cmp -s "$dev" "$WORK/ref"
+ok $? "... reads the same"
+head -c 70000 /dev/urandom >"$WORK/chunk"
+put $((MIB - 1000)) "$WORK/chunk"
+ok $? "... takes a write across clusters (into the unmapped MiB 0)"
+cmp -s "$dev" "$WORK/ref"
+ok $? "... reads back the reference"
+"$PRLDCTL" close "$dev"
+ok $? "... detaches"
+"$PRLDCTL" read "$e" | cmp -s - "$WORK/ref"
+ok $? "prldctl read agrees after the detach"
+run "$PRLDCTL" check "$e"
+is "$RC" 0 "prldctl check clean after the detach"
+grep -q TopGUID "$e/DiskDescriptor.xml"
+ok $((! $?)) "the descriptor still has no TopGUID"
+
+# An old V1 header (data_off 0): readable, never writable.
+$GEN v1-data-off-zero "$S/old.hds"
+dmesg_mark
+run "$PRLDCTL" open "$S/old.hds"
+ok $((RC == 0)) "data_off 0: read-write attach refused"
+like "$(dmesg_new)" "data_off is 0" "... the driver names the reason"
+dev=$(attach -r "$S/old.hds")
+ok $? "data_off 0: read-only attach works"
+cmp -s "$dev" "$S/old.hds.raw"
+ok $? "... reads as QEMU computes it"
+"$PRLDCTL" close "$dev"
+
+tap_done
