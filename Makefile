@@ -76,6 +76,7 @@ endif
 SAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=all
 VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full \
+	--suppressions=$(CURDIR)/tests/valgrind.supp \
 	--errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect
 
 .PHONY: debug-kernel test-kunit test-debug test-debug-quick test-ioerr
