@@ -164,7 +164,12 @@ static bool prld_has_data(struct file *file, loff_t pos, loff_t end)
 static int prld_load_bat(struct prld_layer *layer, u64 size, unsigned int index)
 {
 	const struct prld_geom *g = &layer->geom;
-	u64 slots = prld_data_slots(g, size);
+	/*
+	 * The duplicate bitmap: one bit per data slot an entry can name,
+	 * which is at most 2^32 whatever the file's (sparse) size.
+	 */
+	u64 slots = min(prld_data_slots(g, size),
+			prld_offset_to_slot(g, prld_max_entry_offset(g)) + 1);
 	u32 first, n;
 	struct prld_fault f;
 	u8 *raw, *seen;
