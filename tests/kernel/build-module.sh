@@ -39,7 +39,11 @@ copy_changed() {
 	done
 }
 copy_changed "$out" "$top"/Kbuild
-copy_changed "$out/driver" "$top"/driver/Kbuild "$top"/driver/*.[ch]
+# Not the generated prld.mod.c of an in-tree `make module` (for whichever
+# kernel that was): kbuild would compile it into this tree's module, and
+# the module would carry the other kernel's symbol versions.
+copy_changed "$out/driver" "$top"/driver/Kbuild \
+	$(ls "$top"/driver/*.[ch] | grep -v '\.mod\.c$')
 copy_changed "$out/include" "$top"/include/*.h
 rm -f "$out.once"
 make -s -C "$kdir" M="$out" W=1 PRLD_FAULT_INJECT="${PRLD_FAULT_INJECT:-}" modules >&2
