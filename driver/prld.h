@@ -75,6 +75,12 @@ struct prld_layer {
 	u64 durable_end;
 	bool small_steps;	/* its filesystem ran out: no preallocation */
 	bool writable;		/* only ever the top */
+	/*
+	 * A raw image (the base only): no header, no BAT; cluster i lies at
+	 * byte i * cluster, geom.nb_sectors is its size, geom.bat_entries
+	 * the clusters it covers (the last one may be partial).
+	 */
+	bool plain;
 };
 
 /*
@@ -94,7 +100,14 @@ struct prld_chain {
 	u64 cluster_bytes;
 	u64 alloc_next;			/* byte offset of the next new cluster */
 	u64 allocated;			/* clusters mapped in any layer */
+	u32 plain_clusters;		/* held by a plain base; 0: none */
 };
+
+/* Bytes of data @l holds: a plain image ends, an expanding one maps. */
+static inline u64 prld_layer_end(const struct prld_layer *l)
+{
+	return l->plain ? l->geom.nb_sectors << SECTOR_SHIFT : U64_MAX;
+}
 
 /* @l's BAT entry for cluster @c (0: unmapped, also past @l's end). */
 static inline u32 prld_layer_entry(const struct prld_layer *l, u32 c)
@@ -209,6 +222,7 @@ int prld_push_top(struct prld_device *dev, const void __user *arg);
 int prld_layer_load(struct prld_layer *layer, unsigned int index,
 		    unsigned int flags);
 int prld_build_chain(struct prld_chain *chain, unsigned int flags);
+void prld_chain_set_plain(struct prld_chain *chain, u64 plain_sectors);
 void prld_layer_release(struct prld_layer *layer);
 void prld_chain_release(struct prld_chain *chain);
 int prld_mark_in_use(struct prld_layer *top, u64 alloc_next);
@@ -253,6 +267,8 @@ u64 prld_rq_pos(const struct prld_device *dev, const struct request *rq);
 int prld_rq_iter(struct prld_cmd *cmd, struct iov_iter *iter, int dir);
 int prld_write_piece(struct prld_device *dev, const struct prld_piece *p,
 		     struct iov_iter *iter);
+int prld_read_piece(struct prld_device *dev, const struct prld_piece *p,
+		    struct iov_iter *iter);
 int prld_iter_io(struct prld_device *dev, struct file *file,
 		 struct iov_iter *iter, const struct prld_piece *p, u64 pos,
 		 bool write);

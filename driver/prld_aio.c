@@ -115,14 +115,17 @@ static void prld_aio_submit(struct prld_device *dev, struct prld_cmd *cmd)
 	for (; !READ_ONCE(cmd->error) && left; pos += p.len, left -= p.len, i++) {
 		prld_piece_at(&dev->chain, pos, left, &p);
 		if (!prld_chain_resolve(&dev->chain, p.cluster, &layer, &off) ||
-		    (write && layer != dev->chain.nr_layers - 1)) {
+		    (write && layer != dev->chain.nr_layers - 1) ||
+		    off + p.in_cluster + p.len >
+		    prld_layer_end(&dev->chain.layers[layer])) {
 			/*
-			 * A hole to read, or a write whose cluster a racing
-			 * discard unmapped since prld_aio_eligible(): done
-			 * here, synchronously (this is the worker).
+			 * A hole to read, a read past the end of a plain
+			 * base, or a write whose cluster a racing discard
+			 * unmapped since prld_aio_eligible(): done here,
+			 * synchronously (this is the worker).
 			 */
 			ret = write ? prld_write_piece(dev, &p, &iter) :
-			      iov_iter_zero(p.len, &iter) == p.len ? 0 : -EIO;
+				      prld_read_piece(dev, &p, &iter);
 			/* Pieces in flight may have failed already. */
 			if (ret)
 				cmpxchg(&cmd->error, 0, ret);

@@ -209,17 +209,19 @@ static int prld_copy_up(struct prld_chain *chain, unsigned int layer,
 {
 	struct file *src = chain->layers[layer].file;
 	struct file *dst = chain->layers[chain->nr_layers - 1].file;
+	/* A plain base may end inside its last cluster: zeros after that. */
+	u64 total = min(chain->cluster_bytes,
+			prld_layer_end(&chain->layers[layer]) - src_off);
 	u64 done, left;
 	size_t len;
 	void *buf;
 	int ret = 0;
 
-	buf = kvmalloc(min_t(u64, chain->cluster_bytes, PRLD_COPY_CHUNK),
-		       GFP_NOIO);
+	buf = kvmalloc(min_t(u64, total, PRLD_COPY_CHUNK), GFP_NOIO);
 	if (!buf)
 		return -ENOMEM;
-	for (done = 0; done < chain->cluster_bytes && !ret; done += len) {
-		left = chain->cluster_bytes - done;
+	for (done = 0; done < total && !ret; done += len) {
+		left = total - done;
 		len = min_t(u64, left, PRLD_COPY_CHUNK);
 		ret = prld_file_read(src, buf, len, src_off + done);
 		if (!ret)

@@ -205,9 +205,43 @@ static int prld_load_bat(struct prld_layer *layer, u64 size, unsigned int index)
 	return ret;
 }
 
+/*
+ * A plain layer: no header to read, only a size the file must hold.  Its
+ * cluster size is the chain's, known once the top is loaded.
+ */
+static int prld_load_plain(struct prld_layer *layer, u64 size,
+			   unsigned int index)
+{
+	u64 bytes = layer->geom.nb_sectors << SECTOR_SHIFT;
+
+	if (size < bytes) {
+		pr_err("layer %u: the plain image is %llu bytes, shorter than its %llu-byte disk\n",
+		       index, size, bytes);
+		return -EINVAL;
+	}
+	return prld_pages_init(&layer->bat, 0, sizeof(u32));
+}
+
+/* The writable top's BAT write-back bitmap and its second open file. */
+static int prld_layer_writable(struct prld_layer *layer)
+{
+	int ret = 0;
+
+	layer->dirty = bitmap_zalloc(max(layer->bat.nr_leaves, 1U), GFP_KERNEL);
+	if (!layer->dirty)
+		return -ENOMEM;
+	layer->sync_file = file_clone_open(layer->file);
+	if (IS_ERR(layer->sync_file)) {
+		ret = PTR_ERR(layer->sync_file);
+		layer->sync_file = NULL;
+	}
+	return ret;
+}
+
 /**
  * prld_layer_load() - check layer @index's file, read and judge its image
- * @layer: owns its file already; ->writable says whether it will be written
+ * @layer: owns its file already; ->writable says whether it will be
+ *         written, ->plain (with geom.nb_sectors) that it is raw
  * @index: its place in the chain, for the log
  * @flags: the device's PRLD_CONFIG_* (direct I/O asks more of the file)
  *
@@ -225,26 +259,51 @@ int prld_layer_load(struct prld_layer *layer, unsigned int index,
 	if (ret)
 		return ret;
 	size = i_size_read(file_inode(file));
-	ret = prld_load_header(layer, size, layer->writable, index);
-	if (!ret)
-		ret = prld_load_bat(layer, size, index);
-	if (!ret && layer->writable) {
-		layer->dirty = bitmap_zalloc(max(layer->bat.nr_leaves, 1U),
-					     GFP_KERNEL);
-		if (!layer->dirty)
-			return -ENOMEM;
-		layer->sync_file = file_clone_open(file);
-		if (IS_ERR(layer->sync_file)) {
-			ret = PTR_ERR(layer->sync_file);
-			layer->sync_file = NULL;
-		}
+	if (layer->plain) {
+		ret = prld_load_plain(layer, size, index);
+	} else {
+		ret = prld_load_header(layer, size, layer->writable, index);
+		if (!ret)
+			ret = prld_load_bat(layer, size, index);
 	}
+	if (!ret && layer->writable)
+		ret = prld_layer_writable(layer);
 	return ret;
+}
+
+/* Layer 0 is raw, of @plain_sectors (before prld_build_chain()). */
+void prld_chain_set_plain(struct prld_chain *chain, u64 plain_sectors)
+{
+	chain->layers[0].plain = true;
+	chain->layers[0].geom.nb_sectors = plain_sectors;
+}
+
+/*
+ * A plain base takes the chain's cluster size (the top's, or 1 MiB when
+ * it is the whole disk) and covers its size in those clusters.
+ */
+static int prld_plain_geometry(struct prld_chain *chain)
+{
+	struct prld_layer *base = &chain->layers[0];
+	const struct prld_layer *top = &chain->layers[chain->nr_layers - 1];
+	u32 cs = top->plain ? PRLD_DEF_CLUSTER_SECTORS :
+			      top->geom.cluster_sectors;
+	u64 clusters = DIV_ROUND_UP_ULL(base->geom.nb_sectors, cs);
+
+	if (clusters > U32_MAX) {
+		pr_err("layer 0: a plain image of %llu sectors has too many clusters of %u sectors\n",
+		       base->geom.nb_sectors, cs);
+		return -EFBIG;
+	}
+	base->geom.cluster_sectors = cs;
+	base->geom.bat_entries = clusters;
+	base->allocated = clusters;
+	return 0;
 }
 
 /**
  * prld_build_chain() - read and validate every image, then build the map
- * @chain: the files, taken by prld_take_files()
+ * @chain: the files, taken by prld_take_files() (and prld_chain_set_plain())
  * @flags: the device's PRLD_CONFIG_*
  *
  * Return: 0, or a negative errno with the reason in the log.
@@ -256,6 +315,8 @@ int prld_build_chain(struct prld_chain *chain, unsigned int flags)
 
 	for (i = 0; !ret && i < chain->nr_layers; i++)
 		ret = prld_layer_load(&chain->layers[i], i, flags);
+	if (!ret && chain->layers[0].plain)
+		ret = prld_plain_geometry(chain);
 	if (!ret)
 		ret = prld_chain_check_layers(chain);
 	if (!ret)
@@ -347,6 +408,8 @@ int prld_mark_in_use(struct prld_layer *top, u64 alloc_next)
 	u32 was = top->geom.inuse;
 	int ret;
 
+	if (top->plain)		/* no header to mark, nothing to allocate */
+		return 0;
 	if (i_size_read(file_inode(top->file)) > alloc_next) {
 		ret = prld_truncate(top->file, alloc_next);
 		if (ret)
@@ -383,6 +446,8 @@ static int prld_close_top(struct prld_layer *top, bool wrote)
 	errseq_t since = prld_sync_mark(top);
 	int ret;
 
+	if (top->plain)		/* data durable is all a raw image needs */
+		return prld_sync_top(top, 0, since);
 	ret = prld_bat_sync(top, false);
 	if (ret)
 		return ret;

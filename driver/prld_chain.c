@@ -142,14 +142,21 @@ void prld_chain_owner_record(struct prld_chain *chain, unsigned int index)
 		prld_pages_set8(&chain->owner, c, index + 1);
 }
 
-/* Clusters mapped by any layer: the top's, plus those only lowers map. */
+/*
+ * Clusters mapped by any layer: those a plain base holds, plus beyond it
+ * the top's and those only the owner cache names.
+ */
 static u64 prld_chain_count(const struct prld_chain *chain)
 {
 	const struct prld_layer *top = &chain->layers[chain->nr_layers - 1];
-	u64 n = top->allocated;
+	u64 n = chain->plain_clusters;
 	u32 c;
 
-	for (c = prld_pages_next_leaf(&chain->owner, 0); c < chain->owner.count;
+	for (c = prld_layer_next(top, chain->plain_clusters); c < top->bat.count;
+	     c = prld_layer_next(top, c + 1))
+		n++;
+	for (c = prld_pages_next_leaf(&chain->owner, chain->plain_clusters);
+	     c < chain->owner.count;
 	     c = prld_pages_next_leaf(&chain->owner, c + 1))
 		n += prld_pages_get8(&chain->owner, c) &&
 		     !prld_layer_entry(top, c);
@@ -166,6 +173,8 @@ int prld_chain_build(struct prld_chain *chain)
 	chain->clusters = g->bat_entries;
 	chain->cluster_sectors = g->cluster_sectors;
 	chain->cluster_bytes = prld_cluster_bytes(g);
+	chain->plain_clusters = chain->layers[0].plain ?
+				chain->layers[0].geom.bat_entries : 0;
 	ret = prld_pages_init(&chain->owner, 0, 1);
 	for (i = 0; !ret && i + 1 < chain->nr_layers; i++) {
 		ret = prld_chain_owner_reserve(chain, i, GFP_KERNEL);
@@ -185,7 +194,11 @@ void prld_chain_free(struct prld_chain *chain)
 	prld_pages_free(&chain->owner);
 }
 
-/* Layer and byte offset of @cluster's data; false when no layer maps it. */
+/*
+ * Layer and byte offset of @cluster's data; false when no layer maps it.
+ * Below every expanding layer, a plain base holds each cluster it covers
+ * in place.
+ */
 bool prld_chain_resolve(const struct prld_chain *chain, u32 cluster,
 			unsigned int *layer, u64 *file_off)
 {
@@ -196,6 +209,11 @@ bool prld_chain_resolve(const struct prld_chain *chain, u32 cluster,
 
 	if (!entry) {
 		owner = prld_pages_get8(&chain->owner, cluster);
+		if (!owner && cluster < chain->plain_clusters) {
+			*layer = 0;
+			*file_off = (u64)cluster * chain->cluster_bytes;
+			return true;
+		}
 		if (!owner)
 			return false;
 		i = owner - 1;
@@ -218,7 +236,8 @@ int prld_chain_prepare(struct prld_chain *chain, u32 cluster, gfp_t gfp)
 
 static bool prld_lower_maps(const struct prld_chain *chain, u32 cluster)
 {
-	return prld_pages_get8(&chain->owner, cluster) != 0;
+	return cluster < chain->plain_clusters ||
+	       prld_pages_get8(&chain->owner, cluster) != 0;
 }
 
 /*
@@ -292,7 +311,8 @@ static bool prld_held_between(const struct prld_chain *chain, u32 cluster,
 	u32 i = from == PRLD_MAP_FROM_NONE ? 0 : from + 1;
 
 	for (; i <= to; i++)
-		if (prld_layer_entry(&chain->layers[i], cluster))
+		if (prld_layer_entry(&chain->layers[i], cluster) ||
+		    (chain->layers[i].plain && cluster < chain->plain_clusters))
 			return true;
 	return false;
 }

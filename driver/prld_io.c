@@ -116,16 +116,36 @@ int prld_write_piece(struct prld_device *dev, const struct prld_piece *p,
 	return prld_alloc_write(dev, p, iter);
 }
 
-static int prld_read_piece(struct prld_device *dev, const struct prld_piece *p,
+/* Read @p from @l at @pos; past the end of a plain image, zeros. */
+static int prld_read_layer(struct prld_device *dev, const struct prld_layer *l,
+			   const struct prld_piece *p, u64 pos,
 			   struct iov_iter *iter)
+{
+	u64 end = prld_layer_end(l);
+	struct prld_piece head = *p;
+	size_t tail;
+	int ret;
+
+	if (pos + p->len <= end)
+		return prld_iter_io(dev, l->file, iter, p, pos, false);
+	head.len = pos < end ? end - pos : 0;
+	tail = p->len - head.len;
+	ret = head.len ? prld_iter_io(dev, l->file, iter, &head, pos, false) : 0;
+	if (!ret && iov_iter_zero(tail, iter) != tail)
+		ret = -EIO;
+	return ret;
+}
+
+int prld_read_piece(struct prld_device *dev, const struct prld_piece *p,
+		    struct iov_iter *iter)
 {
 	unsigned int layer;
 	u64 off;
 
 	if (!prld_chain_resolve(&dev->chain, p->cluster, &layer, &off))
 		return iov_iter_zero(p->len, iter) == p->len ? 0 : -EIO;
-	return prld_iter_io(dev, dev->chain.layers[layer].file, iter, p,
-			    off + p->in_cluster, false);
+	return prld_read_layer(dev, &dev->chain.layers[layer], p,
+			       off + p->in_cluster, iter);
 }
 
 /* An iov_iter over all of @cmd's request's pages (as loop builds one). */

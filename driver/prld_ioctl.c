@@ -76,7 +76,8 @@ static int prld_bind(struct prld_device *dev, struct prld_chain *chain,
 			return ret;
 	}
 	dev->chain = *chain;
-	dev->flags = cfg->flags & ~PRLD_CONFIG_AUTOCLEAR;
+	/* Autoclear changes while bound; a plain base is the chain's. */
+	dev->flags = cfg->flags & ~(PRLD_CONFIG_AUTOCLEAR | PRLD_CONFIG_PLAIN_BASE);
 	dev->autoclear = cfg->flags & PRLD_CONFIG_AUTOCLEAR;
 	dev->offset = cfg->offset;
 	dev->dirty = !ro;
@@ -148,6 +149,8 @@ static int prld_configure(struct prld_device *dev, PRLD_OPEN_MODE_T mode,
 		cfg.flags |= PRLD_CONFIG_READ_ONLY;
 	ret = prld_take_files(&chain, cfg.fds, cfg.nr_layers,
 			      cfg.flags & PRLD_CONFIG_READ_ONLY);
+	if (!ret && (cfg.flags & PRLD_CONFIG_PLAIN_BASE))
+		prld_chain_set_plain(&chain, cfg.plain_sectors);
 	if (!ret)
 		ret = mutex_lock_killable(&dev->mutex);
 	if (!ret) {
@@ -255,7 +258,8 @@ static int prld_fill_layer(struct prld_device *dev, struct prld_layer_status *ls
 	char *path;
 
 	ls->flags = (l->writable ? PRLD_LAYER_WRITABLE : 0) |
-		    (l->geom.fmt == PRLD_FMT_V1 ? PRLD_LAYER_V1 : 0);
+		    (l->plain ? PRLD_LAYER_RAW : 0) |
+		    (!l->plain && l->geom.fmt == PRLD_FMT_V1 ? PRLD_LAYER_V1 : 0);
 	ls->allocated = READ_ONCE(l->allocated);
 	ls->file_size = i_size_read(file_inode(l->file));
 	path = d_path(&l->file->f_path, ls->path, sizeof(ls->path));

@@ -167,6 +167,8 @@ static int prld_resize_bound(struct prld_device *dev, u64 new_sectors)
 		return -ENXIO;
 	if (dev->flags & PRLD_CONFIG_READ_ONLY)
 		return -EROFS;
+	if (top->plain)
+		return -EOPNOTSUPP;	/* a raw file grows by truncate */
 	if (prld_grow_layout(&top->geom, new_sectors, &grown, &f)) {
 		pr_err("%s: resize to %llu sectors: %s (value %llu, limit %llu)\n",
 		       dev->disk->disk_name, new_sectors, prld_status_str(f.status),

@@ -176,6 +176,8 @@ int prld_revert(struct prld_device *dev, const void __user *arg)
 	if (ret)
 		return ret;
 	ret = prld_take_files(&chain, req.fds, req.nr_layers, false);
+	if (!ret && (req.flags & PRLD_REVERT_PLAIN_BASE))
+		prld_chain_set_plain(&chain, req.plain_sectors);
 	if (!ret)
 		ret = mutex_lock_killable(&dev->mutex);
 	if (!ret) {

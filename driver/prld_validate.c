@@ -19,6 +19,14 @@ static bool prld_all_zero(const void *p, size_t len)
 	return !memchr_inv(p, 0, len);
 }
 
+/* A plain base has a size, and only a plain base has one. */
+static int prld_check_plain(bool plain, __u64 sectors)
+{
+	if (plain != !!sectors)
+		return -EINVAL;
+	return sectors > PRLD_MAX_PLAIN_SECTORS ? -EINVAL : 0;
+}
+
 int prld_check_config(const struct prld_config *cfg)
 {
 	if (cfg->size != sizeof(*cfg))
@@ -31,7 +39,8 @@ int prld_check_config(const struct prld_config *cfg)
 		return -EINVAL;
 	if (cfg->offset % PRLD_SECTOR_SIZE)
 		return -EINVAL;
-	return 0;
+	return prld_check_plain(cfg->flags & PRLD_CONFIG_PLAIN_BASE,
+				cfg->plain_sectors);
 }
 
 /* PRLD_GET_LAYER: everything but size and layer is output, so zero. */
@@ -78,12 +87,13 @@ int prld_check_push(const struct prld_push_top *req)
 
 int prld_check_revert(const struct prld_revert *req)
 {
-	if (req->size != sizeof(*req) || req->flags || req->pad ||
-	    !prld_all_zero(req->reserved, sizeof(req->reserved)))
+	if (req->size != sizeof(*req) || req->flags & ~PRLD_REVERT_PLAIN_BASE ||
+	    req->pad || !prld_all_zero(req->reserved, sizeof(req->reserved)))
 		return -EINVAL;
 	if (!req->nr_layers || req->nr_layers > PRLD_MAX_LAYERS)
 		return -EINVAL;
-	return 0;
+	return prld_check_plain(req->flags & PRLD_REVERT_PLAIN_BASE,
+				req->plain_sectors);
 }
 
 int prld_check_resize(const struct prld_resize *req)

@@ -10,6 +10,12 @@
 
 #include "prld_ioctl.h"
 
+/*
+ * The largest plain base: its clusters (1 MiB or more) must fit a u32
+ * count as a BAT's do, 4 PiB; the top's BAT is the practical limit.
+ */
+#define PRLD_MAX_PLAIN_SECTORS	(0xffffffffULL * 2048)
+
 /* The largest bitmap one PRLD_GET_MAP call returns (2^27 clusters). */
 #define PRLD_MAP_MAX_BYTES	(16U << 20)
 

@@ -43,7 +43,15 @@
 #define PRLD_CONFIG_DIRECT_IO	(1U << 1)	/* O_DIRECT-style file I/O */
 #define PRLD_CONFIG_AUTOCLEAR	(1U << 2)	/* detach at last close */
 #define PRLD_CONFIG_NO_PARTSCAN	(1U << 3)	/* don't scan partitions */
-#define PRLD_CONFIG_FLAGS_ALL	0xfU
+/*
+ * Layer 0 is a plain (raw) image of plain_sectors: no header, no BAT,
+ * cluster i at byte i * cluster.  The file must hold that many sectors.
+ * Only the base may be plain (a ploop raw-base disk); the layers above
+ * are expanding images whose geometry gives the cluster size (1 MiB for a
+ * disk that is the plain image alone).
+ */
+#define PRLD_CONFIG_PLAIN_BASE	(1U << 4)
+#define PRLD_CONFIG_FLAGS_ALL	0x1fU
 
 struct prld_config {
 	__u32 size;		/* sizeof(struct prld_config) */
@@ -52,7 +60,8 @@ struct prld_config {
 	__u64 fds;		/* user pointer to __s32[nr_layers], base first */
 	__u32 nr_layers;	/* 1..PRLD_MAX_LAYERS */
 	__u32 pad;		/* must be zero */
-	__u64 reserved[4];	/* must be zero */
+	__u64 plain_sectors;	/* PLAIN_BASE: layer 0's size; else zero */
+	__u64 reserved[3];	/* must be zero */
 };
 
 /* PRLD_DETACH argument */
@@ -79,6 +88,7 @@ struct prld_device_status {
 /* PRLD_GET_LAYER flags */
 #define PRLD_LAYER_WRITABLE	(1U << 0)
 #define PRLD_LAYER_V1		(1U << 1)	/* sector-unit BAT */
+#define PRLD_LAYER_RAW		(1U << 2)	/* a plain (raw) image */
 
 struct prld_layer_status {
 	__u32 size;		/* in: sizeof(struct prld_layer_status) */
@@ -118,15 +128,18 @@ struct prld_push_top {
 
 /*
  * PRLD_REVERT: the device's new chain, base first, its top an empty image
- * (opened read-write).  Same limits as PRLD_CONFIGURE.
+ * (opened read-write).  Same limits as PRLD_CONFIGURE; PLAIN_BASE as there.
  */
+#define PRLD_REVERT_PLAIN_BASE	(1U << 0)
+
 struct prld_revert {
 	__u32 size;		/* sizeof(struct prld_revert) */
-	__u32 flags;		/* none defined: must be zero */
+	__u32 flags;		/* PRLD_REVERT_* */
 	__u64 fds;		/* user pointer to __s32[nr_layers], base first */
 	__u32 nr_layers;	/* 1..PRLD_MAX_LAYERS */
 	__u32 pad;		/* must be zero */
-	__u64 reserved[4];	/* must be zero */
+	__u64 plain_sectors;	/* PLAIN_BASE: layer 0's size; else zero */
+	__u64 reserved[3];	/* must be zero */
 };
 
 /*

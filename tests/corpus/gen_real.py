@@ -228,6 +228,17 @@ def case(name, d):
         raw = bytearray(16 * MIB)
         raw[0:MIB] = data[0]
         raw[5 * MIB:6 * MIB] = data[5]
+    elif name == "pd-plain":
+        # PD's "plain" disk: one raw image typed Plain, no TopGUID; 20 MiB
+        # and a half, so its last 1 MiB cluster is partial.
+        os.makedirs(d)
+        bname = os.path.basename(d)
+        f = "%s.0.%s.hds" % (bname, TOP)
+        raw = bytearray(rnd(20 * MIB + 512 * 1024, 7))
+        open(os.path.join(d, f), "wb").write(raw)
+        open(os.path.join(d, bname), "w").close()
+        desc(d, len(raw) // 512, [(0, len(raw) // 512, 2048,
+                                   [(TOP, "Plain", f)])], [(TOP, ZERO)])
     else:
         sys.exit("gen_real.py: unknown case " + name)
     if raw is not None:

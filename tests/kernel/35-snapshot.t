@@ -116,6 +116,38 @@ is "$("$PRLDCTL" info --json "$dev" | jq '.layers | length')" 2 "and adds the la
 "$PRLDCTL" close "$dev"
 "$PRLDCTL" close "$other"
 
+# A new top must pass CONFIGURE's file checks (driver review M1): on a
+# direct-I/O device, a delta on tmpfs is refused (6.1's tmpfs cannot do
+# direct I/O: a write would have called a NULL direct_IO) or, where the
+# filesystem can, it works; never an oops.  O_APPEND is refused.
+"$PRLDCTL" create -s 16M "$S/dio"
+dev=$(attach --direct-io on "$S/dio")
+is "$("$PRLDCTL" info --json "$dev" | jq .direct_io)" true "a direct-I/O device"
+mkdir -p /tmp/m1 && "$PRLDCTL" create --image -s 16M /tmp/m1/new.hds
+dmesg_mark
+run "$RAWATTACH" --push-to "$dev" /tmp/m1/new.hds
+if [ "$RC" = 0 ]; then
+	head -c 1M /dev/urandom > "$WORK/m1"
+	dd if="$WORK/m1" of="$dev" bs=1M seek=2 oflag=direct conv=fsync status=none
+	ok $? "the tmpfs delta was taken: direct writes into it work"
+	cmp -s <(dd if="$dev" bs=1M skip=2 count=1 iflag=direct status=none) "$WORK/m1"
+	ok $? "and read back"
+else
+	like "$ERR" EINVAL "a tmpfs delta for a direct-I/O device is refused with EINVAL"
+	like "$(dmesg_new)" "cannot do direct I/O" "and dmesg says why"
+fi
+"$PRLDCTL" close "$dev"
+rm -rf /tmp/m1
+"$PRLDCTL" create -s 16M "$S/app"
+"$PRLDCTL" create --image -s 16M "$S/app-new.hds"
+dev=$(attach "$S/app")
+run "$RAWATTACH" --push-to "$dev" --append "$S/app-new.hds"
+like "$ERR" EINVAL "a new top opened with O_APPEND is refused"
+is "$("$PRLDCTL" info --json "$dev" | jq '.layers | length')" 1 "the device keeps its chain"
+"$PRLDCTL" close "$dev"
+run "$RAWATTACH" --append "$S/app/root.hds"
+like "$ERR" EINVAL "a chain opened with O_APPEND is refused at attach too"
+
 # Snapshots while fio writes and verifies: no acknowledged write is lost.
 "$PRLDCTL" create -s 64M --cluster-size 64K "$S/f"
 dev=$(attach "$S/f")

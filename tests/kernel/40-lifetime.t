@@ -105,4 +105,54 @@ wait $holder
 "$PRLDCTL" close "$dev"
 is "$("$PRLDCTL" list | wc -l)" 0 "closed once the opener went"
 
+# The last closer of a deferred detach is an unprivileged user who may use
+# the device but not write its image (root's 0600 file): the clean close
+# must not depend on who closes last (driver review M3).
+"$PRLDCTL" create -s 64M "$S/m3"
+dev=$(attach "$S/m3")
+head -c 3M /dev/urandom > "$WORK/m3"
+dd if="$WORK/m3" of="$dev" bs=1M oflag=direct status=none
+is "$(stat -c %a "$S/m3/root.hds")" 600 "the image is root's alone"
+ok $(( $(stat -c %s "$S/m3/root.hds") > 4 * 1048576 ? 0 : 1 )) \
+	"the file has a preallocated tail the clean close must cut"
+setpriv --reuid=65534 --regid=65534 --clear-groups sleep 2 < "$dev" & holder=$!
+sleep 0.3
+dmesg_mark
+run "$PRLDCTL" close --deferred "$dev"
+is "$RC" 0 "deferred detach while user nobody holds the device"
+wait $holder
+for i in $(seq 50); do
+	[ "$("$PRLDCTL" list | wc -l)" = 0 ] && break
+	sleep 0.1
+done
+is "$("$PRLDCTL" list | wc -l)" 0 "detached at nobody's close"
+is "$(le32 "$S/m3/root.hds" 44)" 0 "the clean close cleared the in-use flag"
+is "$(stat -c %s "$S/m3/root.hds")" $((4 * 1048576)) "and cut the tail"
+unlike() { case "$1" in *"$2"*) ok 1 "$3" ;; *) ok 0 "$3" ;; esac; }
+unlike "$(dmesg_new)" "clean close" "no failed clean close in dmesg"
+run "$PRLDCTL" check "$S/m3"
+is "$RC" 0 "prldctl check clean"
+"$PRLDCTL" read --length 3M "$S/m3" | cmp -s - "$WORK/m3"
+ok $? "the data is there"
+
+# ->open refuses a device being detached; the detacher's own close does
+# the teardown (newest loop's order, driver review L6).
+"$PRLDCTL" create -s 16M "$S/gate"
+dev=$(attach "$S/gate")
+run python3 - "$dev" <<'PY'
+import errno, fcntl, os, sys
+PRLD_DETACH = (0xDC << 8) | 0x11
+fd = os.open(sys.argv[1], os.O_RDONLY)
+fcntl.ioctl(fd, PRLD_DETACH, 0)
+try:
+    os.close(os.open(sys.argv[1], os.O_RDONLY))
+    print("second open allowed")
+except OSError as e:
+    print("second open:", errno.errorcode[e.errno])
+os.close(fd)
+PY
+is "$OUT" "second open: ENXIO" "a device being detached refuses new openers"
+is "$("$PRLDCTL" list | wc -l)" 0 "the detacher's close detached it"
+is "$(le32 "$S/gate/root.hds" 44)" 0 "cleanly"
+
 tap_done

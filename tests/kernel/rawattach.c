@@ -10,6 +10,9 @@
  *             FILE...
  *   rawattach --push-to DEV [--flags X] [--size N] [--pad N] [--reserved N]
  *             [--ro-fds] FILE       (PRLD_PUSH_TOP of FILE onto DEV)
+ *   --append opens every file with O_APPEND (which the driver refuses)
+ *   --plain N sets PRLD_CONFIG_PLAIN_BASE with plain_sectors N (any N,
+ *   with --flags too, so the validation can be driven)
  *   rawattach --revert-to DEV [--flags X] [--size N] [--pad N] [--reserved N]
  *             [--nr N] [--bad-fd] [--bad-ptr] [--ro-fds] FILE...
  *                                   (PRLD_REVERT of DEV to the chain FILE...)
@@ -35,7 +38,11 @@
 
 #include "prld_ioctl.h"
 
+/* The last element of an array: where --reserved puts its value. */
+#define ARRAY_LAST(a) (sizeof(a) / sizeof((a)[0]) - 1)
+
 static int fail_fd = -1;	/* /proc/self/make-it-fail, or -1 */
+static int append_flag;		/* --append: files opened with O_APPEND */
 
 /* ioctl() with this task's allocations failing as failslab decides. */
 static int failing_ioctl(int fd, unsigned long cmd, void *arg)
@@ -72,8 +79,8 @@ static int push(const char *devpath, const struct prld_config *cfg,
 
 	if (nfiles != 1)
 		return 2;
-	req.reserved[3] = cfg->reserved[3];
-	req.fd = open(files[0], ro_fds ? O_RDONLY : O_RDWR);
+	req.reserved[ARRAY_LAST(req.reserved)] = cfg->reserved[2];
+	req.fd = open(files[0], (ro_fds ? O_RDONLY : O_RDWR) | append_flag);
 	if (req.fd < 0)
 		return fail(files[0]);
 	dev = open(devpath, O_RDONLY);
@@ -96,7 +103,7 @@ static int revert(const char *devpath, const struct prld_config *cfg)
 	};
 	int dev;
 
-	req.reserved[3] = cfg->reserved[3];
+	req.reserved[ARRAY_LAST(req.reserved)] = cfg->reserved[2];
 	dev = open(devpath, O_RDONLY);
 	if (dev < 0)
 		return fail(devpath);
@@ -121,6 +128,8 @@ int main(int argc, char **argv)
 		{ "push-to", required_argument, NULL, 'T' },
 		{ "revert-to", required_argument, NULL, 'V' },
 		{ "make-it-fail", no_argument, NULL, 'F' },
+		{ "append", no_argument, NULL, 'A' },
+		{ "plain", required_argument, NULL, 'L' },
 		{ 0 }
 	};
 	struct prld_config cfg = { .size = sizeof(cfg) };
@@ -137,13 +146,18 @@ int main(int argc, char **argv)
 		case 'f': cfg.flags = strtoul(optarg, NULL, 0); break;
 		case 's': cfg.size = strtoul(optarg, NULL, 0); break;
 		case 'p': cfg.pad = strtoul(optarg, NULL, 0); break;
-		case 'R': cfg.reserved[3] = strtoull(optarg, NULL, 0); break;
+		case 'R': cfg.reserved[2] = strtoull(optarg, NULL, 0); break;
 		case 'n': nr = atoi(optarg); break;
 		case 'b': bad_fd = 1; break;
 		case 'P': bad_ptr = 1; break;
 		case 'O': ro_fds = 1; break;
 		case 'T': push_to = optarg; break;
 		case 'V': revert_to = optarg; break;
+		case 'A': append_flag = O_APPEND; break;
+		case 'L':
+			cfg.plain_sectors = strtoull(optarg, NULL, 0);
+			cfg.flags |= PRLD_CONFIG_PLAIN_BASE;
+			break;
 		case 'F':
 			fail_fd = open("/proc/self/make-it-fail", O_WRONLY);
 			if (fail_fd < 0)
@@ -162,7 +176,8 @@ int main(int argc, char **argv)
 		int top = i == argc - 1;
 
 		fds[i - optind] = open(argv[i],
-				       top && !ro && !ro_fds ? O_RDWR : O_RDONLY);
+				       (top && !ro && !ro_fds ? O_RDWR : O_RDONLY) |
+				       append_flag);
 		if (fds[i - optind] < 0)
 			return fail(argv[i]);
 	}

@@ -31,13 +31,31 @@ MUT(prld_config, cfg_none, flags, 0)
 MUT(prld_config, cfg_size_less, size, sizeof(struct prld_config) - 1)
 MUT(prld_config, cfg_size_more, size, sizeof(struct prld_config) + 8)
 MUT(prld_config, cfg_size_zero, size, 0)
-MUT(prld_config, cfg_flags_all, flags, PRLD_CONFIG_FLAGS_ALL)
+MUT(prld_config, cfg_flags_all, flags,
+    PRLD_CONFIG_FLAGS_ALL & ~PRLD_CONFIG_PLAIN_BASE)
+MUT(prld_config, cfg_plain_no_size, flags, PRLD_CONFIG_PLAIN_BASE)
+MUT(prld_config, cfg_size_no_plain, plain_sectors, 2048)
+
+/* A plain base with a size: both fields together. */
+static void cfg_plain(void *p)
+{
+	struct prld_config *cfg = p;
+
+	cfg->flags = PRLD_CONFIG_PLAIN_BASE;
+	cfg->plain_sectors = 41984;
+}
+
+static void cfg_plain_huge(void *p)
+{
+	cfg_plain(p);
+	((struct prld_config *)p)->plain_sectors = PRLD_MAX_PLAIN_SECTORS + 1;
+}
 MUT(prld_config, cfg_flag_ro, flags, PRLD_CONFIG_READ_ONLY)
 MUT(prld_config, cfg_flag_next, flags, PRLD_CONFIG_FLAGS_ALL + 1)
 MUT(prld_config, cfg_flag_top, flags, 1U << 31)
 MUT(prld_config, cfg_pad, pad, 1)
 MUT(prld_config, cfg_res0, reserved[0], 1)
-MUT(prld_config, cfg_res3, reserved[3], 1ULL << 63)
+MUT(prld_config, cfg_res2, reserved[2], 1ULL << 63)
 MUT(prld_config, cfg_layers0, nr_layers, 0)
 MUT(prld_config, cfg_layers_max, nr_layers, PRLD_MAX_LAYERS)
 MUT(prld_config, cfg_layers_over, nr_layers, PRLD_MAX_LAYERS + 1)
@@ -54,13 +72,17 @@ static const struct arg_case cfg_cases[] = {
 	{ "size - 1", cfg_size_less, -EINVAL },
 	{ "size + 8", cfg_size_more, -EINVAL },
 	{ "size 0", cfg_size_zero, -EINVAL },
-	{ "all known flags", cfg_flags_all, 0 },
+	{ "all known flags but a plain base", cfg_flags_all, 0 },
+	{ "plain base of 41984 sectors", cfg_plain, 0 },
+	{ "plain base without a size", cfg_plain_no_size, -EINVAL },
+	{ "a size without a plain base", cfg_size_no_plain, -EINVAL },
+	{ "plain base past the limit", cfg_plain_huge, -EINVAL },
 	{ "read-only", cfg_flag_ro, 0 },
 	{ "first unknown flag", cfg_flag_next, -EINVAL },
 	{ "top flag", cfg_flag_top, -EINVAL },
 	{ "pad", cfg_pad, -EINVAL },
 	{ "reserved[0]", cfg_res0, -EINVAL },
-	{ "reserved[3]", cfg_res3, -EINVAL },
+	{ "reserved[2]", cfg_res2, -EINVAL },
 	{ "0 layers", cfg_layers0, -EINVAL },
 	{ "max layers", cfg_layers_max, 0 },
 	{ "max layers + 1", cfg_layers_over, -EINVAL },
@@ -246,9 +268,19 @@ MUT(prld_revert, rv_max, nr_layers, PRLD_MAX_LAYERS)
 MUT(prld_revert, rv_zero_layers, nr_layers, 0)
 MUT(prld_revert, rv_too_many, nr_layers, PRLD_MAX_LAYERS + 1)
 MUT(prld_revert, rv_size, size, 8)
-MUT(prld_revert, rv_flags, flags, 1)
+MUT(prld_revert, rv_flags, flags, 2)
 MUT(prld_revert, rv_pad, pad, 1)
-MUT(prld_revert, rv_res3, reserved[3], 1)
+MUT(prld_revert, rv_res2, reserved[2], 1)
+MUT(prld_revert, rv_plain_no_size, flags, PRLD_REVERT_PLAIN_BASE)
+MUT(prld_revert, rv_size_no_plain, plain_sectors, 8)
+
+static void rv_plain(void *p)
+{
+	struct prld_revert *req = p;
+
+	req->flags = PRLD_REVERT_PLAIN_BASE;
+	req->plain_sectors = 8;
+}
 
 static const struct arg_case rv_cases[] = {
 	{ "valid", rv_none, 0 },
@@ -256,9 +288,12 @@ static const struct arg_case rv_cases[] = {
 	{ "no layer", rv_zero_layers, -EINVAL },
 	{ "256 layers", rv_too_many, -EINVAL },
 	{ "size 8", rv_size, -EINVAL },
-	{ "flags", rv_flags, -EINVAL },
+	{ "unknown flag", rv_flags, -EINVAL },
 	{ "pad", rv_pad, -EINVAL },
-	{ "reserved[3]", rv_res3, -EINVAL },
+	{ "reserved[2]", rv_res2, -EINVAL },
+	{ "plain base", rv_plain, 0 },
+	{ "plain base without a size", rv_plain_no_size, -EINVAL },
+	{ "a size without a plain base", rv_size_no_plain, -EINVAL },
 };
 
 KUNIT_ARRAY_PARAM(rv, rv_cases, arg_case_desc);

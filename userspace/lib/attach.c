@@ -31,6 +31,7 @@ struct chain_files {
 	unsigned int n;
 	char **paths;		/* base first */
 	int *fds;
+	uint64_t plain_sectors;	/* the base is raw, of this size; 0: not */
 };
 
 /* Close the files (and so drop their locks); the paths stay. */
@@ -88,11 +89,13 @@ static int chain_resolve(const char *path, unsigned int flags,
 	for (i = 0; !ret && i < info.nlayers; i++) {
 		cf->fds[i] = -1;
 		cf->n = i + 1;
+		/*
+		 * layer_kind.c decided from the bytes: only a base is ever
+		 * raw.  The driver checks the file holds that many sectors.
+		 */
 		if (info.layers[i].kind == PRLD_LAYER_PLAIN)
-			ret = prld_set_err(err, -EOPNOTSUPP,
-					   "%s: a plain (raw) layer cannot be attached yet: the driver reads expanding images only; read and write the disk offline (prldctl read/write)",
-					   info.layers[i].file);
-		else if (!(cf->paths[i] = strdup(info.layers[i].file)))
+			cf->plain_sectors = info.layers[i].nb_sectors;
+		if (!(cf->paths[i] = strdup(info.layers[i].file)))
 			ret = prld_set_err(err, -ENOMEM, "out of memory");
 	}
 	prld_close(disk, NULL);
@@ -245,10 +248,11 @@ static int configure_one(int ctl, const struct chain_files *cf,
 {
 	struct prld_config cfg = {
 		.size = sizeof(cfg),
-		.flags = flags,
+		.flags = flags | (cf->plain_sectors ? PRLD_CONFIG_PLAIN_BASE : 0),
 		.offset = o->offset,
 		.fds = (uintptr_t)cf->fds,
 		.nr_layers = cf->n,
+		.plain_sectors = cf->plain_sectors,
 	};
 	int index, fd, ret = 0;
 
@@ -491,6 +495,8 @@ int kdev_revert(const char *dev, const char *path, struct prld_err *err)
 	if (!ret) {
 		req.fds = (uintptr_t)cf.fds;
 		req.nr_layers = cf.n;
+		req.plain_sectors = cf.plain_sectors;
+		req.flags = cf.plain_sectors ? PRLD_REVERT_PLAIN_BASE : 0;
 		if (ioctl(fd, PRLD_REVERT, &req) < 0)
 			ret = explain_revert(-errno, dev, err);
 	}

@@ -218,6 +218,26 @@ int prld_create_image(const char *path, const struct prld_create_params *p,
 	return write_new_image(path, &g, p->preallocate, err);
 }
 
+/*
+ * A new delta of an existing disk: the disk's exact size, not rounded up
+ * to the cluster as a new disk is.  A disk QEMU made, or a plain one, may
+ * end inside a cluster; a delta one cluster larger would grow the disk
+ * (and the driver refuses a new top of another size).
+ */
+int image_create_delta(const char *path, const struct prld_create_params *p,
+		       struct prld_err *err)
+{
+	struct prld_geom g;
+	struct prld_chs chs;
+	int ret;
+
+	ret = plan_layout(path, p, &g, &chs, err);
+	if (ret)
+		return ret;
+	g.nb_sectors = p->size_sectors;
+	return write_new_image(path, &g, false, err);
+}
+
 /* An empty directory is fine to create a disk in; anything else is not. */
 static int dir_is_empty(const char *dir, struct prld_err *err)
 {

@@ -272,8 +272,8 @@ static int check_files_unique(const struct prld_desc *d, struct prld_err *err)
 		return -ENOMEM;
 	for (k = 0; k < d->nstorages; k++) {
 		desc_storage(d, k, &st);
-		for (i = 0; i < st.nimages && at < n; i++)
-			g[at++] = (struct gref){ st.images[i].file, at };
+		for (i = 0; i < st.nimages && at < n; i++, at++)
+			g[at] = (struct gref){ st.images[i].file, at };
 	}
 	qsort(g, at, sizeof(*g), gref_cmp);
 	dup = gdup(g, at);

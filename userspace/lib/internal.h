@@ -130,6 +130,10 @@ int image_grow(struct prld_image *img, uint64_t size_sectors,
  */
 int image_close(struct prld_image *img, struct prld_err *err);
 
+/* create.c: a new empty delta of @p->size_sectors exactly (snapshots). */
+int image_create_delta(const char *path, const struct prld_create_params *p,
+		       struct prld_err *err);
+
 /* ---- format_ext.c ------------------------------------------------- */
 
 /*

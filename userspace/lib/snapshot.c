@@ -251,7 +251,7 @@ static int make_delta(struct shot_op *op, const char *guid,
 		op->new_path = desc_file_path(d, op->new_file);
 	if (!op->new_file || !op->new_path)
 		return prld_set_err(err, -ENOMEM, "out of memory");
-	return prld_create_image(op->new_path, p, err);
+	return image_create_delta(op->new_path, p, err);
 }
 
 /* Append an Image + Shot pair for the new top delta (new XML nodes). */
