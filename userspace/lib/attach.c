@@ -125,8 +125,7 @@ static int chain_open(struct chain_files *cf, bool read_only,
 		if (cf->fds[i] < 0)
 			return prld_set_err(err, -errno, "%s: %s", cf->paths[i],
 					    strerror(errno));
-		if (flock(cf->fds[i], (top && !read_only ? LOCK_EX : LOCK_SH) |
-				      LOCK_NB) < 0)
+		if (lock_image_fd(cf->fds[i], top && !read_only) < 0)
 			return prld_set_err(err, -EBUSY,
 					    "%s: in use by another process or device",
 					    cf->paths[i]);
@@ -427,7 +426,7 @@ static int revert_open(struct chain_files *cf, const char *dev,
 		if (cf->fds[i] < 0)
 			ret = prld_set_err(err, -errno, "%s: %s", cf->paths[i],
 					   strerror(errno));
-		else if (flock(cf->fds[i], (top ? LOCK_EX : LOCK_SH) | LOCK_NB) < 0 &&
+		else if (lock_image_fd(cf->fds[i], top) < 0 &&
 			 (top || !device_layer(&info, cf->paths[i])))
 			ret = prld_set_err(err, -EBUSY,
 					   "%s: in use by another process or device",

@@ -745,16 +745,19 @@ static int repair_image(struct checker *c, const struct scan *s)
  */
 static int lock_image(struct checker *c, int fd, const char *name)
 {
+	int ret;
+
 	if (c->repair) {
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+		ret = lock_image_fd(fd, true);
+		if (ret == 0)
 			return 0;
-		if (errno == EWOULDBLOCK)
+		if (ret == -EBUSY)
 			return prld_set_err(c->err, -EBUSY,
-					    "%s: image is in use; cannot repair it",
+					    "%s: in use by another process (prld, QEMU, ploop or an attached device); cannot repair it while it is open",
 					    name);
-		return io_error(c, -errno, name, "flock");
+		return io_error(c, ret, name, "lock");
 	}
-	if (flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK)
+	if (lock_writer_elsewhere(fd))
 		add(c, PRLD_SEV_NOTE, 0, name,
 		    "image is open for writing elsewhere: findings may be stale");
 	return 0;

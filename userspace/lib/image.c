@@ -41,19 +41,19 @@ static int open_locked(struct prld_image *img, bool lock_it,
 		       struct prld_err *err)
 {
 	int mode = img->writable ? O_RDWR : O_RDONLY;
-	int lock = img->writable ? LOCK_EX : LOCK_SH;
 	struct stat st;
+	int ret;
 
 	img->fd = open(img->path, mode | O_CLOEXEC);
 	if (img->fd < 0)
 		return sys_err(err, img->path, "cannot open");
-	if (lock_it && flock(img->fd, lock | LOCK_NB) < 0) {
-		if (errno == EWOULDBLOCK)
-			return prld_set_err(err, -EBUSY,
-					    "%s: in use by another process",
-					    img->path);
-		return sys_err(err, img->path, "cannot lock");
-	}
+	ret = lock_it ? lock_image_fd(img->fd, img->writable) : 0;
+	if (ret == -EBUSY)
+		return prld_set_err(err, -EBUSY,
+				    "%s: in use by another process (prld, QEMU, ploop or an attached device)",
+				    img->path);
+	if (ret)
+		return prld_sys_err(err, ret, img->path, "cannot lock");
 	if (fstat(img->fd, &st) < 0)
 		return sys_err(err, img->path, "cannot stat");
 	if (!S_ISREG(st.st_mode))

@@ -3,6 +3,7 @@
  * Contracts between libprld's files.  Not installed.
  *
  *   util.c        error helpers, size parsing, full pread/pwrite, paths
+ *   lock.c        image locks that prld, ploop and QEMU all honour
  *   geometry.c    ploop's CHS rule
  *   image.c       one image file: open/validate, lookup, allocate, close
  *   descriptor.c  DiskDescriptor.xml via libxml2: load, validate, chain, save
@@ -41,6 +42,22 @@ char *prld_dirname(const char *path);
 char *prld_join(const char *dir, const char *name);
 /* fsync the directory holding @path (after create/rename). */
 int prld_fsync_dir(const char *path);
+
+/* ---- lock.c ------------------------------------------------------- */
+
+/*
+ * Lock an image file for writing (@exclusive) or reading, as prld and
+ * ploop do (flock) and as QEMU does (OFD byte locks, see lock.c): 0,
+ * -EBUSY when another process (prld, ploop, QEMU, the kernel driver) uses
+ * it in a conflicting way, or another negative errno.  The locks live as
+ * long as the open file description.
+ */
+int lock_image_fd(int fd, bool exclusive);
+/*
+ * Does somebody else write the file (an exclusive flock or QEMU's "write"
+ * byte)?  Takes a shared flock when it can, as a reader would.
+ */
+bool lock_writer_elsewhere(int fd);
 
 /* ---- geometry.c --------------------------------------------------- */
 
