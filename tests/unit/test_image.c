@@ -640,6 +640,7 @@ static void test_torn_tail(void)
 	is_int(prld_pwrite(d, w, sizeof(w), 200000, NULL), 0,
 	       "write into a new cluster");
 	memcpy(ref + 200000, w, sizeof(w));
+	is_int(prld_flush(d, NULL), 0, "flush writes the batch's BAT");
 	is_int(hdr32(path, 64 + 4 * 3), 1,
 	       "new cluster reuses the torn space at data_off");
 	prld_close(d, NULL);
@@ -668,6 +669,7 @@ static void test_leak_reuse(void)
 	if (!ok(d != NULL, "image with leaked clusters opens"))
 		return;
 	prld_pwrite(d, &b, 1, 70000, NULL);
+	prld_flush(d, NULL);
 	is_int(hdr32(path, 64 + 4), 1, "allocation reuses the leaked space");
 	prld_close(d, NULL);
 	is_int(file_size(path), 2 * 65536, "file ends after the new cluster");
@@ -739,8 +741,10 @@ static void test_image_api(void)
 	is_int(image_lookup(img, 99), 0, "lookup past the BAT is 0");
 	read_bytes(path, buf, sizeof(buf), 65536 + 1000);
 	ok(!memcmp(buf, zero, sizeof(buf)), "zero-allocated cluster reads 0");
-	is_int(hdr32(path, 64 + 8), 1, "BAT entry on disk");
+	is_int(hdr32(path, 64 + 8), 0,
+	       "BAT entry waits for the batch's commit");
 	is_int(image_sync(img, &err), 0, "sync");
+	is_int(hdr32(path, 64 + 8), 1, "BAT entry on disk after the sync");
 	is_int(image_close(img, &err), 0, "close");
 	is_int(hdr32(path, PRLD_OFF_FLAGS), 0, "EMPTY cleared after alloc");
 	is_int(image_close(NULL, NULL), 0, "image_close(NULL)");

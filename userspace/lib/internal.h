@@ -81,6 +81,16 @@ struct prld_image {
 	uint64_t allocated;		/* non-zero BAT entries */
 	bool marked_in_use;		/* we set the flag on disk */
 	bool data_written;		/* clear PRLD_FLAG_EMPTY at close */
+	/*
+	 * The batch (image_commit): BAT entries [pend_lo, pend_hi] may differ
+	 * on disk from memory; pend_bytes of new cluster data written since
+	 * the last commit.  @broken: a commit failed; writes and a clean
+	 * close are refused from then on (the in-use flag stays set).
+	 */
+	bool pending;
+	uint32_t pend_lo, pend_hi;
+	uint64_t pend_bytes;
+	int broken;			/* 0, or the negative errno */
 };
 
 /*
@@ -108,17 +118,27 @@ int image_begin_write(struct prld_image *img, struct prld_err *err);
 /* Byte offset of virtual cluster @cluster in the file, 0 if unmapped. */
 uint64_t image_lookup(const struct prld_image *img, uint32_t cluster);
 /*
- * Allocate @cluster at the end of the file following format-notes §7:
- * extend (reads as zeros), write @data (a whole cluster; NULL = leave
- * zeros), fdatasync, write the BAT entry, fdatasync, then update memory.
- * On failure memory is unchanged and the space is reused by the next call.
+ * Allocate @cluster at the end of the file following format-notes §7, in
+ * batches as the kernel driver does: extend (reads as zeros) and write
+ * @data (a whole cluster; NULL = leave zeros); memory maps it at once and
+ * the BAT entry joins the batch.  image_commit() then makes the batch's
+ * data durable with one fdatasync and only after it writes the batch's
+ * BAT entries (durable with the next sync: the next commit's, a flush's
+ * or the close's), so no entry on disk ever names space that is not
+ * durable -- and a copied-up cluster is durable before the entry that
+ * hides the lower layer's.  A batch commits by itself once it holds
+ * IMAGE_BATCH_BYTES.  On failure before the batch, memory is unchanged.
  */
+#define IMAGE_BATCH_BYTES (64ULL << 20)
 int image_alloc(struct prld_image *img, uint32_t cluster, const void *data,
 		uint64_t *file_off, struct prld_err *err);
+/* @cluster's entry (memory already holds it) joins the batch. */
+void image_mark_pending(struct prld_image *img, uint32_t cluster,
+			uint64_t bytes);
+/* The batch: data durable, then its BAT entries written (not synced). */
+int image_commit(struct prld_image *img, struct prld_err *err);
+/* image_commit, then everything written is durable. */
 int image_sync(struct prld_image *img, struct prld_err *err);
-/* BAT entry @cluster := @entry on disk, made durable (memory unchanged). */
-int image_write_bat(struct prld_image *img, uint32_t cluster, __u32 entry,
-		    struct prld_err *err);
 /*
  * Grow the image to @size_sectors (image_grow.c): clusters in the way of
  * the larger BAT move to the end first; the new header is written last.

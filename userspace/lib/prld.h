@@ -110,6 +110,13 @@ int prld_close(struct prld_disk *disk, struct prld_err *err);
 
 int prld_get_info(struct prld_disk *disk, struct prld_info *out);
 
+/*
+ * Writes into new clusters go in batches (as the kernel driver's): their
+ * BAT entries reach the file, after their data is durable, once a batch
+ * is full, and at prld_flush() or prld_close(), which make everything
+ * durable.  A crash before that leaves such a cluster unmapped (leaked
+ * space, which check --repair reclaims), never mapped to other data.
+ */
 int prld_pread(struct prld_disk *disk, void *buf, size_t len, uint64_t off,
 	       struct prld_err *err);
 int prld_pwrite(struct prld_disk *disk, const void *buf, size_t len,
