@@ -190,9 +190,13 @@ static const char *parent_of(const struct prld_desc *d, const char *guid)
 	return "";
 }
 
-/* Open layer @i of the chain (descriptor image @di); only the top writes. */
+/*
+ * Open layer @i of the chain (descriptor image @di); only the top writes.
+ * A snapshot state's top is a lower layer of the disk: it may be smaller
+ * than Disk_size, as they are.
+ */
 static int open_chain_layer(struct prld_disk *disk, unsigned int i,
-			    unsigned int di, struct prld_err *err)
+			    unsigned int di, bool state, struct prld_err *err)
 {
 	const struct prld_desc *d = disk->desc;
 	const struct prld_desc_image *di_img = &d->images[di];
@@ -213,12 +217,27 @@ static int open_chain_layer(struct prld_disk *disk, unsigned int i,
 	ret = open_layer(disk, path, di_img->kind, top, d->disk_size,
 			 d->blocksize, &disk->layers[i], err);
 	if (!ret)
-		ret = layer_matches(d, disk->layers[i], top, err);
+		ret = layer_matches(d, disk->layers[i], top && !state, err);
 	return ret;
 }
 
+/* The chain up to @guid (NULL: TopGUID), base first. */
+static int state_chain(const struct prld_desc *d, const char *guid,
+		       unsigned int **idx, unsigned int *n,
+		       struct prld_err *err)
+{
+	int s;
+
+	if (!guid)
+		return desc_chain(d, NULL, idx, n, err);
+	s = desc_find_named_shot(d, guid, err);
+	if (s < 0)
+		return s;
+	return desc_chain(d, d->shots[s].guid, idx, n, err);
+}
+
 static int open_descriptor(struct prld_disk *disk, const char *path,
-			   struct prld_err *err)
+			   const char *guid, struct prld_err *err)
 {
 	unsigned int *idx = NULL, n = 0, i;
 	int ret;
@@ -231,14 +250,14 @@ static int open_descriptor(struct prld_disk *disk, const char *path,
 	}
 	ret = desc_load(path, &disk->desc, err);
 	if (!ret)
-		ret = desc_chain(disk->desc, NULL, &idx, &n, err);
+		ret = state_chain(disk->desc, guid, &idx, &n, err);
 	if (!ret && n == 0)
 		ret = prld_set_err(err, -EINVAL, "%s: no images in the chain",
 				   path);
 	if (!ret)
 		ret = alloc_layers(disk, n, err);
 	for (i = 0; !ret && i < n; i++)
-		ret = open_chain_layer(disk, i, idx[i], err);
+		ret = open_chain_layer(disk, i, idx[i], guid != NULL, err);
 	free(idx);
 	if (ret)
 		return ret;
@@ -247,9 +266,12 @@ static int open_descriptor(struct prld_disk *disk, const char *path,
 	return 0;
 }
 
-/* A directory, its DiskDescriptor.xml, or a bare image: open the right one. */
+/*
+ * A directory, its DiskDescriptor.xml, or a bare image: open the right
+ * one, at snapshot @guid's state if not NULL.
+ */
 static int open_any(struct prld_disk *disk, const char *path,
-		    struct prld_err *err)
+		    const char *guid, struct prld_err *err)
 {
 	struct stat st;
 	char *desc;
@@ -262,14 +284,18 @@ static int open_any(struct prld_disk *disk, const char *path,
 		desc = prld_join(path, PRLD_DESCRIPTOR);
 		if (!desc)
 			return prld_set_err(err, -ENOMEM, "out of memory");
-		ret = open_descriptor(disk, desc, err);
+		ret = open_descriptor(disk, desc, guid, err);
 		free(desc);
 		return ret;
 	}
+	if (has_image_magic(path) && guid)
+		return prld_set_err(err, -ENOENT,
+				    "%s: a bare image has no snapshots (no GUID %s)",
+				    path, guid);
 	if (has_image_magic(path))
 		return open_bare(disk, path, err);
 	if (ends_with(path, ".xml"))
-		return open_descriptor(disk, path, err);
+		return open_descriptor(disk, path, guid, err);
 	/* Let the image validator say what is wrong with the header. */
 	return open_bare(disk, path, err);
 }
@@ -290,15 +316,26 @@ int prld_open(const char *path, unsigned int flags,
 	      const struct prld_policy *policy, struct prld_disk **out,
 	      struct prld_err *err)
 {
+	return prld_open_snapshot(path, NULL, flags, policy, out, err);
+}
+
+int prld_open_snapshot(const char *path, const char *guid,
+		       unsigned int flags, const struct prld_policy *policy,
+		       struct prld_disk **out, struct prld_err *err)
+{
 	struct prld_disk *disk;
 	int ret;
 
 	*out = NULL;
+	if (guid && (flags & PRLD_OPEN_WRITE))
+		return prld_set_err(err, -EROFS,
+				    "%s: snapshot %s is read-only; revert to it (prldctl revert) to write on top of it",
+				    path, guid);
 	disk = calloc(1, sizeof(*disk));
 	if (!disk)
 		return prld_set_err(err, -ENOMEM, "%s: out of memory", path);
 	disk->flags = flags;
-	ret = open_any(disk, path, err);
+	ret = open_any(disk, path, guid, err);
 	if (!ret)
 		ret = apply_policy(disk, path, policy, err);
 	if (ret) {

@@ -105,6 +105,17 @@ int prld_create_image(const char *path, const struct prld_create_params *p,
 int prld_open(const char *path, unsigned int flags,
 	      const struct prld_policy *policy, struct prld_disk **out,
 	      struct prld_err *err);
+/*
+ * prld_open of the state snapshot @guid holds (the chain from the base up
+ * to @guid; NULL: the disk as it is), read-only (-EROFS with
+ * PRLD_OPEN_WRITE): a frozen state read without reverting, e.g. for a
+ * backup while the disk is in use -- a snapshot's files are read-only
+ * layers, which readers share with writers of the top.  Its size is the
+ * snapshot's own (a disk grown later was smaller then).
+ */
+int prld_open_snapshot(const char *path, const char *guid,
+		       unsigned int flags, const struct prld_policy *policy,
+		       struct prld_disk **out, struct prld_err *err);
 /* Clean close: data durable, file truncated, in-use flag cleared. */
 int prld_close(struct prld_disk *disk, struct prld_err *err);
 
@@ -181,6 +192,12 @@ struct prld_attach_opts {
 	enum prld_direct_io direct_io;
 	bool autoclear;			/* detach at last close */
 	bool no_partscan;
+	/*
+	 * Attach the state of this snapshot (GUID; read_only required)
+	 * instead of the disk: its files are lower layers of the disk, so
+	 * it may sit beside the disk's own device.  NULL: the disk.
+	 */
+	const char *snapshot;
 };
 
 struct prld_dev_layer {

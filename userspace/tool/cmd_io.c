@@ -19,6 +19,7 @@ struct io_opts {
 	uint64_t offset, length;
 	bool have_length;
 	const char *path;
+	const char *snapshot;	/* read a snapshot's state */
 };
 
 static int parse_io(int argc, char **argv, struct io_opts *o, bool reading)
@@ -26,6 +27,7 @@ static int parse_io(int argc, char **argv, struct io_opts *o, bool reading)
 	static const struct option longopts[] = {
 		{ "offset", required_argument, NULL, 'o' },
 		{ "length", required_argument, NULL, 'l' },
+		{ "snapshot", required_argument, NULL, 's' },
 		{ 0 }
 	};
 	int c;
@@ -42,6 +44,11 @@ static int parse_io(int argc, char **argv, struct io_opts *o, bool reading)
 			if (parse_size_arg("--length", optarg, &o->length))
 				return PRLDCTL_EXIT_FAIL;
 			o->have_length = true;
+			break;
+		case 's':
+			if (!reading)
+				return usage_error("--snapshot is for read only (snapshots are read-only)");
+			o->snapshot = optarg;
 			break;
 		default:
 			return usage_error("bad option");
@@ -96,16 +103,20 @@ int cmd_read(int argc, char **argv)
 
 	if (parse_io(argc, argv, &o, true))
 		return PRLDCTL_EXIT_FAIL;
-	disk = open_disk(o.path, PRLD_OPEN_READ, o.offset);
+	disk = open_disk_state(o.path, o.snapshot, PRLD_OPEN_READ, o.offset);
 	if (!disk)
 		return PRLDCTL_EXIT_FAIL;
 	prld_get_info(disk, &info);
 	if (!o.have_length)
 		o.length = info.visible_bytes;
 	if (o.length > info.visible_bytes) {
-		fail("%s: --length %" PRIu64 " from offset %" PRIu64
-		     " runs past the end of the disk (%" PRIu64 " bytes)",
-		     o.path, o.length, o.offset, info.size_sectors * 512);
+		char len_s[48], size_s[48];
+
+		fail("%s: --length %s from --offset %" PRIu64
+		     " runs past the end of the disk (%s)", o.path,
+		     bytes_str(o.length, len_s, sizeof(len_s)), o.offset,
+		     bytes_str(info.size_sectors * 512, size_s,
+			       sizeof(size_s)));
 		return close_disk(disk, PRLDCTL_EXIT_FAIL);
 	}
 	buf = malloc(IO_CHUNK);

@@ -19,7 +19,8 @@ static const struct command commands[] = {
 	  "create a disk directory (or a bare image)" },
 	{ "info", cmd_info, "[--json] DIR|IMAGE",
 	  "size, geometry, cluster size, layers, allocation" },
-	{ "read", cmd_read, "[--offset BYTES] [--length BYTES] DIR|IMAGE",
+	{ "read", cmd_read,
+	  "[--offset BYTES] [--length BYTES] [--snapshot GUID] DIR|IMAGE",
 	  "write the virtual disk's bytes to stdout" },
 	{ "write", cmd_write, "[--offset BYTES] DIR|IMAGE",
 	  "write stdin into the virtual disk" },
@@ -27,7 +28,7 @@ static const struct command commands[] = {
 	  "verify (and repair) images and descriptor; exit 0/2/3" },
 	{ "open", cmd_open,
 	  "[-r] [--offset BYTES] [--direct-io on|off|auto] [--autoclear]\n"
-	  "                 [--no-partscan] DIR|IMAGE",
+	  "                 [--no-partscan] [--snapshot GUID (with -r)] DIR|IMAGE",
 	  "attach a disk as /dev/prldN (kernel driver)" },
 	{ "close", cmd_close, "[--deferred] /dev/prldN|DIR|IMAGE",
 	  "detach a device (--deferred: at last close)" },

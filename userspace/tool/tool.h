@@ -62,9 +62,15 @@ const char *human_size(uint64_t bytes, char *buf, size_t len);
 void json_print(struct json_object *obj);
 struct json_object *json_u64(uint64_t v);
 
+/* "1073741824 bytes (1 GiB)"; @buf of at least 48 bytes. */
+const char *bytes_str(uint64_t bytes, char *buf, size_t len);
+
 /* Open for a command; prints the error itself. NULL on failure. */
 struct prld_disk *open_disk(const char *path, unsigned int flags,
 			    uint64_t offset);
+/* The same at snapshot @snapshot's state (NULL: the disk as it is). */
+struct prld_disk *open_disk_state(const char *path, const char *snapshot,
+				  unsigned int flags, uint64_t offset);
 /* Close and report a close error (data may not be durable). */
 int close_disk(struct prld_disk *disk, int status);
 
