@@ -77,7 +77,18 @@ static void test_parse_size(void)
 		{ "+1", -EINVAL, 0 },
 		{ " 1", -EINVAL, 0 },
 		{ "1 ", -EINVAL, 0 },
-		{ "1.5G", -EINVAL, 0 },
+		{ "1.5G", 0, 3ULL << 29 },
+		{ "0.5k", 0, 512 },
+		{ "1.25M", 0, 1310720 },
+		{ "2.0", 0, 2 },
+		{ "1.5", -EINVAL, 0 },		/* half a byte */
+		{ "1.G", -EINVAL, 0 },
+		{ ".5G", -EINVAL, 0 },
+		{ "1.0000000001K", -EINVAL, 0 },	/* more than 9 digits */
+		{ "16777215.5T", 0, (16777215ULL << 40) + (1ULL << 39) },
+		{ "16777215.75T", 0, (16777215ULL << 40) + (3ULL << 38) },
+		{ "16777216.5T", -ERANGE, 0 },
+		{ "1.1K", -EINVAL, 0 },		/* 1126.4 bytes */
 		{ "G", -EINVAL, 0 },
 		{ "12X", -EINVAL, 0 },
 		{ "12iB", -EINVAL, 0 },

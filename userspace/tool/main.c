@@ -4,6 +4,7 @@
  * virtual disks.  A thin command layer over libprld: every command parses
  * its options, makes one or two library calls and prints the result.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -44,7 +45,7 @@ static const struct command commands[] = {
 	  "the snapshot tree (* = read through, [top] = writable)" },
 	{ "revert", cmd_revert, "--to GUID DIR|/dev/prldN",
 	  "discard the top, continue from snapshot GUID" },
-	{ "resize", cmd_resize, "-s SIZE DIR|IMAGE|/dev/prldN",
+	{ "resize", cmd_resize, "-s [+]SIZE DIR|IMAGE|/dev/prldN",
 	  "grow the disk (offline or attached); shrinking is refused" },
 	{ "delete-snapshot", cmd_delete_snapshot, "[--json] GUID DIR",
 	  "remove a snapshot, merging it with its one child (offline)" },
@@ -72,8 +73,27 @@ static void print_help(FILE *out)
 	for (i = 0; i < NCOMMANDS; i++)
 		fprintf(out, "  %-*s %s\n", w, commands[i].name,
 			commands[i].summary);
-	fprintf(out, "\nSizes take binary K/M/G/T suffixes.  "
-		"'prldctl COMMAND --help' shows a command's options.\n");
+	fprintf(out, "\nSizes take binary K/M/G/T suffixes and fractions "
+		"(1.5G).  'prldctl COMMAND --help' shows a\n"
+		"command's options; 'prldctl -V' the version.\n");
+}
+
+/* Does the command line ask for help (before a "--")? */
+static bool wants_help(int argc, char **argv)
+{
+	int i;
+
+	for (i = 2; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+			return true;
+	return false;
+}
+
+static void print_command_help(const struct command *cmd)
+{
+	printf("usage: prldctl %s %s\n\n%s.\n", cmd->name, cmd->usage,
+	       cmd->summary);
+	printf("See prldctl(8) for the details.\n");
 }
 
 static const struct command *find_command(const char *name)
@@ -99,13 +119,17 @@ int main(int argc, char **argv)
 		print_help(stdout);
 		return PRLDCTL_EXIT_OK;
 	}
-	if (!strcmp(argv[1], "--version")) {
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
 		printf("prldctl %s\n", PRLDCTL_VERSION);
 		return PRLDCTL_EXIT_OK;
 	}
 	cmd = find_command(argv[1]);
 	if (!cmd)
 		return usage_error("unknown command '%s'", argv[1]);
+	if (wants_help(argc, argv)) {
+		print_command_help(cmd);
+		return PRLDCTL_EXIT_OK;
+	}
 	set_current_command(cmd);
 	/* Commands see argv[0] = their own name, as getopt expects. */
 	return cmd->run(argc - 1, argv + 1);
