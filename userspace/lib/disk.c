@@ -26,18 +26,6 @@ static uint64_t disk_cluster_bytes(const struct prld_disk *disk)
 	return (uint64_t)disk->cluster_sectors << PRLD_SECTOR_SHIFT;
 }
 
-/* Does @img hold @cluster?  A plain layer holds every one in place. */
-static bool layer_maps(const struct prld_image *img, uint32_t cluster,
-		       uint64_t *off)
-{
-	if (img->kind == PRLD_LAYER_PLAIN) {
-		*off = (uint64_t)cluster * prld_cluster_bytes(&img->geom);
-		return cluster < img->geom.bat_entries;
-	}
-	*off = image_lookup(img, cluster);
-	return *off != 0;
-}
-
 /* ---- open ----------------------------------------------------------- */
 
 static void free_disk(struct prld_disk *disk)
@@ -468,7 +456,7 @@ static int read_chunk(const struct prld_disk *disk, unsigned int from,
 
 	for (i = from + 1; i-- > 0;) {
 		img = disk->layers[i];
-		if (!layer_maps(img, c->cluster, &foff))
+		if (!image_maps(img, c->cluster, &foff))
 			continue;
 		ret = prld_pread_full(img->fd, buf, c->len, foff + c->in);
 		if (ret)
@@ -534,7 +522,7 @@ static int write_chunk(struct prld_disk *disk, const struct chunk *c,
 	uint64_t foff;
 	int ret;
 
-	if (layer_maps(top, c->cluster, &foff)) {
+	if (image_maps(top, c->cluster, &foff)) {
 		ret = prld_pwrite_full(top->fd, src, c->len, foff + c->in);
 		if (ret)
 			return prld_set_err(err, ret,
@@ -711,7 +699,7 @@ int prld_get_map(struct prld_disk *disk, const char *from_guid,
 	out->nbits = nbits;
 	for (i = lo; i <= hi; i++)
 		for (c = 0; c < nbits; c++)
-			if (layer_maps(disk->layers[i], c, &foff))
+			if (image_maps(disk->layers[i], c, &foff))
 				out->bits[c / 8] |= (uint8_t)(1U << (c % 8));
 	return 0;
 }

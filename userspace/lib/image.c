@@ -332,6 +332,16 @@ uint64_t image_lookup(const struct prld_image *img, uint32_t cluster)
 	return prld_bat_to_offset(&img->geom, img->bat[cluster]);
 }
 
+bool image_maps(const struct prld_image *img, uint32_t cluster, uint64_t *off)
+{
+	if (img->kind == PRLD_LAYER_PLAIN) {
+		*off = (uint64_t)cluster * prld_cluster_bytes(&img->geom);
+		return cluster < img->geom.bat_entries;
+	}
+	*off = image_lookup(img, cluster);
+	return *off != 0;
+}
+
 static int alloc_args_ok(const struct prld_image *img, uint32_t cluster,
 			 struct prld_err *err)
 {

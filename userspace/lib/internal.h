@@ -117,6 +117,9 @@ int image_open_header(const char *path, enum prld_layer_kind kind,
 int image_begin_write(struct prld_image *img, struct prld_err *err);
 /* Byte offset of virtual cluster @cluster in the file, 0 if unmapped. */
 uint64_t image_lookup(const struct prld_image *img, uint32_t cluster);
+/* Does @img hold @cluster (at *@off)?  A plain layer holds every one. */
+bool image_maps(const struct prld_image *img, uint32_t cluster,
+		uint64_t *off);
 /*
  * Allocate @cluster at the end of the file following format-notes §7, in
  * batches as the kernel driver does: extend (reads as zeros) and write

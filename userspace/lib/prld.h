@@ -147,6 +147,14 @@ int prld_get_map(struct prld_disk *disk, const char *from_guid,
 		 const char *to_guid, struct prld_map *out,
 		 struct prld_err *err);
 void prld_map_free(struct prld_map *map);
+/*
+ * The clusters of the open disk (or snapshot state) that may hold other
+ * than zeros: mapped by a layer, and not a hole of the file that serves
+ * them (SEEK_DATA).  Bits past the virtual size are 0.  For copying and
+ * exporting: a clear bit reads as zeros, without reading it.
+ */
+int prld_get_data_map(struct prld_disk *disk, struct prld_map *out,
+		      struct prld_err *err);
 
 /* Checker: findings in order; exit status as qemu-img check. */
 enum prld_severity {

@@ -25,6 +25,11 @@ static const struct command commands[] = {
 	  "write the virtual disk's bytes to stdout" },
 	{ "write", cmd_write, "[--offset BYTES] DIR|IMAGE",
 	  "write stdin into the virtual disk" },
+	{ "convert", cmd_convert,
+	  "[-p] [-q] [--snapshot GUID] [-O raw|prld] DISK RAW-FILE|DEVICE\n"
+	  "       prldctl convert [-p] [-q] [--image] [--cluster-size SIZE]\n"
+	  "                 [--format v1|v2] RAW-FILE|DEVICE|DISK NEW-DISK",
+	  "copy a disk to raw or raw into a new disk, zeros skipped" },
 	{ "check", cmd_check, "[--repair] [--json] DIR|IMAGE",
 	  "verify (and repair) images and descriptor; exit 0/2/3" },
 	{ "open", cmd_open,
