@@ -132,7 +132,7 @@ static ssize_t read_full(char *buf, size_t len)
 	size_t got = 0;
 	ssize_t n;
 
-	while (got < len) {
+	while (got < len && !interrupted()) {
 		n = read(STDIN_FILENO, buf + got, len - got);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -145,21 +145,27 @@ static ssize_t read_full(char *buf, size_t len)
 	return (ssize_t)got;
 }
 
-static int stream_in(struct prld_disk *disk, char *buf)
+/*
+ * Whole chunks of stdin into the disk.  A signal stops it between two
+ * writes, dropping the chunk it cut short: the disk then holds a prefix
+ * of the input, whole chunks of it, and closes cleanly.
+ */
+static int stream_in(struct prld_disk *disk, char *buf, uint64_t *written)
 {
 	struct prld_err err = { 0 };
-	uint64_t pos = 0;
 	ssize_t n;
 
 	for (;;) {
 		n = read_full(buf, IO_CHUNK);
+		if (interrupted())
+			return interrupt_exit();
 		if (n < 0)
 			return fail("reading stdin: %s", strerror((int)-n));
 		if (n == 0)
 			return 0;
-		if (prld_pwrite(disk, buf, (size_t)n, pos, &err) < 0)
+		if (prld_pwrite(disk, buf, (size_t)n, *written, &err) < 0)
 			return fail_err(&err);
-		pos += (uint64_t)n;
+		*written += (uint64_t)n;
 	}
 }
 
@@ -167,6 +173,8 @@ int cmd_write(int argc, char **argv)
 {
 	struct io_opts o = { 0 };
 	struct prld_disk *disk;
+	uint64_t written = 0;
+	char done[48];
 	char *buf;
 	int status;
 
@@ -175,8 +183,14 @@ int cmd_write(int argc, char **argv)
 	disk = open_disk(o.path, PRLD_OPEN_READ | PRLD_OPEN_WRITE, o.offset);
 	if (!disk)
 		return PRLDCTL_EXIT_FAIL;
+	interrupt_catch();
 	buf = malloc(IO_CHUNK);
-	status = buf ? stream_in(disk, buf) : fail("out of memory");
+	status = buf ? stream_in(disk, buf, &written) : fail("out of memory");
 	free(buf);
-	return close_disk(disk, status);
+	status = close_disk(disk, status);
+	if (interrupted())
+		fail("interrupted: %s written from --offset %" PRIu64
+		     "; %s closed cleanly", bytes_str(written, done, sizeof(done)),
+		     o.offset, o.path);
+	return status;
 }
