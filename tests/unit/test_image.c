@@ -590,7 +590,8 @@ static void test_bad_images(void)
 			 "writable open during conversion");
 	put32(tpath("bad.hds"), PRLD_OFF_FLAGS, 0);
 	write_bytes(tpath("bad.hds"), "NotAParallelsImg", 16, 0);
-	expect_open_fail("bad.hds", PRLD_OPEN_READ, -EINVAL, "unknown magic",
+	expect_open_fail("bad.hds", PRLD_OPEN_READ, -EINVAL,
+			 "bad.hds: not a Parallels image",
 			 "bad magic");
 	expect_open_fail("missing.hds", PRLD_OPEN_READ, -ENOENT,
 			 "missing.hds", "missing file");

@@ -970,6 +970,9 @@ static int check_path(struct checker *c, const char *path)
 	if (!S_ISDIR(st.st_mode)) {
 		if (is_descriptor(path))
 			return check_disk(c, path);
+		/* Named as an image by nobody but the user: is it one? */
+		if (S_ISREG(st.st_mode) && !has_image_magic(path))
+			return prld_not_image_err(c->err, path);
 		return check_image(c, path, NULL);
 	}
 	desc = prld_join(path, PRLD_DESCRIPTOR);

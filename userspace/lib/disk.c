@@ -80,8 +80,7 @@ static bool has_image_magic(const char *path)
 	if (fd < 0)
 		return false;
 	yes = prld_pread_full(fd, buf, sizeof(buf), 0) == 0 &&
-	      (!memcmp(buf, PRLD_MAGIC_V1, PRLD_MAGIC_LEN) ||
-	       !memcmp(buf, PRLD_MAGIC_V2, PRLD_MAGIC_LEN));
+	      prld_buf_has_magic(buf, sizeof(buf));
 	close(fd);
 	return yes;
 }

@@ -107,6 +107,8 @@ static int read_header(struct prld_image *img, struct prld_err *err)
 	if (ret)
 		return prld_set_err(err, ret, "%s: cannot read header: %s",
 				    img->path, strerror(-ret));
+	if (!prld_buf_has_magic(hdr, len))
+		return prld_not_image_err(err, img->path);
 	if (prld_header_check(hdr, len, img->file_size, &img->geom, &f))
 		return prld_fault_err(err, img->path, &f);
 	return 0;

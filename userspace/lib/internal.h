@@ -31,6 +31,12 @@ int prld_set_err(struct prld_err *err, int code, const char *fmt, ...)
 /* "<path>: <what>: <strerror(-code)>" for a failed call; returns @code. */
 int prld_sys_err(struct prld_err *err, int code, const char *path,
 		 const char *what);
+/*
+ * A file given as an image without either magic is no image at all, not
+ * a corrupt one: -EINVAL, "<path>: not a Parallels image (...)".
+ */
+int prld_not_image_err(struct prld_err *err, const char *path);
+bool prld_buf_has_magic(const void *buf, size_t len);
 /* Message for a validator fault: "<file>: <rule> (field 0x.., value .., limit ..)". */
 int prld_fault_err(struct prld_err *err, const char *file,
 		   const struct prld_fault *f);

@@ -25,6 +25,20 @@ int prld_set_err(struct prld_err *err, int code, const char *fmt, ...)
 	return code;
 }
 
+int prld_not_image_err(struct prld_err *err, const char *path)
+{
+	return prld_set_err(err, -EINVAL,
+			    "%s: not a Parallels image (its first 16 bytes are neither \"%s\" nor \"%s\")",
+			    path, PRLD_MAGIC_V1, PRLD_MAGIC_V2);
+}
+
+bool prld_buf_has_magic(const void *buf, size_t len)
+{
+	return len >= PRLD_MAGIC_LEN &&
+	       (!memcmp(buf, PRLD_MAGIC_V1, PRLD_MAGIC_LEN) ||
+		!memcmp(buf, PRLD_MAGIC_V2, PRLD_MAGIC_LEN));
+}
+
 int prld_sys_err(struct prld_err *err, int code, const char *path,
 		 const char *what)
 {
