@@ -385,6 +385,8 @@ install: $(TOOL) $(LIBPRLD)
 	install -D -m 0644 include/prld_format.h $(DESTDIR)$(PREFIX)/include/prld/prld_format.h
 	install -D -m 0644 include/prld_ioctl.h $(DESTDIR)$(PREFIX)/include/prld/prld_ioctl.h
 	install -D -m 0644 userspace/prldctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/prldctl.8
+	install -D -m 0644 userspace/prldctl.bash-completion \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/prldctl
 
 dkms-install:
 	tests/dkms.sh install

@@ -261,7 +261,7 @@ int prld_attach(const char *path, const struct prld_attach_opts *o,
 
 	if (o->offset % PRLD_SECTOR_SIZE)
 		return prld_set_err(err, -EINVAL,
-				    "%s: offset %llu is not a multiple of 512",
+				    "%s: offset %llu bytes is not a multiple of 512 bytes",
 				    path, (unsigned long long)o->offset);
 	if (o->snapshot && !o->read_only)
 		return prld_set_err(err, -EROFS,

@@ -417,10 +417,11 @@ static int check_range(const struct prld_disk *disk, size_t len,
 				    disk->info[disk->nlayers - 1].file, op);
 	if (off > visible || len > visible - off)
 		return prld_set_err(err, -ENXIO,
-				    "%s: cannot %s %zu bytes at offset %llu: the disk has %llu bytes",
+				    "%s: cannot %s %zu bytes at offset %llu: the disk has %llu bytes%s",
 				    disk->info[disk->nlayers - 1].file, op,
 				    len, (unsigned long long)off,
-				    (unsigned long long)visible);
+				    (unsigned long long)visible,
+				    disk->offset ? " past the open's offset" : "");
 	return 0;
 }
 
@@ -460,9 +461,10 @@ static int read_chunk(const struct prld_disk *disk, unsigned int from,
 		ret = prld_pread_full(img->fd, buf, c->len, foff + c->in);
 		if (ret)
 			return prld_set_err(err, ret,
-					    "%s: cannot read cluster %u: %s",
-					    img->path, c->cluster,
-					    strerror(-ret));
+					    "%s: cannot read %zu bytes at file offset %llu (disk cluster %u): %s",
+					    img->path, c->len,
+					    (unsigned long long)(foff + c->in),
+					    c->cluster, strerror(-ret));
 		return 0;
 	}
 	memset(buf, 0, c->len);
@@ -525,9 +527,10 @@ static int write_chunk(struct prld_disk *disk, const struct chunk *c,
 		ret = prld_pwrite_full(top->fd, src, c->len, foff + c->in);
 		if (ret)
 			return prld_set_err(err, ret,
-					    "%s: cannot write cluster %u: %s",
-					    top->path, c->cluster,
-					    strerror(-ret));
+					    "%s: cannot write %zu bytes at file offset %llu (disk cluster %u): %s",
+					    top->path, c->len,
+					    (unsigned long long)(foff + c->in),
+					    c->cluster, strerror(-ret));
 		top->data_written = true;
 		return 0;
 	}

@@ -141,8 +141,10 @@ int image_grow(struct prld_image *img, uint64_t size_sectors,
 	if (prld_grow_layout(&img->geom, size_sectors, &grown, &f))
 		return prld_set_err(err, f.status == PRLD_E_SIZE_VS_BAT ?
 					 -EINVAL : -EFBIG,
-				    "%s: cannot resize to %llu sectors: %s",
-				    img->path, (unsigned long long)size_sectors,
+				    "%s: cannot resize to %llu bytes (it has %llu bytes): %s",
+				    img->path,
+				    (unsigned long long)size_sectors << PRLD_SECTOR_SHIFT,
+				    (unsigned long long)img->geom.nb_sectors << PRLD_SECTOR_SHIFT,
 				    f.status == PRLD_E_SIZE_VS_BAT ?
 				    "shrinking is not supported (it would drop data)" :
 				    prld_status_str(f.status));

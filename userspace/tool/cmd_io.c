@@ -150,11 +150,15 @@ static ssize_t read_full(char *buf, size_t len)
  * writes, dropping the chunk it cut short: the disk then holds a prefix
  * of the input, whole chunks of it, and closes cleanly.
  */
-static int stream_in(struct prld_disk *disk, char *buf, uint64_t *written)
+static int stream_in(struct prld_disk *disk, const struct io_opts *o,
+		     char *buf, uint64_t *written)
 {
 	struct prld_err err = { 0 };
+	struct prld_info info;
+	char end_s[48], size_s[48];
 	ssize_t n;
 
+	prld_get_info(disk, &info);
 	for (;;) {
 		n = read_full(buf, IO_CHUNK);
 		if (interrupted())
@@ -163,6 +167,13 @@ static int stream_in(struct prld_disk *disk, char *buf, uint64_t *written)
 			return fail("reading stdin: %s", strerror((int)-n));
 		if (n == 0)
 			return 0;
+		if (*written + (uint64_t)n > info.visible_bytes)
+			return fail("%s: the input runs past the end of the disk: --offset %" PRIu64
+				    " + more than %s of input > the disk's %s",
+				    o->path, o->offset,
+				    bytes_str(info.visible_bytes, end_s, sizeof(end_s)),
+				    bytes_str(info.size_sectors * 512, size_s,
+					      sizeof(size_s)));
 		if (prld_pwrite(disk, buf, (size_t)n, *written, &err) < 0)
 			return fail_err(&err);
 		*written += (uint64_t)n;
@@ -185,7 +196,8 @@ int cmd_write(int argc, char **argv)
 		return PRLDCTL_EXIT_FAIL;
 	interrupt_catch();
 	buf = malloc(IO_CHUNK);
-	status = buf ? stream_in(disk, buf, &written) : fail("out of memory");
+	status = buf ? stream_in(disk, &o, buf, &written) :
+		       fail("out of memory");
 	free(buf);
 	status = close_disk(disk, status);
 	if (interrupted())
