@@ -34,6 +34,8 @@ cmp -s "$snapdev" "$WORK/refA"
 ok $? "the snapshot device still reads G1"
 is "$("$PRLDCTL" info --json "$snapdev" | jq '.layers | length')" 1 \
 	"the snapshot device's chain ends at G1"
+"$PRLDCTL" read --snapshot "$G1" "$S/d" | cmp -s - "$WORK/refA"
+ok $? "read --snapshot G1 offline while the disk and G1 are attached"
 
 # Locks as QEMU sees them while the driver holds the files.
 top=$("$PRLDCTL" info --json "$dev" | jq -r '.layers[-1].file')

@@ -126,7 +126,8 @@ static int chain_open(struct chain_files *cf, bool read_only,
 		if (cf->fds[i] < 0)
 			return prld_set_err(err, -errno, "%s: %s", cf->paths[i],
 					    strerror(errno));
-		if (lock_image_fd(cf->fds[i], top && !read_only) < 0)
+		if (lock_image_fd(cf->fds[i], top && !read_only) < 0 &&
+		    !(read_only && kdev_reads_only(cf->paths[i])))
 			return prld_set_err(err, -EBUSY,
 					    "%s: in use by another process or device",
 					    cf->paths[i]);

@@ -48,6 +48,8 @@ static int open_locked(struct prld_image *img, bool lock_it,
 	if (img->fd < 0)
 		return sys_err(err, img->path, "cannot open");
 	ret = lock_it ? lock_image_fd(img->fd, img->writable) : 0;
+	if (ret == -EBUSY && !img->writable && kdev_reads_only(img->path))
+		ret = 0;	/* the driver's own lock on a lower layer */
 	if (ret == -EBUSY)
 		return prld_set_err(err, -EBUSY,
 				    "%s: in use by another process (prld, QEMU, ploop or an attached device)",
@@ -491,6 +493,14 @@ int image_alloc(struct prld_image *img, uint32_t cluster, const void *data,
 		alloc_rollback(img, off);
 		return ret;
 	}
+	/*
+	 * Start the write-back now, without waiting: the device writes while
+	 * the next clusters are copied, and the batch's fdatasync mostly
+	 * finds the work done.  Its errors show at that fdatasync.
+	 */
+	if (data)
+		sync_file_range(img->fd, (off64_t)off, (off64_t)cl,
+				SYNC_FILE_RANGE_WRITE);
 	img->bat[cluster] = prld_offset_to_bat(g, off);
 	img->allocated++;
 	img->alloc_next = off + cl;

@@ -264,6 +264,15 @@ int desc_lock_top(const char *top_path, const char *busy,
 int kdev_find_by_top(const char *real_top, char *dev, size_t len,
 		     struct prld_err *err);
 
+/*
+ * Is @path a read-only layer of a bound device, and written by none?  A
+ * snapshot taken while attached leaves the driver holding the old top's
+ * exclusive locks on what is now a read-only lower layer; readers of that
+ * file may then go without their own lock (the driver itself refuses any
+ * device that would write it).
+ */
+bool kdev_reads_only(const char *path);
+
 /* ---- attach.c ----------------------------------------------------- */
 
 /* PRLD_REVERT of @dev to the chain @path's descriptor now names. */
