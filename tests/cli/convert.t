@@ -145,7 +145,7 @@ fi
 
 # Ctrl-C: the incomplete output goes, the source is untouched.
 interrupt_convert() {	# interrupt_convert NAME SRC DST WATCH
-	"$P" convert "$2" "$3" & local pid=$! i
+	"$P" convert "$2" "$3" 2> "$WORK/int.err" & local pid=$! i
 	for i in $(seq 400); do
 		[ -e "$4" ] && [ "$(stat -c %s "$4" 2>/dev/null || echo 0)" -gt $((32 * MiB)) ] && break
 		sleep 0.01
@@ -154,6 +154,8 @@ interrupt_convert() {	# interrupt_convert NAME SRC DST WATCH
 	wait $pid
 	is $? 130 "$1: SIGINT ends convert with 130"
 	ok $([ ! -e "$3" ]; echo $?) "$1: the incomplete output is removed"
+	like "$(cat "$WORK/int.err")" "interrupted: $3 removed (it was incomplete)" \
+		"$1: and says so"
 }
 truncate -s 1G "$WORK/big.raw"
 dd if=/dev/urandom of="$WORK/big.raw" bs=1M count=400 status=none
