@@ -90,7 +90,11 @@ static int ofd_byte_taken(int fd, int byte)
 	return fl.l_type != F_UNLCK;
 }
 
-/* Take our bytes (read locks never conflict with QEMU's, also read locks). */
+/*
+ * Take our bytes (read locks never conflict with QEMU's, also read locks).
+ * 1 where the filesystem has no such locks (QEMU's locking=auto then goes
+ * without them too): flock alone guards the file.
+ */
 static int qemu_take(int fd, const struct qemu_perms *p)
 {
 	int i, ret;
@@ -101,6 +105,8 @@ static int qemu_take(int fd, const struct qemu_perms *p)
 			ret = ofd_lock_byte(fd, QEMU_PERM_BASE + i, F_RDLCK);
 		if (!ret && (p->unshared & (1 << i)))
 			ret = ofd_lock_byte(fd, QEMU_SHARED_BASE + i, F_RDLCK);
+		if (ret == -EINVAL || ret == -ENOLCK || ret == -EOPNOTSUPP)
+			return 1;
 		if (ret)
 			return ret == -EAGAIN || ret == -EACCES ? -EBUSY : ret;
 	}
@@ -147,6 +153,10 @@ int lock_image_fd(int fd, bool exclusive)
 	if (flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) < 0)
 		return errno == EWOULDBLOCK ? -EBUSY : -errno;
 	ret = qemu_take(fd, &p);
+	if (ret == 1) {
+		qemu_release(fd);
+		return 0;
+	}
 	if (!ret)
 		ret = qemu_test(fd, &p);
 	if (ret) {
