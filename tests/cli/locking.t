@@ -11,17 +11,18 @@ P=$PRLDCTL
 
 # hold_qemu IMAGE [qemu-io options]: qemu-io runs in the background with
 # the image open, reading commands from a fifo (fd 7); wait until it has
-# written (so its in-use flag is set).  drop_qemu ends it.
+# written (so its in-use flag is set), or read with -r.  drop_qemu ends it.
 hold_qemu() {
-	local img=$1; shift
+	local img=$1 cmd="write -P 0x5a 0 64k" done="wrote 65536"; shift
+	[ "${1:-}" = -r ] && cmd="read 0 4k" done="read 4096"
 	rm -f "$WORK/qfifo"; mkfifo "$WORK/qfifo"
 	qemu-io "$@" -f parallels "$img" < "$WORK/qfifo" > "$WORK/qio.out" 2>&1 &
 	QPID=$!
 	exec 7>"$WORK/qfifo"
-	echo "write -P 0x5a 0 64k" >&7
+	echo "$cmd" >&7
 	echo "flush" >&7
 	for _ in $(seq 100); do
-		grep -q "wrote 65536" "$WORK/qio.out" 2>/dev/null && return 0
+		grep -q "$done" "$WORK/qio.out" 2>/dev/null && return 0
 		grep -q "can't open" "$WORK/qio.out" 2>/dev/null && return 1
 		sleep 0.05
 	done
@@ -76,9 +77,8 @@ locked_by_qemu "directory" "$WORK/d" "$WORK/d/root.hds"
 
 # A read-only qemu-io (it does not share "write") keeps prld writers out
 # but lets prld readers in.
-hold_qemu "$WORK/bare.hds" -r 2>/dev/null
-# (-r cannot write: the helper's write fails; wait for the prompt instead)
-sleep 0.5
+hold_qemu "$WORK/bare.hds" -r
+ok $? "qemu-io -r holds the image and has read"
 run "$P" write "$WORK/bare.hds" < /dev/null
 is "$RC" 1 "qemu-io -r: prldctl write refused"
 like "$ERR" "in use by another process" "qemu-io -r: write says in use"
@@ -93,7 +93,7 @@ prld_holds() {	# prld_holds NAME TARGET IMAGE
 	"$P" write "$t" < "$WORK/pfifo" &
 	PPID_W=$!
 	exec 8>"$WORK/pfifo"
-	head -c 4096 /dev/urandom >&8
+	head -c 1048577 /dev/urandom >&8	# a whole 1 MiB chunk: written now
 	for _ in $(seq 100); do
 		[ "$(le32 "$img" 44)" != 0 ] && break
 		sleep 0.05
