@@ -79,6 +79,7 @@ struct scan {
 	uint64_t nrefs;
 	uint64_t mapped;	/* valid BAT entries */
 	uint64_t alloc_end;	/* end of the highest referenced cluster */
+	bool writer_elsewhere;	/* its in-use flag is a writer's, live */
 };
 
 /* ---- findings ------------------------------------------------------ */
@@ -301,7 +302,10 @@ static void scan_header_fields(struct checker *c, const struct scan *s,
 	__u64 canon = prld_canonical_data_off(g->bat_entries,
 					      g->cluster_sectors);
 
-	if (g->inuse == PRLD_INUSE_MAGIC)
+	if (g->inuse == PRLD_INUSE_MAGIC && s->writer_elsewhere)
+		add(c, PRLD_SEV_NOTE, 0, s->name,
+		    "in-use flag set by the process writing it now");
+	else if (g->inuse == PRLD_INUSE_MAGIC)
 		add(c, PRLD_SEV_CORRUPT, 1, s->name,
 		    "in-use flag set: image was not closed cleanly");
 	else if (g->inuse && g->inuse != PRLD_CLEAN_ALT_MAGIC)
@@ -743,8 +747,10 @@ static int repair_image(struct checker *c, const struct scan *s)
  * A plain check takes no lock, but says when a writer holds one: what it
  * reads may be changing.  A repair must be alone with the file.
  */
-static int lock_image(struct checker *c, int fd, const char *name)
+static int lock_image(struct checker *c, struct scan *s)
 {
+	int fd = s->fd;
+	const char *name = s->name;
 	int ret;
 
 	if (c->repair) {
@@ -757,7 +763,8 @@ static int lock_image(struct checker *c, int fd, const char *name)
 					    name);
 		return io_error(c, ret, name, "lock");
 	}
-	if (lock_writer_elsewhere(fd))
+	s->writer_elsewhere = lock_writer_elsewhere(fd);
+	if (s->writer_elsewhere)
 		add(c, PRLD_SEV_NOTE, 0, name,
 		    "image is open for writing elsewhere: findings may be stale");
 	return 0;
@@ -802,7 +809,7 @@ static int check_image(struct checker *c, const char *path,
 		add(c, PRLD_SEV_CORRUPT, 1, path, "not a regular file");
 		ret = 0;
 	} else {
-		ret = lock_image(c, s.fd, path);
+		ret = lock_image(c, &s);
 		if (!ret)
 			ret = check_open_image(c, &s, exp);
 	}
