@@ -110,6 +110,10 @@ is "$RC" 1 "import over an existing disk is refused"
 like "$ERR" "exists" "and says it exists"
 run "$P" convert -O raw "$WORK/src.raw" "$WORK/r2.raw"
 like "$ERR" "raw to raw" "raw to raw is refused"
+sum=$(md5sum < "$WORK/d/root.hds")
+run "$P" convert "$WORK/d" "$WORK/d/root.hds"
+like "$ERR" "convert does not overwrite one" "exporting over an image (its own) is refused"
+is "$(md5sum < "$WORK/d/root.hds")" "$sum" "and the image is untouched"
 run "$P" convert -O qcow2 "$WORK/d" "$WORK/r.qcow2"
 like "$ERR" "qemu-img convert" "-O qcow2 points at qemu-img"
 

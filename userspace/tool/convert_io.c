@@ -157,6 +157,10 @@ int conv_open_raw_dst(struct conv_end *e, const char *path, uint64_t size)
 	if (!e->created && !S_ISREG(st.st_mode))
 		return fail("%s: neither a regular file nor a block device",
 			    path), -1;
+	/* Never cut an image (the source's own file, say) to raw. */
+	if (!e->created && conv_is_disk(path))
+		return fail("%s: a Parallels image; convert does not overwrite one (remove it first)",
+			    path), -1;
 	/* Cut to nothing first, so every byte not written is a hole. */
 	e->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (e->fd < 0)
