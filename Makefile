@@ -22,6 +22,8 @@
 #   make bench         the benchmark in the VM test bed (~30 min; not part
 #                      of `make test`): bench/results/latest.{md,json,png}
 #   make bench-smoke   the same harness with tiny runs (~4 min), proving it
+#   make bench-tool    prldctl against qemu-img on the host (write, export,
+#                      read, import, check): bench/results/tool-latest.md
 #
 # BUILD selects the object directory, so the sanitizer build
 # (build-asan) never mixes objects with the normal one.
@@ -83,7 +85,7 @@ VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full \
 .PHONY: all deps test test-unit test-cli test-asan test-valgrind test-fuzz \
 	test-vm test-vm-self test-dkms module lint lint-stock lint-debug fuzz fuzz-long demo \
 	install dkms-install clean \
-	crash-test test-crash fuzz-kernel-long bench bench-smoke
+	crash-test test-crash fuzz-kernel-long bench bench-smoke bench-tool
 
 all: $(TOOL) $(if $(wildcard $(KDIR)),module)
 
@@ -348,6 +350,10 @@ fuzz-long: $(FUZZ_BINS)
 
 # ---- benchmark (bench/run.sh: BENCH_* variables tune it) ---------------
 
+# Not part of make test: prldctl's own speed against qemu-img's.
+bench-tool: $(TOOL)
+	PRLDCTL=$(abspath $(TOOL)) bench/tool.sh
+
 bench: $(TOOL)
 	BENCH_README=$(CURDIR)/README.md bench/run.sh
 
@@ -386,6 +392,8 @@ install: $(TOOL) $(LIBPRLD)
 	install -D -m 0644 include/prld_format.h $(DESTDIR)$(PREFIX)/include/prld/prld_format.h
 	install -D -m 0644 include/prld_ioctl.h $(DESTDIR)$(PREFIX)/include/prld/prld_ioctl.h
 	install -D -m 0644 userspace/prldctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/prldctl.8
+	install -D -m 0644 userspace/prldctl.bash-completion \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/prldctl
 
 dkms-install:
 	tests/dkms.sh install

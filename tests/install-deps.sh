@@ -24,7 +24,7 @@ PACKAGES=(
 )
 
 if [ "$(id -u)" -ne 0 ]; then
-	echo "install-deps: run as root (sudo make deps)" >&2
+	echo "install-deps: run as root (as root: make deps; with sudo: sudo make deps)" >&2
 	exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive

@@ -77,11 +77,12 @@ command -v qemu-img >/dev/null 2>&1 && have_qemu=1
 ok $? "gen_corpus ran"
 ok_if test -s "$tmp/corpus/cases.txt" "gen_corpus wrote cases.txt"
 
-# An image the library must refuse: a bad header or a bad BAT entry.
-# An image left in use, or whose last cluster a torn write cut short,
-# opens read-only.
+# An image the library must refuse: a bad header or a bad BAT entry, or
+# no image at all (status 1: no magic).  An image left in use, or whose
+# last cluster a torn write cut short, opens read-only.
 refused() {
-	[ "$1" = 2 ] && [ "$2" != "$IN_USE_TEXT" ] && [ "$2" != "$TORN_TEXT" ]
+	[ "$1" = 1 ] ||
+		{ [ "$1" = 2 ] && [ "$2" != "$IN_USE_TEXT" ] && [ "$2" != "$TORN_TEXT" ]; }
 }
 
 # Only the header validator's rules stop a repair.
@@ -142,6 +143,14 @@ repair_case() {
 	cp "$tmp/corpus/$file" "$copy"
 	out=$("$PRLDCTL" check --repair "$copy" 2>&1)
 	rc=$?
+	if [ "$status" = 1 ]; then
+		ok_if test "$rc" = 1 "$file: repair refuses it (exit 1)"
+		contains "$out" "$text"
+		ok $? "$file: repair says '$text'"
+		ok_if cmp -s "$tmp/corpus/$file" "$copy" \
+			"$file: repair left it alone"
+		return
+	fi
 	if header_rule "$status" "$text"; then
 		ok_if test "$rc" = 2 "$file: repair exits 2"
 		contains "$out" "cannot repair"
@@ -180,7 +189,9 @@ qemu_case() {
 	fi
 	qemu-img check -f parallels "$tmp/corpus/$file" >/dev/null 2>&1
 	rc=$?
-	if [ "$status" = 2 ]; then
+	if [ "$status" = 1 ]; then
+		ok_if test "$rc" = 1 "$file: qemu-img check cannot open it either"
+	elif [ "$status" = 2 ]; then
 		ok_if test "$rc" -ne 0 "$file: qemu-img check fails too ($rc)"
 	else
 		ok_if test "$rc" = "$status" \

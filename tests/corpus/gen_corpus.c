@@ -7,7 +7,8 @@
  *
  * The substring is what the report (and, for a refused image, the error of
  * `prldctl info`/`read`) must contain: the prld_status_str() text of the
- * broken rule, or "-" for a valid image.
+ * broken rule, or "-" for a valid image.  Status 1: no image at all (no
+ * magic), which every command refuses with "not a Parallels image".
  *
  * Every case starts from a valid layout made with prld_layout() and
  * prld_header_encode() - 64 KiB clusters, a 200-entry BAT, two data
@@ -424,7 +425,8 @@ static const struct corpus_case {
 	const char *text;
 	void (*make)(struct image *im);
 } cases[] = {
-	{ "bad-magic.hds", 2, PRLD_E_MAGIC, NULL, bad_magic },
+	/* No magic: not an image at all (check exits 1, as qemu-img). */
+	{ "bad-magic.hds", 1, PRLD_OK, "not a Parallels image", bad_magic },
 	{ "version-1.hds", 2, PRLD_E_VERSION, NULL, version_1 },
 	{ "version-3.hds", 2, PRLD_E_VERSION, NULL, version_3 },
 	{ "cluster-zero.hds", 2, PRLD_E_CLUSTER_ZERO, NULL, cluster_zero },
@@ -447,7 +449,7 @@ static const struct corpus_case {
 	{ "ext-off-header.hds", 2, PRLD_E_EXT_OFF, NULL, ext_off_header },
 	{ "ext-off-wrap.hds", 2, PRLD_E_EXT_OFF, NULL, ext_off_wrap },
 	{ "short-header.hds", 2, PRLD_E_SHORT, NULL, short_header },
-	{ "empty-file.hds", 2, PRLD_E_SHORT, NULL, empty_file },
+	{ "empty-file.hds", 1, PRLD_OK, "not a Parallels image", empty_file },
 	{ "short-bat.hds", 2, PRLD_E_DATA_OFF_EOF, NULL, short_bat },
 	{ "overflow-bat.hds", 2, PRLD_E_DATA_OFF_EOF, NULL, overflow_bat },
 	{ "overflow-bat-low.hds", 2, PRLD_E_DATA_OFF_LOW, NULL,

@@ -14,7 +14,13 @@ while IFS=$'\t' read -r file status text; do
 	sum=$(sha256sum < "$img")
 	dmesg_mark
 	run "$RAWATTACH" --ro "$img"
-	if [ "$status" = 2 ] && [ "$text" != "in-use flag set" ]; then
+	if [ "$status" = 1 ]; then	# no magic: no image at all
+		ok $((RC == 0)) "$file: refused"
+		case $(dmesg_new) in
+		*"unknown magic"*|*"shorter than the 64-byte header"*) ok 0 "$file: kernel names the rule" ;;
+		*) ok 1 "$file: kernel names the rule (magic or short header)" ;;
+		esac
+	elif [ "$status" = 2 ] && [ "$text" != "in-use flag set" ]; then
 		ok $((RC == 0)) "$file: refused"
 		like "$(dmesg_new)" "$text" "$file: kernel names the rule"
 	else

@@ -77,7 +77,18 @@ static void test_parse_size(void)
 		{ "+1", -EINVAL, 0 },
 		{ " 1", -EINVAL, 0 },
 		{ "1 ", -EINVAL, 0 },
-		{ "1.5G", -EINVAL, 0 },
+		{ "1.5G", 0, 3ULL << 29 },
+		{ "0.5k", 0, 512 },
+		{ "1.25M", 0, 1310720 },
+		{ "2.0", 0, 2 },
+		{ "1.5", -EINVAL, 0 },		/* half a byte */
+		{ "1.G", -EINVAL, 0 },
+		{ ".5G", -EINVAL, 0 },
+		{ "1.0000000001K", -EINVAL, 0 },	/* more than 9 digits */
+		{ "16777215.5T", 0, (16777215ULL << 40) + (1ULL << 39) },
+		{ "16777215.75T", 0, (16777215ULL << 40) + (3ULL << 38) },
+		{ "16777216.5T", -ERANGE, 0 },
+		{ "1.1K", -EINVAL, 0 },		/* 1126.4 bytes */
 		{ "G", -EINVAL, 0 },
 		{ "12X", -EINVAL, 0 },
 		{ "12iB", -EINVAL, 0 },
@@ -579,7 +590,8 @@ static void test_bad_images(void)
 			 "writable open during conversion");
 	put32(tpath("bad.hds"), PRLD_OFF_FLAGS, 0);
 	write_bytes(tpath("bad.hds"), "NotAParallelsImg", 16, 0);
-	expect_open_fail("bad.hds", PRLD_OPEN_READ, -EINVAL, "unknown magic",
+	expect_open_fail("bad.hds", PRLD_OPEN_READ, -EINVAL,
+			 "bad.hds: not a Parallels image",
 			 "bad magic");
 	expect_open_fail("missing.hds", PRLD_OPEN_READ, -ENOENT,
 			 "missing.hds", "missing file");
@@ -651,6 +663,7 @@ static void test_torn_tail(void)
 	is_int(prld_pwrite(d, w, sizeof(w), 200000, NULL), 0,
 	       "write into a new cluster");
 	memcpy(ref + 200000, w, sizeof(w));
+	is_int(prld_flush(d, NULL), 0, "flush writes the batch's BAT");
 	is_int(hdr32(path, 64 + 4 * 3), 1,
 	       "new cluster reuses the torn space at data_off");
 	prld_close(d, NULL);
@@ -679,6 +692,7 @@ static void test_leak_reuse(void)
 	if (!ok(d != NULL, "image with leaked clusters opens"))
 		return;
 	prld_pwrite(d, &b, 1, 70000, NULL);
+	prld_flush(d, NULL);
 	is_int(hdr32(path, 64 + 4), 1, "allocation reuses the leaked space");
 	prld_close(d, NULL);
 	is_int(file_size(path), 2 * 65536, "file ends after the new cluster");
@@ -750,8 +764,10 @@ static void test_image_api(void)
 	is_int(image_lookup(img, 99), 0, "lookup past the BAT is 0");
 	read_bytes(path, buf, sizeof(buf), 65536 + 1000);
 	ok(!memcmp(buf, zero, sizeof(buf)), "zero-allocated cluster reads 0");
-	is_int(hdr32(path, 64 + 8), 1, "BAT entry on disk");
+	is_int(hdr32(path, 64 + 8), 0,
+	       "BAT entry waits for the batch's commit");
 	is_int(image_sync(img, &err), 0, "sync");
+	is_int(hdr32(path, 64 + 8), 1, "BAT entry on disk after the sync");
 	is_int(image_close(img, &err), 0, "close");
 	is_int(hdr32(path, PRLD_OFF_FLAGS), 0, "EMPTY cleared after alloc");
 	is_int(image_close(NULL, NULL), 0, "image_close(NULL)");

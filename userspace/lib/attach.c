@@ -64,15 +64,16 @@ static void chain_files_free(struct chain_files *cf)
  * attached disk, whose top the kernel's file holds locked); without it
  * every BAT is validated too.
  */
-static int chain_resolve(const char *path, unsigned int flags,
-			 struct chain_files *cf, struct prld_err *err)
+static int chain_resolve(const char *path, const char *guid,
+			 unsigned int flags, struct chain_files *cf,
+			 struct prld_err *err)
 {
 	struct prld_disk *disk;
 	struct prld_info info;
 	unsigned int i;
 	int ret;
 
-	ret = prld_open(path, flags, NULL, &disk, err);
+	ret = prld_open_snapshot(path, guid, flags, NULL, &disk, err);
 	if (ret < 0)
 		return ret;
 	prld_get_info(disk, &info);
@@ -134,8 +135,8 @@ static int chain_open(struct chain_files *cf, bool read_only,
 		if (cf->fds[i] < 0)
 			return prld_set_err(err, -errno, "%s: %s", cf->paths[i],
 					    strerror(errno));
-		if (flock(cf->fds[i], (top && !read_only ? LOCK_EX : LOCK_SH) |
-				      LOCK_NB) < 0)
+		if (lock_image_fd(cf->fds[i], top && !read_only) < 0 &&
+		    !(read_only && kdev_reads_only(cf->paths[i])))
 			return prld_set_err(err, -EBUSY,
 					    "%s: in use by another process or device",
 					    cf->paths[i]);
@@ -194,12 +195,13 @@ static bool torn_layer(const char *disk)
  * The kernel found the chain invalid: userspace's full check names the
  * file and the rule.  A chain it finds valid gets the generic message.
  */
-static int explain_invalid(int code, const char *disk, struct prld_err *err)
+static int explain_invalid(int code, const char *disk, const char *guid,
+			   struct prld_err *err)
 {
 	struct chain_files cf = { 0 };
 	int ret;
 
-	ret = chain_resolve(disk, PRLD_OPEN_READ, &cf, err);
+	ret = chain_resolve(disk, guid, PRLD_OPEN_READ, &cf, err);
 	chain_files_free(&cf);
 	if (ret < 0)
 		return ret;
@@ -211,12 +213,12 @@ static int explain_invalid(int code, const char *disk, struct prld_err *err)
 			    disk, strerror(-code));
 }
 
-static int explain_configure(int code, const char *disk, const char *top,
-			     struct prld_err *err)
+static int explain_configure(int code, const char *disk, const char *guid,
+			     const char *top, struct prld_err *err)
 {
 	switch (code) {
 	case -EINVAL:
-		return explain_invalid(code, disk, err);
+		return explain_invalid(code, disk, guid, err);
 	case -EUCLEAN:
 		return prld_set_err(err, code,
 				    "%s: in-use flag set (not closed cleanly): run 'prldctl check --repair %s' or attach read-only (-r)",
@@ -295,13 +297,17 @@ int prld_attach(const char *path, const struct prld_attach_opts *o,
 
 	if (o->offset % PRLD_SECTOR_SIZE)
 		return prld_set_err(err, -EINVAL,
-				    "%s: offset %llu is not a multiple of 512",
+				    "%s: offset %llu bytes is not a multiple of 512 bytes",
 				    path, (unsigned long long)o->offset);
+	if (o->snapshot && !o->read_only)
+		return prld_set_err(err, -EROFS,
+				    "%s: a snapshot state attaches read-only (-r)",
+				    path);
 	/* A writable attach first finishes an interrupted snapshot delete. */
 	ret = o->read_only ? 0 : merge_recover(path, NULL, 0, err);
 	if (ret >= 0)
-		ret = chain_resolve(path, PRLD_OPEN_READ | PRLD_OPEN_FAKE, &cf,
-				    err);
+		ret = chain_resolve(path, o->snapshot,
+				    PRLD_OPEN_READ | PRLD_OPEN_FAKE, &cf, err);
 	if (ret < 0)
 		goto out;
 	dio = o->direct_io == PRLD_DIO_ON ||
@@ -321,7 +327,8 @@ int prld_attach(const char *path, const struct prld_attach_opts *o,
 	if (ret < 0) {
 		/* Unlocked first: the explanation opens the files again. */
 		chain_files_close(&cf);
-		explain_configure(ret, path, cf.paths[cf.n - 1], err);
+		explain_configure(ret, path, o->snapshot, cf.paths[cf.n - 1],
+				  err);
 	}
 out:
 	if (ctl >= 0)
@@ -338,7 +345,8 @@ static int find_device(const char *target, char *dev, size_t len,
 	char *top = NULL;
 	int ret;
 
-	ret = chain_resolve(target, PRLD_OPEN_READ | PRLD_OPEN_FAKE, &cf, err);
+	ret = chain_resolve(target, NULL, PRLD_OPEN_READ | PRLD_OPEN_FAKE, &cf,
+			    err);
 	if (!ret && !(top = realpath(cf.paths[cf.n - 1], NULL)))
 		ret = prld_set_err(err, -errno, "%s: %s", cf.paths[cf.n - 1],
 				   strerror(errno));
@@ -462,7 +470,7 @@ static int revert_open(struct chain_files *cf, const char *dev,
 		if (cf->fds[i] < 0)
 			ret = prld_set_err(err, -errno, "%s: %s", cf->paths[i],
 					   strerror(errno));
-		else if (flock(cf->fds[i], (top ? LOCK_EX : LOCK_SH) | LOCK_NB) < 0 &&
+		else if (lock_image_fd(cf->fds[i], top) < 0 &&
 			 (top || !device_layer(&info, cf->paths[i])))
 			ret = prld_set_err(err, -EBUSY,
 					   "%s: in use by another process or device",
@@ -483,7 +491,8 @@ int kdev_revert(const char *dev, const char *path, struct prld_err *err)
 	struct prld_revert req = { .size = sizeof(req) };
 	int fd = -1, ret;
 
-	ret = chain_resolve(path, PRLD_OPEN_READ | PRLD_OPEN_FAKE, &cf, err);
+	ret = chain_resolve(path, NULL, PRLD_OPEN_READ | PRLD_OPEN_FAKE, &cf,
+			    err);
 	if (!ret)
 		ret = revert_open(&cf, dev, err);
 	if (!ret) {

@@ -81,6 +81,7 @@ struct scan {
 	uint64_t mapped;	/* valid BAT entries */
 	uint64_t alloc_end;	/* end of the highest referenced cluster */
 	bool torn;		/* the last mapped cluster is cut short */
+	bool writer_elsewhere;	/* its in-use flag is a writer's, live */
 };
 
 /* ---- findings ------------------------------------------------------ */
@@ -325,7 +326,10 @@ static void scan_header_fields(struct checker *c, const struct scan *s,
 	__u64 canon = prld_canonical_data_off(g->bat_entries,
 					      g->cluster_sectors);
 
-	if (g->inuse == PRLD_INUSE_MAGIC)
+	if (g->inuse == PRLD_INUSE_MAGIC && s->writer_elsewhere)
+		add(c, PRLD_SEV_NOTE, 0, s->name,
+		    "in-use flag set by the process writing it now");
+	else if (g->inuse == PRLD_INUSE_MAGIC)
 		add(c, PRLD_SEV_CORRUPT, 1, s->name,
 		    "in-use flag set: image was not closed cleanly");
 	else if (g->inuse && g->inuse != PRLD_CLEAN_ALT_MAGIC &&
@@ -835,18 +839,24 @@ static int repair_image(struct checker *c, const struct scan *s)
  * A plain check takes no lock, but says when a writer holds one: what it
  * reads may be changing.  A repair must be alone with the file.
  */
-static int lock_image(struct checker *c, int fd, const char *name)
+static int lock_image(struct checker *c, struct scan *s)
 {
+	int fd = s->fd;
+	const char *name = s->name;
+	int ret;
+
 	if (c->repair) {
-		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+		ret = lock_image_fd(fd, true);
+		if (ret == 0)
 			return 0;
-		if (errno == EWOULDBLOCK)
+		if (ret == -EBUSY)
 			return prld_set_err(c->err, -EBUSY,
-					    "%s: image is in use; cannot repair it",
+					    "%s: in use by another process (prld, QEMU, ploop or an attached device); cannot repair it while it is open",
 					    name);
-		return io_error(c, -errno, name, "flock");
+		return io_error(c, ret, name, "lock");
 	}
-	if (flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK)
+	s->writer_elsewhere = lock_writer_elsewhere(fd);
+	if (s->writer_elsewhere)
 		add(c, PRLD_SEV_NOTE, 0, name,
 		    "image is open for writing elsewhere: findings may be stale");
 	return 0;
@@ -914,7 +924,7 @@ static int check_image(struct checker *c, const char *path,
 		add(c, PRLD_SEV_CORRUPT, 1, path, "not a regular file");
 		ret = 0;
 	} else {
-		ret = lock_image(c, s.fd, path);
+		ret = lock_image(c, &s);
 		if (!ret)
 			ret = check_open_image(c, &s, exp);
 	}
@@ -1122,11 +1132,15 @@ static int check_path(struct checker *c, const char *path)
 		if (is_descriptor(path))
 			return check_disk(c, path);
 		desc = desc_bundle_of(path);
-		if (!desc)
-			return check_image(c, path, NULL);
-		ret = check_disk(c, desc);
-		free(desc);
-		return ret;
+		if (desc) {
+			ret = check_disk(c, desc);
+			free(desc);
+			return ret;
+		}
+		/* Named as an image by nobody but the user: is it one? */
+		if (S_ISREG(st.st_mode) && !has_image_magic(path))
+			return prld_not_image_err(c->err, path);
+		return check_image(c, path, NULL);
 	}
 	desc = prld_join(path, PRLD_DESCRIPTOR);
 	if (!desc)

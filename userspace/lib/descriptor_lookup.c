@@ -153,14 +153,15 @@ int desc_lock_top(const char *top_path, const char *busy,
 	fd = open(top_path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return prld_sys_err(err, -errno, top_path, "cannot open");
-	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+	ret = lock_image_fd(fd, true);
+	if (ret == 0)
 		return fd;
-	if (errno == EWOULDBLOCK)
+	if (ret == -EBUSY)
 		ret = prld_set_err(err, -EBUSY,
 				   "%s: disk in use (attached as a device or open by another process); %sclose it first",
 				   top_path, busy);
 	else
-		ret = prld_sys_err(err, -errno, top_path, "cannot lock");
+		ret = prld_sys_err(err, ret, top_path, "cannot lock");
 	close(fd);
 	return ret;
 }

@@ -39,18 +39,6 @@ static const char *disk_name(const struct prld_disk *disk)
 	return disk->info[disk->nlayers - 1].file;
 }
 
-/* Does @img hold @cluster?  A plain layer holds every one in place. */
-static bool layer_maps(const struct prld_image *img, uint32_t cluster,
-		       uint64_t *off)
-{
-	if (img->kind == PRLD_LAYER_PLAIN) {
-		*off = (uint64_t)cluster * prld_cluster_bytes(&img->geom);
-		return cluster < img->geom.bat_entries;
-	}
-	*off = image_lookup(img, cluster);
-	return *off != 0;
-}
-
 /* ---- open ----------------------------------------------------------- */
 
 static void free_disk(struct prld_disk *disk)
@@ -113,8 +101,7 @@ static bool has_image_magic(const char *path)
 	if (fd < 0)
 		return false;
 	yes = prld_pread_full(fd, buf, sizeof(buf), 0) == 0 &&
-	      (!memcmp(buf, PRLD_MAGIC_V1, PRLD_MAGIC_LEN) ||
-	       !memcmp(buf, PRLD_MAGIC_V2, PRLD_MAGIC_LEN));
+	      prld_buf_has_magic(buf, sizeof(buf));
 	close(fd);
 	return yes;
 }
@@ -240,10 +227,14 @@ static int distinct_file(const struct prld_disk *disk, unsigned int i,
 	return 0;
 }
 
-/* Layer @i = image @di of storage @k, position @pos in its chain. */
+/*
+ * Layer @i = image @di of storage @k, position @pos in its chain.  Only
+ * the top writes.  A snapshot @state's top is a lower layer of the disk:
+ * it may be smaller than Disk_size, as they are.
+ */
 static int open_chain_layer(struct prld_disk *disk, unsigned int i,
 			    unsigned int k, unsigned int di, unsigned int pos,
-			    struct prld_err *err)
+			    bool state, struct prld_err *err)
 {
 	const struct prld_desc *d = disk->desc;
 	struct prld_layer_info *li = &disk->info[i];
@@ -271,14 +262,15 @@ static int open_chain_layer(struct prld_disk *disk, unsigned int i,
 				 st.end - st.start, st.blocksize,
 				 &disk->layers[i], err);
 	if (!ret)
-		ret = layer_matches(d, &st, disk->layers[i], top, err);
+		ret = layer_matches(d, &st, disk->layers[i], top && !state,
+				    err);
 	return ret;
 }
 
 /* Storage @k's chain (the GUIDs of @idx) and its place in the disk. */
 static int open_part(struct prld_disk *disk, unsigned int k,
 		     const unsigned int *idx, unsigned int n,
-		     unsigned int *sidx, struct prld_err *err)
+		     unsigned int *sidx, bool state, struct prld_err *err)
 {
 	struct prld_part *p = &disk->parts[k];
 	struct prld_desc_storage st;
@@ -291,7 +283,8 @@ static int open_part(struct prld_disk *disk, unsigned int k,
 				    "%s: <Storage> %u lacks an image of the chain",
 				    disk->desc->path, k);
 	for (i = 0; i < n && !ret; i++)
-		ret = open_chain_layer(disk, p->first + i, k, sidx[i], i, err);
+		ret = open_chain_layer(disk, p->first + i, k, sidx[i], i,
+				       state, err);
 	if (ret)
 		return ret;
 	p->start = st.start << PRLD_SECTOR_SHIFT;
@@ -301,7 +294,7 @@ static int open_part(struct prld_disk *disk, unsigned int k,
 }
 
 static int open_parts(struct prld_disk *disk, const unsigned int *idx,
-		      unsigned int n, struct prld_err *err)
+		      unsigned int n, bool state, struct prld_err *err)
 {
 	unsigned int k, *sidx = calloc(n, sizeof(*sidx));
 	int ret = sidx ? 0 : prld_set_err(err, -ENOMEM, "out of memory");
@@ -309,13 +302,28 @@ static int open_parts(struct prld_disk *disk, const unsigned int *idx,
 	if (!ret)
 		ret = alloc_layers(disk, disk->desc->nstorages, n, err);
 	for (k = 0; !ret && k < disk->nparts; k++)
-		ret = open_part(disk, k, idx, n, sidx, err);
+		ret = open_part(disk, k, idx, n, sidx, state, err);
 	free(sidx);
 	return ret;
 }
 
+/* The chain up to @guid (NULL: TopGUID), base first. */
+static int state_chain(const struct prld_desc *d, const char *guid,
+		       unsigned int **idx, unsigned int *n,
+		       struct prld_err *err)
+{
+	int s;
+
+	if (!guid)
+		return desc_chain(d, NULL, idx, n, err);
+	s = desc_find_named_shot(d, guid, err);
+	if (s < 0)
+		return s;
+	return desc_chain(d, d->shots[s].guid, idx, n, err);
+}
+
 static int open_descriptor(struct prld_disk *disk, const char *path,
-			   struct prld_err *err)
+			   const char *guid, struct prld_err *err)
 {
 	const struct prld_part *last;
 	unsigned int *idx = NULL, n = 0;
@@ -329,12 +337,12 @@ static int open_descriptor(struct prld_disk *disk, const char *path,
 	}
 	ret = desc_load(path, &disk->desc, err);
 	if (!ret)
-		ret = desc_chain(disk->desc, NULL, &idx, &n, err);
+		ret = state_chain(disk->desc, guid, &idx, &n, err);
 	if (!ret && n == 0)
 		ret = prld_set_err(err, -EINVAL, "%s: no images in the chain",
 				   path);
 	if (!ret)
-		ret = open_parts(disk, idx, n, err);
+		ret = open_parts(disk, idx, n, guid != NULL, err);
 	free(idx);
 	if (ret)
 		return ret;
@@ -346,7 +354,7 @@ static int open_descriptor(struct prld_disk *disk, const char *path,
 
 /* A directory without a descriptor: what to do. */
 static int open_dir(struct prld_disk *disk, const char *path,
-		    struct prld_err *err)
+		    const char *guid, struct prld_err *err)
 {
 	char *desc = prld_join(path, PRLD_DESCRIPTOR);
 	int ret;
@@ -356,14 +364,17 @@ static int open_dir(struct prld_disk *disk, const char *path,
 	if (access(desc, F_OK) < 0 && errno == ENOENT)
 		ret = desc_missing(path, "open needs", err);
 	else
-		ret = open_descriptor(disk, desc, err);
+		ret = open_descriptor(disk, desc, guid, err);
 	free(desc);
 	return ret;
 }
 
-/* A directory, its DiskDescriptor.xml, or a bare image: open the right one. */
+/*
+ * A directory, its DiskDescriptor.xml, or a bare image: open the right
+ * one, at snapshot @guid's state if not NULL.
+ */
 static int open_any(struct prld_disk *disk, const char *path,
-		    struct prld_err *err)
+		    const char *guid, struct prld_err *err)
 {
 	struct stat st;
 	char *desc;
@@ -373,17 +384,21 @@ static int open_any(struct prld_disk *disk, const char *path,
 		return prld_set_err(err, -errno, "%s: %s", path,
 				    strerror(errno));
 	if (S_ISDIR(st.st_mode))
-		return open_dir(disk, path, err);
+		return open_dir(disk, path, guid, err);
 	desc = desc_bundle_of(path);
 	if (desc) {
-		ret = open_descriptor(disk, desc, err);
+		ret = open_descriptor(disk, desc, guid, err);
 		free(desc);
 		return ret;
 	}
+	if (has_image_magic(path) && guid)
+		return prld_set_err(err, -ENOENT,
+				    "%s: a bare image has no snapshots (no GUID %s)",
+				    path, guid);
 	if (has_image_magic(path))
 		return open_bare(disk, path, err);
 	if (ends_with(path, ".xml"))
-		return open_descriptor(disk, path, err);
+		return open_descriptor(disk, path, guid, err);
 	/* Let the image validator say what is wrong with the header. */
 	return open_bare(disk, path, err);
 }
@@ -404,15 +419,26 @@ int prld_open(const char *path, unsigned int flags,
 	      const struct prld_policy *policy, struct prld_disk **out,
 	      struct prld_err *err)
 {
+	return prld_open_snapshot(path, NULL, flags, policy, out, err);
+}
+
+int prld_open_snapshot(const char *path, const char *guid,
+		       unsigned int flags, const struct prld_policy *policy,
+		       struct prld_disk **out, struct prld_err *err)
+{
 	struct prld_disk *disk;
 	int ret;
 
 	*out = NULL;
+	if (guid && (flags & PRLD_OPEN_WRITE))
+		return prld_set_err(err, -EROFS,
+				    "%s: snapshot %s is read-only; revert to it (prldctl revert) to write on top of it",
+				    path, guid);
 	disk = calloc(1, sizeof(*disk));
 	if (!disk)
 		return prld_set_err(err, -ENOMEM, "%s: out of memory", path);
 	disk->flags = flags;
-	ret = open_any(disk, path, err);
+	ret = open_any(disk, path, guid, err);
 	if (!ret)
 		ret = apply_policy(disk, path, policy, err);
 	if (ret) {
@@ -510,10 +536,11 @@ static int check_range(const struct prld_disk *disk, size_t len,
 				    disk_name(disk), op);
 	if (off > visible || len > visible - off)
 		return prld_set_err(err, -ENXIO,
-				    "%s: cannot %s %zu bytes at offset %llu: the disk has %llu bytes",
+				    "%s: cannot %s %zu bytes at offset %llu: the disk has %llu bytes%s",
 				    disk_name(disk), op,
 				    len, (unsigned long long)off,
-				    (unsigned long long)visible);
+				    (unsigned long long)visible,
+				    disk->offset ? " past the open's offset" : "");
 	return 0;
 }
 
@@ -573,14 +600,15 @@ static int read_chunk(const struct prld_disk *disk, unsigned int from,
 
 	for (i = from + 1; i-- > 0;) {
 		img = disk->layers[c->part->first + i];
-		if (!layer_maps(img, c->cluster, &foff))
+		if (!image_maps(img, c->cluster, &foff))
 			continue;
 		ret = image_pread(img, buf, c->len, foff + c->in);
 		if (ret)
 			return prld_set_err(err, ret,
-					    "%s: cannot read cluster %u: %s",
-					    img->path, c->cluster,
-					    strerror(-ret));
+					    "%s: cannot read %zu bytes at file offset %llu (disk cluster %u): %s",
+					    img->path, c->len,
+					    (unsigned long long)(foff + c->in),
+					    c->cluster, strerror(-ret));
 		return 0;
 	}
 	memset(buf, 0, c->len);
@@ -643,13 +671,14 @@ static int write_chunk(struct prld_disk *disk, const struct chunk *c,
 	ret = image_begin_write(top, err);
 	if (ret)
 		return ret;
-	if (layer_maps(top, c->cluster, &foff)) {
+	if (image_maps(top, c->cluster, &foff)) {
 		ret = prld_pwrite_full(top->fd, src, c->len, foff + c->in);
 		if (ret)
 			return prld_set_err(err, ret,
-					    "%s: cannot write cluster %u: %s",
-					    top->path, c->cluster,
-					    strerror(-ret));
+					    "%s: cannot write %zu bytes at file offset %llu (disk cluster %u): %s",
+					    top->path, c->len,
+					    (unsigned long long)(foff + c->in),
+					    c->cluster, strerror(-ret));
 		top->data_written = true;
 		return 0;
 	}
@@ -834,7 +863,7 @@ static void map_part(const struct prld_disk *disk, const struct prld_part *p,
 
 	for (i = lo; i <= hi; i++)
 		for (c = 0; c < n; c++)
-			if (layer_maps(disk->layers[p->first + i], c, &foff)) {
+			if (image_maps(disk->layers[p->first + i], c, &foff)) {
 				b = bit0 + c;
 				out->bits[b / 8] |= (uint8_t)(1U << (b % 8));
 			}

@@ -41,19 +41,21 @@ static int open_locked(struct prld_image *img, bool lock_it,
 		       struct prld_err *err)
 {
 	int mode = img->writable ? O_RDWR : O_RDONLY;
-	int lock = img->writable ? LOCK_EX : LOCK_SH;
 	struct stat st;
+	int ret;
 
 	img->fd = open(img->path, mode | O_CLOEXEC);
 	if (img->fd < 0)
 		return sys_err(err, img->path, "cannot open");
-	if (lock_it && flock(img->fd, lock | LOCK_NB) < 0) {
-		if (errno == EWOULDBLOCK)
-			return prld_set_err(err, -EBUSY,
-					    "%s: in use by another process",
-					    img->path);
-		return sys_err(err, img->path, "cannot lock");
-	}
+	ret = lock_it ? lock_image_fd(img->fd, img->writable) : 0;
+	if (ret == -EBUSY && !img->writable && kdev_reads_only(img->path))
+		ret = 0;	/* the driver's own lock on a lower layer */
+	if (ret == -EBUSY)
+		return prld_set_err(err, -EBUSY,
+				    "%s: in use by another process (prld, QEMU, ploop or an attached device)",
+				    img->path);
+	if (ret)
+		return prld_sys_err(err, ret, img->path, "cannot lock");
 	if (fstat(img->fd, &st) < 0)
 		return sys_err(err, img->path, "cannot stat");
 	if (!S_ISREG(st.st_mode))
@@ -107,6 +109,8 @@ static int read_header(struct prld_image *img, struct prld_err *err)
 	if (ret)
 		return prld_set_err(err, ret, "%s: cannot read header: %s",
 				    img->path, strerror(-ret));
+	if (!prld_buf_has_magic(hdr, len))
+		return prld_not_image_err(err, img->path);
 	if (prld_header_check(hdr, len, img->file_size, &img->geom, &f))
 		return prld_fault_err(err, img->path, &f);
 	return 0;
@@ -380,6 +384,16 @@ uint64_t image_lookup(const struct prld_image *img, uint32_t cluster)
 	return prld_bat_to_offset(&img->geom, img->bat[cluster]);
 }
 
+bool image_maps(const struct prld_image *img, uint32_t cluster, uint64_t *off)
+{
+	if (img->kind == PRLD_LAYER_PLAIN) {
+		*off = (uint64_t)cluster * prld_cluster_bytes(&img->geom);
+		return cluster < img->geom.bat_entries;
+	}
+	*off = image_lookup(img, cluster);
+	return *off != 0;
+}
+
 static int alloc_args_ok(const struct prld_image *img, uint32_t cluster,
 			 struct prld_err *err)
 {
@@ -405,10 +419,7 @@ static int alloc_args_ok(const struct prld_image *img, uint32_t cluster,
 	return 0;
 }
 
-/*
- * Make [off, off + cl) space that reads as zeros (§7.1).  A torn tail
- * past @off (a failed extension) may hold stale bytes: cut it first.
- */
+/* Make [off, off + cl) space that reads as zeros (§7.1). */
 static int extend_zeroed(struct prld_image *img, uint64_t off, uint64_t cl,
 			 struct prld_err *err)
 {
@@ -419,37 +430,96 @@ static int extend_zeroed(struct prld_image *img, uint64_t off, uint64_t cl,
 	return 0;
 }
 
-int image_write_bat(struct prld_image *img, uint32_t cluster, __u32 entry,
-		    struct prld_err *err)
+void image_mark_pending(struct prld_image *img, uint32_t cluster,
+			uint64_t bytes)
 {
-	__u8 le[4];
-	int ret;
-
-	prld_put_le32(le, entry);
-	ret = prld_pwrite_full(img->fd, le, sizeof(le),
-			       PRLD_BAT_OFFSET + 4ULL * cluster);
-	if (ret)
-		return prld_set_err(err, ret, "%s: cannot write BAT entry %u: %s",
-				    img->path, cluster, strerror(-ret));
-	return sync_fd(img, err);
+	if (!img->pending || cluster < img->pend_lo)
+		img->pend_lo = cluster;
+	if (!img->pending || cluster > img->pend_hi)
+		img->pend_hi = cluster;
+	img->pending = true;
+	img->pend_bytes += bytes;
 }
 
-/* Best effort after a failed allocation: unmap on disk, give space back. */
-static void alloc_rollback(struct prld_image *img, uint32_t cluster,
-			   uint64_t off, bool bat_written)
+/* The batch's BAT entries, from memory, in one write. */
+static int write_pending_bat(struct prld_image *img, struct prld_err *err)
 {
-	__u8 zero[4] = { 0 };
+	uint32_t n = img->pend_hi - img->pend_lo + 1, i;
+	__u8 *le = malloc((size_t)n * 4);
+	int ret;
+
+	if (!le)
+		return prld_set_err(err, -ENOMEM, "%s: out of memory",
+				    img->path);
+	for (i = 0; i < n; i++)
+		prld_put_le32(le + 4ULL * i, img->bat[img->pend_lo + i]);
+	ret = prld_pwrite_full(img->fd, le, (size_t)n * 4,
+			       PRLD_BAT_OFFSET + 4ULL * img->pend_lo);
+	free(le);
+	if (ret)
+		return prld_set_err(err, ret, "%s: cannot write the BAT: %s",
+				    img->path, strerror(-ret));
+	return 0;
+}
+
+static int refuse_broken(const struct prld_image *img, struct prld_err *err)
+{
+	return prld_set_err(err, img->broken,
+			    "%s: an earlier write failed (%s); the in-use flag stays set: run `prldctl check --repair`",
+			    img->path, strerror(-img->broken));
+}
+
+int image_commit(struct prld_image *img, struct prld_err *err)
+{
+	int ret;
+
+	if (img->broken)
+		return refuse_broken(img, err);
+	if (!img->pending)
+		return 0;
+	/* The batch's data durable before any BAT entry names it. */
+	ret = sync_fd(img, err);
+	if (!ret)
+		ret = write_pending_bat(img, err);
+	if (ret) {
+		img->broken = ret;
+		return ret;
+	}
+	img->pending = false;
+	img->pend_bytes = 0;
+	return 0;
+}
+
+/* Best effort after a failed allocation: give the space back. */
+static void alloc_rollback(struct prld_image *img, uint64_t off)
+{
 	struct stat st;
 
-	if (bat_written &&
-	    (prld_pwrite_full(img->fd, zero, sizeof(zero),
-			      PRLD_BAT_OFFSET + 4ULL * cluster) ||
-	     fdatasync(img->fd) < 0))
-		return;	/* the entry may be on disk: keep its cluster */
-	if (ftruncate(img->fd, (off_t)off) == 0)
-		fdatasync(img->fd);
+	if (ftruncate(img->fd, (off_t)off) < 0)
+		return;
 	if (fstat(img->fd, &st) == 0)
 		img->file_size = (uint64_t)st.st_size;
+}
+
+/*
+ * [off, off + cl) holds @data or reads as zeros.  A torn tail past @off
+ * (a failed extension) may hold stale bytes: cut it first.
+ */
+static int place_cluster(struct prld_image *img, uint32_t cluster,
+			 uint64_t off, const void *data, struct prld_err *err)
+{
+	uint64_t cl = prld_cluster_bytes(&img->geom);
+	int ret;
+
+	if (!data)
+		return extend_zeroed(img, off, cl, err);
+	if (img->file_size > off && ftruncate(img->fd, (off_t)off) < 0)
+		return sys_err(err, img->path, "cannot truncate");
+	ret = prld_pwrite_full(img->fd, data, (size_t)cl, off);
+	if (ret)
+		return prld_set_err(err, ret, "%s: cannot write cluster %u: %s",
+				    img->path, cluster, strerror(-ret));
+	return 0;
 }
 
 int image_alloc(struct prld_image *img, uint32_t cluster, const void *data,
@@ -458,48 +528,50 @@ int image_alloc(struct prld_image *img, uint32_t cluster, const void *data,
 	const struct prld_geom *g = &img->geom;
 	uint64_t cl = prld_cluster_bytes(g);
 	uint64_t off = img->alloc_next;
-	bool bat_written = false;
 	int ret;
 
-	ret = alloc_args_ok(img, cluster, err);
+	ret = img->broken ? refuse_broken(img, err) :
+			    alloc_args_ok(img, cluster, err);
 	if (!ret)
 		ret = image_begin_write(img, err);
 	if (ret)
 		return ret;
-	ret = extend_zeroed(img, off, cl, err);
-	if (!ret && data) {
-		ret = prld_pwrite_full(img->fd, data, (size_t)cl, off);
-		if (ret)
-			prld_set_err(err, ret, "%s: cannot write cluster %u: %s",
-				     img->path, cluster, strerror(-ret));
-	}
-	/* Data (or the zeroed extension) durable before the BAT names it. */
-	if (!ret)
-		ret = sync_fd(img, err);
-	if (!ret) {
-		bat_written = true;
-		ret = image_write_bat(img, cluster, prld_offset_to_bat(g, off),
-				      err);
-	}
+	ret = place_cluster(img, cluster, off, data, err);
 	if (ret) {
-		alloc_rollback(img, cluster, off, bat_written);
+		alloc_rollback(img, off);
 		return ret;
 	}
+	/*
+	 * Start the write-back now, without waiting: the device writes while
+	 * the next clusters are copied, and the batch's fdatasync mostly
+	 * finds the work done.  Its errors show at that fdatasync.
+	 */
+	if (data)
+		sync_file_range(img->fd, (off64_t)off, (off64_t)cl,
+				SYNC_FILE_RANGE_WRITE);
 	img->bat[cluster] = prld_offset_to_bat(g, off);
 	img->allocated++;
 	img->alloc_next = off + cl;
 	img->file_size = off + cl;
 	img->data_written = true;
+	image_mark_pending(img, cluster, cl);
 	if (file_off)
 		*file_off = off;
+	if (img->pend_bytes >= IMAGE_BATCH_BYTES)
+		return image_commit(img, err);
 	return 0;
 }
 
 int image_sync(struct prld_image *img, struct prld_err *err)
 {
+	int ret;
+
 	if (!img->writable)
 		return 0;
-	return sync_fd(img, err);
+	ret = image_commit(img, err);
+	if (!ret)
+		ret = sync_fd(img, err);
+	return ret;
 }
 
 /* Data durable, trailing space cut, in-use flag cleared (§3). */
@@ -511,7 +583,7 @@ static int finish_expanding(struct prld_image *img, struct prld_err *err)
 
 	if (end < prld_data_start(&img->geom))
 		end = prld_data_start(&img->geom);
-	ret = sync_fd(img, err);
+	ret = image_sync(img, err);
 	if (ret)
 		return ret;
 	if (img->file_size != end && ftruncate(img->fd, (off_t)end) < 0)
@@ -533,7 +605,9 @@ int image_close(struct prld_image *img, struct prld_err *err)
 
 	if (!img)
 		return 0;
-	if (img->writable && img->marked_in_use) {
+	if (img->writable && img->marked_in_use && img->broken) {
+		ret = refuse_broken(img, err);
+	} else if (img->writable && img->marked_in_use) {
 		if (img->kind == PRLD_LAYER_EXPANDING)
 			ret = finish_expanding(img, err);
 		else

@@ -8,7 +8,9 @@
  * zeroed (nothing references it any more) and durable; the header with
  * the new size is written last, in one piece.  Before that the image is
  * the old one plus leaked clusters (and the in-use flag, which
- * `check --repair` clears); after it, the grown one.
+ * `check --repair` clears); after it, the grown one.  The moves go in one
+ * batch (image_commit): all copies durable with one sync, then their BAT
+ * entries with a second, before the old places are zeroed.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -46,12 +48,8 @@ static int move_cluster(struct prld_image *img, uint32_t cluster,
 	ret = prld_pwrite_full(img->fd, buf, (size_t)cl, to);
 	if (ret)
 		return grow_io_err(img, ret, "write a moved cluster", err);
-	ret = grow_sync(img, err);
-	if (!ret)
-		ret = image_write_bat(img, cluster, entry, err);
-	if (ret)
-		return ret;
 	img->bat[cluster] = entry;
+	image_mark_pending(img, cluster, cl);
 	img->alloc_next = to + cl;
 	if (img->file_size < img->alloc_next)
 		img->file_size = img->alloc_next;
@@ -80,7 +78,8 @@ static int move_out_of_the_way(struct prld_image *img,
 			ret = move_cluster(img, c, off, buf, err);
 	}
 	free(buf);
-	return ret;
+	/* The new entries durable before the old places are overwritten. */
+	return ret ? ret : image_sync(img, err);
 }
 
 /* Zeros over [@from, @to): the new BAT entries and their padding. */
@@ -142,8 +141,10 @@ int image_grow(struct prld_image *img, uint64_t size_sectors,
 	if (prld_grow_layout(&img->geom, size_sectors, &grown, &f))
 		return prld_set_err(err, f.status == PRLD_E_SIZE_VS_BAT ?
 					 -EINVAL : -EFBIG,
-				    "%s: cannot resize to %llu sectors: %s",
-				    img->path, (unsigned long long)size_sectors,
+				    "%s: cannot resize to %llu bytes (it has %llu bytes): %s",
+				    img->path,
+				    (unsigned long long)size_sectors << PRLD_SECTOR_SHIFT,
+				    (unsigned long long)img->geom.nb_sectors << PRLD_SECTOR_SHIFT,
 				    f.status == PRLD_E_SIZE_VS_BAT ?
 				    "shrinking is not supported (it would drop data)" :
 				    prld_status_str(f.status));

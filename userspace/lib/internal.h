@@ -3,6 +3,7 @@
  * Contracts between libprld's files.  Not installed.
  *
  *   util.c        error helpers, size parsing, full pread/pwrite, paths
+ *   lock.c        image locks that prld, ploop and QEMU all honour
  *   geometry.c    ploop's CHS rule
  *   image.c       one image file: open/validate, lookup, allocate, close
  *   descriptor.c  DiskDescriptor.xml via libxml2: load, validate, chain, save
@@ -30,6 +31,12 @@ int prld_set_err(struct prld_err *err, int code, const char *fmt, ...)
 /* "<path>: <what>: <strerror(-code)>" for a failed call; returns @code. */
 int prld_sys_err(struct prld_err *err, int code, const char *path,
 		 const char *what);
+/*
+ * A file given as an image without either magic is no image at all, not
+ * a corrupt one: -EINVAL, "<path>: not a Parallels image (...)".
+ */
+int prld_not_image_err(struct prld_err *err, const char *path);
+bool prld_buf_has_magic(const void *buf, size_t len);
 /* Message for a validator fault: "<file>: <rule> (field 0x.., value .., limit ..)". */
 int prld_fault_err(struct prld_err *err, const char *file,
 		   const struct prld_fault *f);
@@ -41,6 +48,22 @@ char *prld_dirname(const char *path);
 char *prld_join(const char *dir, const char *name);
 /* fsync the directory holding @path (after create/rename). */
 int prld_fsync_dir(const char *path);
+
+/* ---- lock.c ------------------------------------------------------- */
+
+/*
+ * Lock an image file for writing (@exclusive) or reading, as prld and
+ * ploop do (flock) and as QEMU does (OFD byte locks, see lock.c): 0,
+ * -EBUSY when another process (prld, ploop, QEMU, the kernel driver) uses
+ * it in a conflicting way, or another negative errno.  The locks live as
+ * long as the open file description.
+ */
+int lock_image_fd(int fd, bool exclusive);
+/*
+ * Does somebody else write the file (an exclusive flock or QEMU's "write"
+ * byte)?  Takes a shared flock when it can, as a reader would.
+ */
+bool lock_writer_elsewhere(int fd);
 
 /* ---- geometry.c --------------------------------------------------- */
 
@@ -70,6 +93,16 @@ struct prld_image {
 	 * reads it), never writable until `check --repair` restores it.
 	 */
 	bool torn;
+	/*
+	 * The batch (image_commit): BAT entries [pend_lo, pend_hi] may differ
+	 * on disk from memory; pend_bytes of new cluster data written since
+	 * the last commit.  @broken: a commit failed; writes and a clean
+	 * close are refused from then on (the in-use flag stays set).
+	 */
+	bool pending;
+	uint32_t pend_lo, pend_hi;
+	uint64_t pend_bytes;
+	int broken;			/* 0, or the negative errno */
 };
 
 /*
@@ -105,18 +138,31 @@ int image_pread(const struct prld_image *img, void *buf, size_t len,
 		uint64_t off);
 /* Byte offset of virtual cluster @cluster in the file, 0 if unmapped. */
 uint64_t image_lookup(const struct prld_image *img, uint32_t cluster);
+/* Does @img hold @cluster (at *@off)?  A plain layer holds every one. */
+bool image_maps(const struct prld_image *img, uint32_t cluster,
+		uint64_t *off);
 /*
- * Allocate @cluster at the end of the file following format-notes §7:
- * extend (reads as zeros), write @data (a whole cluster; NULL = leave
- * zeros), fdatasync, write the BAT entry, fdatasync, then update memory.
- * On failure memory is unchanged and the space is reused by the next call.
+ * Allocate @cluster at the end of the file following format-notes §7, in
+ * batches as the kernel driver does: extend (reads as zeros) and write
+ * @data (a whole cluster; NULL = leave zeros); memory maps it at once and
+ * the BAT entry joins the batch.  image_commit() then makes the batch's
+ * data durable with one fdatasync and only after it writes the batch's
+ * BAT entries (durable with the next sync: the next commit's, a flush's
+ * or the close's), so no entry on disk ever names space that is not
+ * durable -- and a copied-up cluster is durable before the entry that
+ * hides the lower layer's.  A batch commits by itself once it holds
+ * IMAGE_BATCH_BYTES.  On failure before the batch, memory is unchanged.
  */
+#define IMAGE_BATCH_BYTES (64ULL << 20)
 int image_alloc(struct prld_image *img, uint32_t cluster, const void *data,
 		uint64_t *file_off, struct prld_err *err);
+/* @cluster's entry (memory already holds it) joins the batch. */
+void image_mark_pending(struct prld_image *img, uint32_t cluster,
+			uint64_t bytes);
+/* The batch: data durable, then its BAT entries written (not synced). */
+int image_commit(struct prld_image *img, struct prld_err *err);
+/* image_commit, then everything written is durable. */
 int image_sync(struct prld_image *img, struct prld_err *err);
-/* BAT entry @cluster := @entry on disk, made durable (memory unchanged). */
-int image_write_bat(struct prld_image *img, uint32_t cluster, __u32 entry,
-		    struct prld_err *err);
 /*
  * Grow the image to @size_sectors (image_grow.c): clusters in the way of
  * the larger BAT move to the end first; the new header is written last.
@@ -319,6 +365,15 @@ int desc_lock_top(const char *top_path, const char *busy,
  */
 int kdev_find_by_top(const char *real_top, char *dev, size_t len,
 		     struct prld_err *err);
+
+/*
+ * Is @path a read-only layer of a bound device, and written by none?  A
+ * snapshot taken while attached leaves the driver holding the old top's
+ * exclusive locks on what is now a read-only lower layer; readers of that
+ * file may then go without their own lock (the driver itself refuses any
+ * device that would write it).
+ */
+bool kdev_reads_only(const char *path);
 
 /* ---- attach.c ----------------------------------------------------- */
 

@@ -279,6 +279,33 @@ int prld_dev_get_map_guid(const char *dev, const char *from_guid,
 	return ret < 0 ? ret : 0;
 }
 
+bool kdev_reads_only(const char *path)
+{
+	struct prld_dev_info *list;
+	char *real = realpath(path, NULL);
+	bool reader = false, writer = false;
+	unsigned int n = 0, i, l;
+
+	if (!real || prld_dev_list(&list, &n, NULL) < 0) {
+		free(real);
+		return false;
+	}
+	for (i = 0; i < n; i++) {
+		for (l = 0; l < list[i].nlayers; l++) {
+			if (strcmp(list[i].layers[l].path, real))
+				continue;
+			if (list[i].layers[l].writable)
+				writer = true;
+			else
+				reader = true;
+		}
+		prld_dev_info_free(&list[i]);
+	}
+	free(list);
+	free(real);
+	return reader && !writer;
+}
+
 int kdev_find_by_top(const char *real_top, char *dev, size_t len,
 		     struct prld_err *err)
 {

@@ -109,11 +109,29 @@ int prld_create_image(const char *path, const struct prld_create_params *p,
 int prld_open(const char *path, unsigned int flags,
 	      const struct prld_policy *policy, struct prld_disk **out,
 	      struct prld_err *err);
+/*
+ * prld_open of the state snapshot @guid holds (the chain from the base up
+ * to @guid; NULL: the disk as it is), read-only (-EROFS with
+ * PRLD_OPEN_WRITE): a frozen state read without reverting, e.g. for a
+ * backup while the disk is in use -- a snapshot's files are read-only
+ * layers, which readers share with writers of the top.  Its size is the
+ * snapshot's own (a disk grown later was smaller then).
+ */
+int prld_open_snapshot(const char *path, const char *guid,
+		       unsigned int flags, const struct prld_policy *policy,
+		       struct prld_disk **out, struct prld_err *err);
 /* Clean close: data durable, file truncated, in-use flag cleared. */
 int prld_close(struct prld_disk *disk, struct prld_err *err);
 
 int prld_get_info(struct prld_disk *disk, struct prld_info *out);
 
+/*
+ * Writes into new clusters go in batches (as the kernel driver's): their
+ * BAT entries reach the file, after their data is durable, once a batch
+ * is full, and at prld_flush() or prld_close(), which make everything
+ * durable.  A crash before that leaves such a cluster unmapped (leaked
+ * space, which check --repair reclaims), never mapped to other data.
+ */
 int prld_pread(struct prld_disk *disk, void *buf, size_t len, uint64_t off,
 	       struct prld_err *err);
 int prld_pwrite(struct prld_disk *disk, const void *buf, size_t len,
@@ -133,6 +151,14 @@ int prld_get_map(struct prld_disk *disk, const char *from_guid,
 		 const char *to_guid, struct prld_map *out,
 		 struct prld_err *err);
 void prld_map_free(struct prld_map *map);
+/*
+ * The clusters of the open disk (or snapshot state) that may hold other
+ * than zeros: mapped by a layer, and not a hole of the file that serves
+ * them (SEEK_DATA).  Bits past the virtual size are 0.  For copying and
+ * exporting: a clear bit reads as zeros, without reading it.
+ */
+int prld_get_data_map(struct prld_disk *disk, struct prld_map *out,
+		      struct prld_err *err);
 
 /* Checker: findings in order; exit status as qemu-img check. */
 enum prld_severity {
@@ -185,6 +211,12 @@ struct prld_attach_opts {
 	enum prld_direct_io direct_io;
 	bool autoclear;			/* detach at last close */
 	bool no_partscan;
+	/*
+	 * Attach the state of this snapshot (GUID; read_only required)
+	 * instead of the disk: its files are lower layers of the disk, so
+	 * it may sit beside the disk's own device.  NULL: the disk.
+	 */
+	const char *snapshot;
 };
 
 struct prld_dev_layer {

@@ -168,7 +168,7 @@ int prld_resize(const char *path, uint64_t size_bytes, struct prld_err *err)
 
 	if (!size_bytes || size_bytes % PRLD_SECTOR_SIZE)
 		return prld_set_err(err, -EINVAL,
-				    "%s: size %llu is not a positive multiple of 512",
+				    "%s: size %llu bytes is not a positive multiple of 512 bytes",
 				    path, (unsigned long long)size_bytes);
 	ret = prld_open(path, PRLD_OPEN_READ | PRLD_OPEN_WRITE, NULL, &disk,
 			err);

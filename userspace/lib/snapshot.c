@@ -304,7 +304,7 @@ static int push_top(const struct shot_op *op, struct prld_err *err)
 		return prld_sys_err(err, -errno, op->new_path, "cannot open");
 	dev = open(op->device, O_RDONLY | O_CLOEXEC);
 	/* The kernel's reference keeps this lock for as long as it is top. */
-	if (dev < 0 || flock(req.fd, LOCK_EX | LOCK_NB) < 0 ||
+	if (dev < 0 || lock_image_fd(req.fd, true) < 0 ||
 	    ioctl(dev, PRLD_PUSH_TOP, &req) < 0)
 		ret = prld_set_err(err, -errno,
 				   "%s: switching to the new delta failed: %s",

@@ -25,6 +25,20 @@ int prld_set_err(struct prld_err *err, int code, const char *fmt, ...)
 	return code;
 }
 
+int prld_not_image_err(struct prld_err *err, const char *path)
+{
+	return prld_set_err(err, -EINVAL,
+			    "%s: not a Parallels image (its first 16 bytes are neither \"%s\" nor \"%s\")",
+			    path, PRLD_MAGIC_V1, PRLD_MAGIC_V2);
+}
+
+bool prld_buf_has_magic(const void *buf, size_t len)
+{
+	return len >= PRLD_MAGIC_LEN &&
+	       (!memcmp(buf, PRLD_MAGIC_V1, PRLD_MAGIC_LEN) ||
+		!memcmp(buf, PRLD_MAGIC_V2, PRLD_MAGIC_LEN));
+}
+
 int prld_sys_err(struct prld_err *err, int code, const char *path,
 		 const char *what)
 {
@@ -221,9 +235,34 @@ static bool unit_tail_ok(const char *s, bool had_letter)
 	       (s[1] == 'b' || s[1] == 'B') && !s[2];
 }
 
+/*
+ * The digits after a decimal point ("5" of "1.5G", up to 9 of them):
+ * @num / @den, 0 / 1 when there is no point.  -EINVAL for a point
+ * without digits.
+ */
+static int parse_fraction(const char **pp, uint64_t *num, uint64_t *den)
+{
+	const char *p = *pp;
+
+	*num = 0;
+	*den = 1;
+	if (*p != '.')
+		return 0;
+	for (p++; *p >= '0' && *p <= '9'; p++) {
+		if (*den == 1000000000ULL)
+			return -EINVAL;
+		*num = *num * 10 + (uint64_t)(*p - '0');
+		*den *= 10;
+	}
+	if (*den == 1)
+		return -EINVAL;
+	*pp = p;
+	return 0;
+}
+
 int prld_parse_size(const char *text, uint64_t *bytes)
 {
-	uint64_t v = 0;
+	uint64_t v = 0, num, den, part;
 	const char *p = text;
 	int shift;
 
@@ -236,16 +275,20 @@ int prld_parse_size(const char *text, uint64_t *bytes)
 			return -ERANGE;
 		v = v * 10 + d;
 	}
+	if (parse_fraction(&p, &num, &den))
+		return -EINVAL;
 	shift = suffix_shift(*p);
 	if (shift >= 0)
 		p++;
 	if (!unit_tail_ok(p, shift >= 0))
 		return -EINVAL;
-	if (shift > 0) {
-		if (v > (UINT64_MAX >> shift))
-			return -ERANGE;
-		v <<= shift;
-	}
-	*bytes = v;
+	shift = shift < 0 ? 0 : shift;
+	/* "1.5G": the fraction of the unit, which must be whole bytes. */
+	if (((unsigned __int128)num << shift) % den)
+		return -EINVAL;
+	part = (uint64_t)(((unsigned __int128)num << shift) / den);
+	if (v > (UINT64_MAX >> shift) || (v << shift) > UINT64_MAX - part)
+		return -ERANGE;
+	*bytes = (v << shift) + part;
 	return 0;
 }

@@ -33,6 +33,7 @@ int cmd_open(int argc, char **argv)
 		{ "direct-io", required_argument, NULL, 'd' },
 		{ "autoclear", no_argument, NULL, 'a' },
 		{ "no-partscan", no_argument, NULL, 'n' },
+		{ "snapshot", required_argument, NULL, 's' },
 		{ 0 }
 	};
 	struct prld_attach_opts o = { 0 };
@@ -56,6 +57,9 @@ int cmd_open(int argc, char **argv)
 			break;
 		case 'n':
 			o.no_partscan = true;
+			break;
+		case 's':
+			o.snapshot = optarg;
 			break;
 		default:
 			return usage_error("bad option");

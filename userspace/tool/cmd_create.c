@@ -29,7 +29,7 @@ static int parse_geometry(const char *text, struct prld_create_params *p)
 	return 0;
 }
 
-static int parse_cluster(const char *text, struct prld_create_params *p)
+int parse_cluster(const char *text, struct prld_create_params *p)
 {
 	uint64_t bytes;
 
@@ -43,7 +43,7 @@ static int parse_cluster(const char *text, struct prld_create_params *p)
 	return 0;
 }
 
-static int parse_format(const char *text, struct prld_create_params *p)
+int parse_format(const char *text, struct prld_create_params *p)
 {
 	if (!strcmp(text, "v1"))
 		p->fmt = PRLD_FMT_V1;

@@ -19,6 +19,7 @@ struct io_opts {
 	uint64_t offset, length;
 	bool have_length;
 	const char *path;
+	const char *snapshot;	/* read a snapshot's state */
 };
 
 static int parse_io(int argc, char **argv, struct io_opts *o, bool reading)
@@ -26,6 +27,7 @@ static int parse_io(int argc, char **argv, struct io_opts *o, bool reading)
 	static const struct option longopts[] = {
 		{ "offset", required_argument, NULL, 'o' },
 		{ "length", required_argument, NULL, 'l' },
+		{ "snapshot", required_argument, NULL, 's' },
 		{ 0 }
 	};
 	int c;
@@ -42,6 +44,11 @@ static int parse_io(int argc, char **argv, struct io_opts *o, bool reading)
 			if (parse_size_arg("--length", optarg, &o->length))
 				return PRLDCTL_EXIT_FAIL;
 			o->have_length = true;
+			break;
+		case 's':
+			if (!reading)
+				return usage_error("--snapshot is for read only (snapshots are read-only)");
+			o->snapshot = optarg;
 			break;
 		default:
 			return usage_error("bad option");
@@ -96,16 +103,20 @@ int cmd_read(int argc, char **argv)
 
 	if (parse_io(argc, argv, &o, true))
 		return PRLDCTL_EXIT_FAIL;
-	disk = open_disk(o.path, PRLD_OPEN_READ, o.offset);
+	disk = open_disk_state(o.path, o.snapshot, PRLD_OPEN_READ, o.offset);
 	if (!disk)
 		return PRLDCTL_EXIT_FAIL;
 	prld_get_info(disk, &info);
 	if (!o.have_length)
 		o.length = info.visible_bytes;
 	if (o.length > info.visible_bytes) {
-		fail("%s: --length %" PRIu64 " from offset %" PRIu64
-		     " runs past the end of the disk (%" PRIu64 " bytes)",
-		     o.path, o.length, o.offset, info.size_sectors * 512);
+		char len_s[48], size_s[48];
+
+		fail("%s: --length %s from --offset %" PRIu64
+		     " runs past the end of the disk (%s)", o.path,
+		     bytes_str(o.length, len_s, sizeof(len_s)), o.offset,
+		     bytes_str(info.size_sectors * 512, size_s,
+			       sizeof(size_s)));
 		return close_disk(disk, PRLDCTL_EXIT_FAIL);
 	}
 	buf = malloc(IO_CHUNK);
@@ -121,7 +132,7 @@ static ssize_t read_full(char *buf, size_t len)
 	size_t got = 0;
 	ssize_t n;
 
-	while (got < len) {
+	while (got < len && !interrupted()) {
 		n = read(STDIN_FILENO, buf + got, len - got);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -134,21 +145,38 @@ static ssize_t read_full(char *buf, size_t len)
 	return (ssize_t)got;
 }
 
-static int stream_in(struct prld_disk *disk, char *buf)
+/*
+ * Whole chunks of stdin into the disk.  A signal stops it between two
+ * writes, dropping the chunk it cut short: the disk then holds a prefix
+ * of the input, whole chunks of it, and closes cleanly.
+ */
+static int stream_in(struct prld_disk *disk, const struct io_opts *o,
+		     char *buf, uint64_t *written)
 {
 	struct prld_err err = { 0 };
-	uint64_t pos = 0;
+	struct prld_info info;
+	char end_s[48], size_s[48];
 	ssize_t n;
 
+	prld_get_info(disk, &info);
 	for (;;) {
 		n = read_full(buf, IO_CHUNK);
+		if (interrupted())
+			return interrupt_exit();
 		if (n < 0)
 			return fail("reading stdin: %s", strerror((int)-n));
 		if (n == 0)
 			return 0;
-		if (prld_pwrite(disk, buf, (size_t)n, pos, &err) < 0)
+		if (*written + (uint64_t)n > info.visible_bytes)
+			return fail("%s: the input runs past the end of the disk: --offset %" PRIu64
+				    " + more than %s of input > the disk's %s",
+				    o->path, o->offset,
+				    bytes_str(info.visible_bytes, end_s, sizeof(end_s)),
+				    bytes_str(info.size_sectors * 512, size_s,
+					      sizeof(size_s)));
+		if (prld_pwrite(disk, buf, (size_t)n, *written, &err) < 0)
 			return fail_err(&err);
-		pos += (uint64_t)n;
+		*written += (uint64_t)n;
 	}
 }
 
@@ -156,6 +184,8 @@ int cmd_write(int argc, char **argv)
 {
 	struct io_opts o = { 0 };
 	struct prld_disk *disk;
+	uint64_t written = 0;
+	char done[48];
 	char *buf;
 	int status;
 
@@ -164,8 +194,15 @@ int cmd_write(int argc, char **argv)
 	disk = open_disk(o.path, PRLD_OPEN_READ | PRLD_OPEN_WRITE, o.offset);
 	if (!disk)
 		return PRLDCTL_EXIT_FAIL;
+	interrupt_catch();
 	buf = malloc(IO_CHUNK);
-	status = buf ? stream_in(disk, buf) : fail("out of memory");
+	status = buf ? stream_in(disk, &o, buf, &written) :
+		       fail("out of memory");
 	free(buf);
-	return close_disk(disk, status);
+	status = close_disk(disk, status);
+	if (interrupted())
+		fail("interrupted: %s written from --offset %" PRIu64
+		     "; %s closed cleanly", bytes_str(written, done, sizeof(done)),
+		     o.offset, o.path);
+	return status;
 }

@@ -9,15 +9,15 @@
  * {"status":"ok",...} or {"status":"error",...} line.
  */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <unistd.h>
 
 #include "tool.h"
 
-#define BAR_WIDTH 40
-
 struct progress {
-	bool json, bar;
+	bool json;
+	struct progress_bar bar;
 	int last_pct;		/* -1: nothing shown yet */
 	uint64_t last_done;
 };
@@ -30,17 +30,6 @@ static void json_line(struct json_object *o)
 	json_object_put(o);
 }
 
-static void show_bar(uint64_t done, uint64_t total, int pct)
-{
-	int fill = total ? (int)(done * BAR_WIDTH / total) : BAR_WIDTH;
-
-	fprintf(stderr, "\rmerging [%.*s%*s] %3d%% %llu/%llu clusters",
-		fill, "########################################",
-		BAR_WIDTH - fill, "", pct, (unsigned long long)done,
-		(unsigned long long)total);
-	fflush(stderr);
-}
-
 static void on_progress(uint64_t done, uint64_t total, void *ctx)
 {
 	struct progress *p = ctx;
@@ -49,28 +38,26 @@ static void on_progress(uint64_t done, uint64_t total, void *ctx)
 
 	if (!total)		/* a leaf: nothing to copy */
 		return;
-	if (p->last_pct >= 0 && pct == p->last_pct &&
-	    !(done == total && p->last_done != total))
+	if (interrupted() == SIGINT || interrupted() == SIGTERM)
+		p->bar.what = "merging (cannot stop halfway, finishing)";
+	progress_show(&p->bar, done, total);
+	if (!p->json || (p->last_pct >= 0 && pct == p->last_pct &&
+			 !(done == total && p->last_done != total)))
 		return;
 	p->last_pct = pct;
 	p->last_done = done;
-	if (p->bar)
-		show_bar(done, total, pct);
-	if (p->json) {
-		o = json_object_new_object();
-		json_object_object_add(o, "done", json_u64(done));
-		json_object_object_add(o, "total", json_u64(total));
-		json_line(o);
-	}
+	o = json_object_new_object();
+	json_object_object_add(o, "done", json_u64(done));
+	json_object_object_add(o, "total", json_u64(total));
+	json_line(o);
 }
 
-static int finish(const struct progress *p, const char *guid, int ret,
+static int finish(struct progress *p, const char *guid, int ret,
 		  const struct prld_err *err)
 {
 	struct json_object *o;
 
-	if (p->bar && p->last_pct >= 0)
-		fputc('\n', stderr);
+	progress_end(&p->bar);
 	if (p->json) {
 		o = json_object_new_object();
 		json_object_object_add(o, "status", json_object_new_string(
@@ -92,7 +79,10 @@ int cmd_delete_snapshot(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ 0 }
 	};
-	struct progress p = { .last_pct = -1 };
+	struct progress p = {
+		.last_pct = -1,
+		.bar = { .what = "merging", .unit = "clusters", .unit_bytes = 1 },
+	};
 	struct prld_err err = { 0 };
 	struct prld_job *job;
 	bool json = false;
@@ -108,8 +98,14 @@ int cmd_delete_snapshot(int argc, char **argv)
 	if (prld_is_device(argv[optind + 1]))
 		return fail("%s: an attached device; deleting snapshots works offline only: detach it (prldctl close) and give the disk directory",
 			    argv[optind + 1]);
-	p.bar = isatty(STDERR_FILENO) && !json;
+	p.bar.on = isatty(STDERR_FILENO) && !json;
 	p.json = json || !isatty(STDERR_FILENO);
+	/*
+	 * A merge cannot stop halfway (the snapshot's file already holds
+	 * some of its child's clusters): Ctrl-C is noted and the merge
+	 * finishes, so the disk is left clean.
+	 */
+	interrupt_catch();
 	ret = prld_merge_start(argv[optind + 1], argv[optind], &job, &err);
 	if (!ret) {
 		ret = prld_job_wait(job, on_progress, &p, &err);

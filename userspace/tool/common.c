@@ -108,14 +108,33 @@ struct json_object *json_u64(uint64_t v)
 	return json_object_new_int64((int64_t)v);
 }
 
+const char *bytes_str(uint64_t bytes, char *buf, size_t len)
+{
+	char human[32];
+
+	if (bytes < 1024)
+		snprintf(buf, len, "%" PRIu64 " bytes", bytes);
+	else
+		snprintf(buf, len, "%" PRIu64 " bytes (%s)", bytes,
+			 human_size(bytes, human, sizeof(human)));
+	return buf;
+}
+
 struct prld_disk *open_disk(const char *path, unsigned int flags,
 			    uint64_t offset)
+{
+	return open_disk_state(path, NULL, flags, offset);
+}
+
+struct prld_disk *open_disk_state(const char *path, const char *snapshot,
+				  unsigned int flags, uint64_t offset)
 {
 	struct prld_policy policy = { .offset = offset };
 	struct prld_err err = { 0 };
 	struct prld_disk *disk = NULL;
 
-	if (prld_open(path, flags, &policy, &disk, &err) < 0) {
+	if (prld_open_snapshot(path, snapshot, flags, &policy, &disk,
+			       &err) < 0) {
 		fail_err(&err);
 		return NULL;
 	}

@@ -4,6 +4,7 @@
  * virtual disks.  A thin command layer over libprld: every command parses
  * its options, makes one or two library calls and prints the result.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -19,15 +20,21 @@ static const struct command commands[] = {
 	  "create a disk directory (or a bare image)" },
 	{ "info", cmd_info, "[--json] DIR|IMAGE",
 	  "size, geometry, cluster size, layers, allocation" },
-	{ "read", cmd_read, "[--offset BYTES] [--length BYTES] DIR|IMAGE",
+	{ "read", cmd_read,
+	  "[--offset BYTES] [--length BYTES] [--snapshot GUID] DIR|IMAGE",
 	  "write the virtual disk's bytes to stdout" },
 	{ "write", cmd_write, "[--offset BYTES] DIR|IMAGE",
 	  "write stdin into the virtual disk" },
+	{ "convert", cmd_convert,
+	  "[-p] [-q] [--snapshot GUID] [-O raw|prld] DISK RAW-FILE|DEVICE\n"
+	  "       prldctl convert [-p] [-q] [--image] [--cluster-size SIZE]\n"
+	  "                 [--format v1|v2] RAW-FILE|DEVICE|DISK NEW-DISK",
+	  "copy a disk to raw or raw into a new disk, zeros skipped" },
 	{ "check", cmd_check, "[--repair] [--json] DIR|IMAGE",
 	  "verify (and repair) images and descriptor; exit 0/2/3" },
 	{ "open", cmd_open,
 	  "[-r] [--offset BYTES] [--direct-io on|off|auto] [--autoclear]\n"
-	  "                 [--no-partscan] DIR|IMAGE",
+	  "                 [--no-partscan] [--snapshot GUID (with -r)] DIR|IMAGE",
 	  "attach a disk as /dev/prldN (kernel driver)" },
 	{ "close", cmd_close, "[--deferred] /dev/prldN|DIR|IMAGE",
 	  "detach a device (--deferred: at last close)" },
@@ -43,7 +50,7 @@ static const struct command commands[] = {
 	  "the snapshot tree (* = read through, [top] = writable)" },
 	{ "revert", cmd_revert, "--to GUID DIR|/dev/prldN",
 	  "discard the top, continue from snapshot GUID" },
-	{ "resize", cmd_resize, "-s SIZE DIR|IMAGE|/dev/prldN",
+	{ "resize", cmd_resize, "-s [+]SIZE DIR|IMAGE|/dev/prldN",
 	  "grow the disk (offline or attached); shrinking is refused" },
 	{ "delete-snapshot", cmd_delete_snapshot, "[--json] GUID DIR",
 	  "remove a snapshot, merging it with its one child (offline)" },
@@ -71,8 +78,27 @@ static void print_help(FILE *out)
 	for (i = 0; i < NCOMMANDS; i++)
 		fprintf(out, "  %-*s %s\n", w, commands[i].name,
 			commands[i].summary);
-	fprintf(out, "\nSizes take binary K/M/G/T suffixes.  "
-		"'prldctl COMMAND --help' shows a command's options.\n");
+	fprintf(out, "\nSizes take binary K/M/G/T suffixes and fractions "
+		"(1.5G).  'prldctl COMMAND --help' shows a\n"
+		"command's options; 'prldctl -V' the version.\n");
+}
+
+/* Does the command line ask for help (before a "--")? */
+static bool wants_help(int argc, char **argv)
+{
+	int i;
+
+	for (i = 2; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+			return true;
+	return false;
+}
+
+static void print_command_help(const struct command *cmd)
+{
+	printf("usage: prldctl %s %s\n\n%s.\n", cmd->name, cmd->usage,
+	       cmd->summary);
+	printf("See prldctl(8) for the details.\n");
 }
 
 static const struct command *find_command(const char *name)
@@ -98,13 +124,17 @@ int main(int argc, char **argv)
 		print_help(stdout);
 		return PRLDCTL_EXIT_OK;
 	}
-	if (!strcmp(argv[1], "--version")) {
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
 		printf("prldctl %s\n", PRLDCTL_VERSION);
 		return PRLDCTL_EXIT_OK;
 	}
 	cmd = find_command(argv[1]);
 	if (!cmd)
 		return usage_error("unknown command '%s'", argv[1]);
+	if (wants_help(argc, argv)) {
+		print_command_help(cmd);
+		return PRLDCTL_EXIT_OK;
+	}
 	set_current_command(cmd);
 	/* Commands see argv[0] = their own name, as getopt expects. */
 	return cmd->run(argc - 1, argv + 1);

@@ -35,6 +35,7 @@ int cmd_snapshots(int argc, char **argv);
 int cmd_revert(int argc, char **argv);
 int cmd_delete_snapshot(int argc, char **argv);
 int cmd_resize(int argc, char **argv);
+int cmd_convert(int argc, char **argv);
 /*
  * DIR, or /dev/prldN standing for the disk it has attached: *dir is then
  * that disk's directory (free it), else NULL.  -1 after a reported failure.
@@ -54,6 +55,9 @@ void set_current_command(const struct command *cmd);
 /* Option values: sizes with K/M/G/T suffixes, plain numbers. */
 int parse_size_arg(const char *opt, const char *text, uint64_t *bytes);
 int parse_u32_arg(const char *opt, const char *text, uint32_t *out);
+/* create's --cluster-size and --format (cmd_create.c); -1 on a bad value. */
+int parse_cluster(const char *text, struct prld_create_params *p);
+int parse_format(const char *text, struct prld_create_params *p);
 
 /* "64 MiB" style; @buf of at least 32 bytes. */
 const char *human_size(uint64_t bytes, char *buf, size_t len);
@@ -62,10 +66,38 @@ const char *human_size(uint64_t bytes, char *buf, size_t len);
 void json_print(struct json_object *obj);
 struct json_object *json_u64(uint64_t v);
 
+/* "1073741824 bytes (1 GiB)"; @buf of at least 48 bytes. */
+const char *bytes_str(uint64_t bytes, char *buf, size_t len);
+
 /* Open for a command; prints the error itself. NULL on failure. */
 struct prld_disk *open_disk(const char *path, unsigned int flags,
 			    uint64_t offset);
+/* The same at snapshot @snapshot's state (NULL: the disk as it is). */
+struct prld_disk *open_disk_state(const char *path, const char *snapshot,
+				  unsigned int flags, uint64_t offset);
 /* Close and report a close error (data may not be durable). */
 int close_disk(struct prld_disk *disk, int status);
+
+/* progress.c: "what [####    ]  42% 430/1024 MiB" on stderr. */
+struct progress_bar {
+	bool on;
+	const char *what;	/* "converting", "merging" */
+	const char *unit;	/* "MiB", "clusters" */
+	uint64_t unit_bytes;	/* what one unit is in the counts given */
+	bool shown;
+	int last_pct;
+	uint64_t last_done;
+};
+void progress_show(struct progress_bar *p, uint64_t done, uint64_t total);
+void progress_end(struct progress_bar *p);
+
+/*
+ * interrupt.c: SIGINT/SIGTERM/SIGHUP only recorded, for loops that stop
+ * between whole steps and close the disk cleanly.  interrupted() is the
+ * signal caught (0: none); interrupt_exit() the shell's 128 + signal.
+ */
+void interrupt_catch(void);
+int interrupted(void);
+int interrupt_exit(void);
 
 #endif /* PRLDCTL_TOOL_H */
