@@ -6,6 +6,7 @@
  *   prld_dev.c     device lifetime: add, remove, open/release, free_disk
  *   prld_ioctl.c   block device ioctls: configure, detach, status, map
  *   prld_files.c   what an image file must be; which device uses which
+ *   prld_parts.c   a disk as parts (a split disk's storages), each a chain
  *   prld_attach.c  reading and validating images from their files
  *   prld_chain.c   the in-memory map: owner per cluster, allocation
  *                  bookkeeping, bitmaps (pure logic, no block layer)
@@ -81,6 +82,12 @@ struct prld_layer {
 	 * the clusters it covers (the last one may be partial).
 	 */
 	bool plain;
+	/*
+	 * Where the layer's data ends: a plain image's size; a read-only
+	 * layer's file size (a torn last cluster ends early); U64_MAX for
+	 * the top, whose file grows.  Reads past it return zeros.
+	 */
+	u64 data_end;
 };
 
 /*
@@ -101,12 +108,21 @@ struct prld_chain {
 	u64 alloc_next;			/* byte offset of the next new cluster */
 	u64 allocated;			/* clusters mapped in any layer */
 	u32 plain_clusters;		/* held by a plain base; 0: none */
+	/* Where the chain's part of the disk lies (a split disk has many). */
+	u64 start;			/* byte offset in the disk */
+	u64 bytes;			/* its size: its top's */
 };
 
-/* Bytes of data @l holds: a plain image ends, an expanding one maps. */
+/* Bytes of data @l's file holds (prld_layer.data_end). */
 static inline u64 prld_layer_end(const struct prld_layer *l)
 {
-	return l->plain ? l->geom.nb_sectors << SECTOR_SHIFT : U64_MAX;
+	return l->data_end;
+}
+
+/* The top layer of @chain: the one that is written. */
+static inline struct prld_layer *prld_chain_top(const struct prld_chain *chain)
+{
+	return &chain->layers[chain->nr_layers - 1];
 }
 
 /* @l's BAT entry for cluster @c (0: unmapped, also past @l's end). */
@@ -133,12 +149,17 @@ struct prld_device {
 	bool autoclear;			/* detach at last close */
 	bool dirty;			/* in-use flag written by us */
 	u64 offset;			/* policy, bytes */
-	struct prld_chain chain;
+	/*
+	 * The disk's chains, one per storage of a split disk (in disk
+	 * order), else one.  Snapshot, revert and resize take one only.
+	 */
+	struct prld_chain *parts;
+	unsigned int nr_parts;
 	struct mutex alloc_lock;	/* new clusters, the map's counters */
 	struct mutex flush_lock;	/* one BAT writeback + fsync at a time */
 	bool wrote;			/* something was allocated */
 	spinlock_t claim_lock;		/* claims, nr_claims */
-	u32 claims[PRLD_MAX_CLAIMS];	/* clusters being allocated */
+	u64 claims[PRLD_MAX_CLAIMS];	/* prld_claim_key()s being allocated */
 	unsigned int nr_claims;
 	wait_queue_head_t claim_wq;	/* a claim ended */
 	struct workqueue_struct *wq;
@@ -150,7 +171,9 @@ struct prld_device {
 
 /* One piece of a request that lies inside a single cluster. */
 struct prld_piece {
-	u32 cluster;
+	struct prld_chain *chain;	/* of the part it lies in */
+	unsigned int part;		/* that part's index */
+	u32 cluster;			/* in the part */
 	u64 in_cluster;		/* byte offset inside the cluster */
 	size_t len;
 	u16 ioprio;		/* the request's, for the file I/O */
@@ -192,6 +215,7 @@ struct prld_device *prld_disk_device(struct gendisk *disk);
 void prld_remove_all(void);
 void prld_set_partscan(struct prld_device *dev);
 void prld_fence(struct prld_device *dev, int err);
+struct prld_chain *prld_sole_chain(struct prld_device *dev);
 
 /* prld_ioctl.c */
 void prld_apply_limits(struct prld_device *dev);
@@ -208,6 +232,23 @@ int prld_claim_layers(struct prld_device *dev, const struct prld_layer *layers,
 void prld_unclaim_layers(struct prld_device *dev,
 			 const struct prld_layer *layers, unsigned int nr);
 void prld_claim_set_readonly(struct prld_device *dev, struct file *file);
+void prld_lock_downgrade(struct file *file);
+
+/* prld_parts.c */
+int prld_parts_take(const struct prld_config *cfg, struct prld_chain **parts,
+		    unsigned int *nr);
+void prld_parts_release(struct prld_chain *parts, unsigned int nr);
+int prld_parts_build(struct prld_chain *parts, unsigned int nr,
+		     unsigned int flags);
+int prld_parts_claim(struct prld_device *dev, const struct prld_chain *parts,
+		     unsigned int nr);
+u64 prld_parts_bytes(const struct prld_chain *parts, unsigned int nr);
+void prld_parts_totals(const struct prld_device *dev, u32 *layers,
+		       u64 *clusters, u64 *allocated);
+const struct prld_layer *prld_parts_layer(const struct prld_device *dev,
+					  u32 index, unsigned int *part);
+void prld_parts_map_bits(const struct prld_device *dev, u64 first_bit,
+			 u8 *buf, u64 nbytes);
 
 /* prld_revert.c */
 int prld_revert(struct prld_device *dev, const void __user *arg);
@@ -261,7 +302,7 @@ u64 prld_layer_count(const struct prld_layer *layer);
 extern const struct blk_mq_ops prld_mq_ops;
 void prld_submit_work(struct work_struct *work);
 int prld_flush(struct prld_device *dev);
-void prld_piece_at(const struct prld_chain *chain, u64 pos, size_t left,
+void prld_piece_at(struct prld_device *dev, u64 pos, size_t left,
 		   struct prld_piece *p);
 u64 prld_rq_pos(const struct prld_device *dev, const struct request *rq);
 int prld_rq_iter(struct prld_cmd *cmd, struct iov_iter *iter, int dir);
@@ -280,7 +321,9 @@ bool prld_try_aio(struct prld_device *dev, struct prld_cmd *cmd);
 /* prld_alloc.c */
 int prld_alloc_write(struct prld_device *dev, const struct prld_piece *p,
 		     struct iov_iter *iter);
-int prld_alloc_zeroed(struct prld_device *dev, u32 cluster, u64 *off);
-void prld_unmap_cluster(struct prld_device *dev, u32 cluster, u64 off);
+int prld_alloc_zeroed(struct prld_device *dev, const struct prld_piece *p,
+		      u64 *off);
+void prld_unmap_cluster(struct prld_device *dev, const struct prld_piece *p,
+			u64 off);
 
 #endif /* PRLD_H */

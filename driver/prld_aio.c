@@ -37,7 +37,6 @@ bool prld_may_aio(struct prld_device *dev, struct request *rq)
  */
 static bool prld_aio_eligible(struct prld_device *dev, struct request *rq)
 {
-	struct prld_chain *chain = &dev->chain;
 	u64 pos = prld_rq_pos(dev, rq);
 	size_t left = blk_rq_bytes(rq);
 	unsigned int layer;
@@ -47,9 +46,9 @@ static bool prld_aio_eligible(struct prld_device *dev, struct request *rq)
 	if (req_op(rq) == REQ_OP_READ)
 		return true;
 	for (; left; pos += p.len, left -= p.len) {
-		prld_piece_at(chain, pos, left, &p);
-		if (!prld_chain_resolve(chain, p.cluster, &layer, &off) ||
-		    layer != chain->nr_layers - 1)
+		prld_piece_at(dev, pos, left, &p);
+		if (!prld_chain_resolve(p.chain, p.cluster, &layer, &off) ||
+		    layer != p.chain->nr_layers - 1)
 			return false;
 	}
 	return true;
@@ -113,11 +112,11 @@ static void prld_aio_submit(struct prld_device *dev, struct prld_cmd *cmd)
 	cmd->error = prld_rq_iter(cmd, &iter, write ? ITER_SOURCE : ITER_DEST);
 	p.ioprio = req_get_ioprio(rq);
 	for (; !READ_ONCE(cmd->error) && left; pos += p.len, left -= p.len, i++) {
-		prld_piece_at(&dev->chain, pos, left, &p);
-		if (!prld_chain_resolve(&dev->chain, p.cluster, &layer, &off) ||
-		    (write && layer != dev->chain.nr_layers - 1) ||
+		prld_piece_at(dev, pos, left, &p);
+		if (!prld_chain_resolve(p.chain, p.cluster, &layer, &off) ||
+		    (write && layer != p.chain->nr_layers - 1) ||
 		    off + p.in_cluster + p.len >
-		    prld_layer_end(&dev->chain.layers[layer])) {
+		    prld_layer_end(&p.chain->layers[layer])) {
 			/*
 			 * A hole to read, a read past the end of a plain
 			 * base, or a write whose cluster a racing discard
@@ -133,22 +132,25 @@ static void prld_aio_submit(struct prld_device *dev, struct prld_cmd *cmd)
 		}
 		cmd->aios[i].cmd = cmd;
 		cmd->aios[i].len = p.len;
-		prld_aio_piece(&cmd->aios[i], dev->chain.layers[layer].file,
+		prld_aio_piece(&cmd->aios[i], p.chain->layers[layer].file,
 			       off + p.in_cluster, p.ioprio, &iter);
 		iov_iter_advance(&iter, p.len);
 	}
 	prld_aio_put(cmd);
 }
 
-/* Clusters touched by @rq: the most async pieces it can need. */
-static unsigned int prld_rq_clusters(struct prld_device *dev,
-				     struct request *rq)
+/* The pieces of @rq: the most async kiocbs it can need. */
+static unsigned int prld_rq_pieces(struct prld_device *dev,
+				   struct request *rq)
 {
-	u64 first = prld_rq_pos(dev, rq);
-	u64 last = first + blk_rq_bytes(rq) - 1;
+	u64 pos = prld_rq_pos(dev, rq);
+	size_t left = blk_rq_bytes(rq);
+	struct prld_piece p;
+	unsigned int n = 0;
 
-	return div64_u64(last, dev->chain.cluster_bytes) -
-	       div64_u64(first, dev->chain.cluster_bytes) + 1;
+	for (; left; pos += p.len, left -= p.len, n++)
+		prld_piece_at(dev, pos, left, &p);
+	return n;
 }
 
 /*
@@ -161,7 +163,7 @@ bool prld_try_aio(struct prld_device *dev, struct prld_cmd *cmd)
 
 	if (!prld_aio_eligible(dev, cmd->rq))
 		return false;
-	nr = prld_rq_clusters(dev, cmd->rq);
+	nr = prld_rq_pieces(dev, cmd->rq);
 	/* Most requests lie in one cluster: no allocation for those. */
 	cmd->aios = nr == 1 ? &cmd->aio :
 		    kcalloc(nr, sizeof(*cmd->aios), GFP_NOIO);

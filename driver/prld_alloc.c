@@ -54,9 +54,9 @@
  * durable_end, not i_size, says how far the durable space reaches: after
  * a failed sync i_size is past it, and the next claim must sync again.
  */
-static int prld_reserve(struct prld_device *dev, u64 off)
+static int prld_reserve(struct prld_device *dev, struct prld_chain *chain,
+			u64 off)
 {
-	struct prld_chain *chain = &dev->chain;
 	struct prld_layer *l = &chain->layers[chain->nr_layers - 1];
 	struct file *top = l->file;
 	u64 end = off + chain->cluster_bytes, size;
@@ -98,36 +98,42 @@ static int prld_reserve(struct prld_device *dev, u64 off)
 	return ret;
 }
 
-/* Is @cluster claimed by a writer?  Under claim_lock. */
-static bool prld_claimed_locked(struct prld_device *dev, u32 cluster)
+/* A claim names a cluster of one part of the disk. */
+static u64 prld_claim_key(const struct prld_piece *p)
+{
+	return (u64)p->part << 32 | p->cluster;
+}
+
+/* Is @key claimed by a writer?  Under claim_lock. */
+static bool prld_claimed_locked(struct prld_device *dev, u64 key)
 {
 	unsigned int i;
 
 	for (i = 0; i < dev->nr_claims; i++)
-		if (dev->claims[i] == cluster)
+		if (dev->claims[i] == key)
 			return true;
 	return false;
 }
 
-/* Can a claim of @cluster be tried now (not claimed, a free slot)? */
-static bool prld_claim_possible(struct prld_device *dev, u32 cluster)
+/* Can a claim of @key be tried now (not claimed, a free slot)? */
+static bool prld_claim_possible(struct prld_device *dev, u64 key)
 {
 	bool possible;
 
 	spin_lock(&dev->claim_lock);
 	possible = dev->nr_claims < PRLD_MAX_CLAIMS &&
-		   !prld_claimed_locked(dev, cluster);
+		   !prld_claimed_locked(dev, key);
 	spin_unlock(&dev->claim_lock);
 	return possible;
 }
 
-static void prld_unclaim(struct prld_device *dev, u32 cluster)
+static void prld_unclaim(struct prld_device *dev, u64 key)
 {
 	unsigned int i;
 
 	spin_lock(&dev->claim_lock);
 	for (i = 0; i < dev->nr_claims; i++) {
-		if (dev->claims[i] == cluster) {
+		if (dev->claims[i] == key) {
 			dev->claims[i] = dev->claims[--dev->nr_claims];
 			break;
 		}
@@ -137,16 +143,19 @@ static void prld_unclaim(struct prld_device *dev, u32 cluster)
 }
 
 /*
- * Under alloc_lock: claim @cluster and space for it at *@off.  Returns 1
- * if the top maps the cluster by now (at *@off: no claim needed), -EAGAIN
- * if another writer holds a claim (wait, then try again), 0 when claimed,
- * -ENOSPC when the next space lies past what a BAT entry can express.
+ * Under alloc_lock: claim @p's cluster and space for it at *@off.  Returns
+ * 1 if the top maps the cluster by now (at *@off: no claim needed),
+ * -EAGAIN if another writer holds a claim (wait, then try again), 0 when
+ * claimed, -ENOSPC when the next space lies past what a BAT entry can
+ * express.
  */
-static int prld_claim_locked(struct prld_device *dev, u32 cluster, u64 *off)
+static int prld_claim_locked(struct prld_device *dev,
+			     const struct prld_piece *p, u64 *off)
 {
-	struct prld_chain *chain = &dev->chain;
-	struct prld_layer *top = &chain->layers[chain->nr_layers - 1];
-	u32 entry = prld_layer_entry(top, cluster);
+	struct prld_chain *chain = p->chain;
+	struct prld_layer *top = prld_chain_top(chain);
+	u32 entry = prld_layer_entry(top, p->cluster);
+	u64 key = prld_claim_key(p);
 	int ret = -EAGAIN;
 
 	lockdep_assert_held(&dev->alloc_lock);
@@ -156,15 +165,15 @@ static int prld_claim_locked(struct prld_device *dev, u32 cluster, u64 *off)
 	}
 	spin_lock(&dev->claim_lock);
 	if (dev->nr_claims < PRLD_MAX_CLAIMS &&
-	    !prld_claimed_locked(dev, cluster)) {
-		dev->claims[dev->nr_claims++] = cluster;
+	    !prld_claimed_locked(dev, key)) {
+		dev->claims[dev->nr_claims++] = key;
 		ret = 0;
 	}
 	spin_unlock(&dev->claim_lock);
 	if (ret)
 		return ret;
 	/* The leaf first: nothing on disk may name space we cannot map. */
-	ret = prld_chain_prepare(chain, cluster, GFP_NOIO);
+	ret = prld_chain_prepare(chain, p->cluster, GFP_NOIO);
 	if (!ret && chain->alloc_next > prld_max_entry_offset(&top->geom)) {
 		/* The entry would wrap and name another cluster's space. */
 		pr_err_ratelimited("%s: the top image is full: no BAT entry can address byte %llu\n",
@@ -172,9 +181,9 @@ static int prld_claim_locked(struct prld_device *dev, u32 cluster, u64 *off)
 		ret = -ENOSPC;
 	}
 	if (!ret)
-		ret = prld_reserve(dev, chain->alloc_next);
+		ret = prld_reserve(dev, chain, chain->alloc_next);
 	if (ret) {
-		prld_unclaim(dev, cluster);
+		prld_unclaim(dev, key);
 		return ret;
 	}
 	*off = chain->alloc_next;
@@ -182,18 +191,20 @@ static int prld_claim_locked(struct prld_device *dev, u32 cluster, u64 *off)
 	return 0;
 }
 
-/* prld_claim_locked(), waiting out other writers' claims of @cluster. */
-static int prld_claim(struct prld_device *dev, u32 cluster, u64 *off)
+/* prld_claim_locked(), waiting out other writers' claims of the cluster. */
+static int prld_claim(struct prld_device *dev, const struct prld_piece *p,
+		      u64 *off)
 {
 	int ret;
 
 	for (;;) {
 		mutex_lock(&dev->alloc_lock);
-		ret = prld_claim_locked(dev, cluster, off);
+		ret = prld_claim_locked(dev, p, off);
 		mutex_unlock(&dev->alloc_lock);
 		if (ret != -EAGAIN)
 			return ret;
-		wait_event(dev->claim_wq, prld_claim_possible(dev, cluster));
+		wait_event(dev->claim_wq,
+			   prld_claim_possible(dev, prld_claim_key(p)));
 	}
 }
 
@@ -240,8 +251,8 @@ static int prld_copy_up(struct prld_chain *chain, unsigned int layer,
 static int prld_fill_claim(struct prld_device *dev, const struct prld_piece *p,
 			   struct iov_iter *iter, u64 off)
 {
-	struct prld_chain *chain = &dev->chain;
-	struct prld_layer *l = &chain->layers[chain->nr_layers - 1];
+	struct prld_chain *chain = p->chain;
+	struct prld_layer *l = prld_chain_top(chain);
 	struct file *top = l->file;
 	errseq_t since = prld_sync_mark(l);
 	unsigned int lower;
@@ -261,16 +272,16 @@ static int prld_fill_claim(struct prld_device *dev, const struct prld_piece *p,
 }
 
 /* The claim ends: on success the cluster is the top's from now on. */
-static int prld_end_claim(struct prld_device *dev, u32 cluster, u64 off,
-			  int ret)
+static int prld_end_claim(struct prld_device *dev, const struct prld_piece *p,
+			  u64 off, int ret)
 {
 	if (!ret) {
 		mutex_lock(&dev->alloc_lock);
-		prld_chain_commit(&dev->chain, cluster, off);
+		prld_chain_commit(p->chain, p->cluster, off);
 		dev->wrote = true;
 		mutex_unlock(&dev->alloc_lock);
 	}
-	prld_unclaim(dev, cluster);
+	prld_unclaim(dev, prld_claim_key(p));
 	return ret;
 }
 
@@ -281,39 +292,39 @@ static int prld_end_claim(struct prld_device *dev, u32 cluster, u64 off,
 int prld_alloc_write(struct prld_device *dev, const struct prld_piece *p,
 		     struct iov_iter *iter)
 {
-	struct prld_chain *chain = &dev->chain;
-	struct prld_layer *top = &chain->layers[chain->nr_layers - 1];
+	struct prld_layer *top = prld_chain_top(p->chain);
 	u64 off;
 	int ret;
 
-	ret = prld_claim(dev, p->cluster, &off);
+	ret = prld_claim(dev, p, &off);
 	if (ret == 1)
 		return prld_iter_io(dev, top->file, iter, p,
 				    off + p->in_cluster, true);
 	if (ret)
 		return ret;
 	ret = prld_fill_claim(dev, p, iter, off);
-	return prld_end_claim(dev, p->cluster, off, ret);
+	return prld_end_claim(dev, p, off, ret);
 }
 
 /*
- * WRITE_ZEROES of all of @cluster, which a lower layer holds: the top
+ * WRITE_ZEROES of all of @p's cluster, which a lower layer holds: the top
  * takes fresh space for it, which already reads as zeros, durably
  * (prld_reserve()), so nothing is copied up or written.  Returns 0 when
  * done, 1 with *@off set if the top holds the cluster by now (zero it
  * there), or a negative errno.
  */
-int prld_alloc_zeroed(struct prld_device *dev, u32 cluster, u64 *off)
+int prld_alloc_zeroed(struct prld_device *dev, const struct prld_piece *p,
+		      u64 *off)
 {
-	int ret = prld_claim(dev, cluster, off);
+	int ret = prld_claim(dev, p, off);
 
 	if (ret)
 		return ret;
-	return prld_end_claim(dev, cluster, *off, 0);
+	return prld_end_claim(dev, p, *off, 0);
 }
 
 /*
- * Whole cluster @cluster of the top, at @off: unmap it, then free its
+ * Whole cluster of @p in its top, at @off: unmap it, then free its
  * space.  Lower layers show through again, which a discard allows (the
  * caller never unmaps for a WRITE_ZEROES over a lower layer).  The
  * cleared entry reaches the file with the next flush; until then a crash
@@ -322,15 +333,16 @@ int prld_alloc_zeroed(struct prld_device *dev, u32 cluster, u64 *off)
  * attached (allocation only moves forward), so no entry can come back
  * pointing at another cluster's data.
  */
-void prld_unmap_cluster(struct prld_device *dev, u32 cluster, u64 off)
+void prld_unmap_cluster(struct prld_device *dev, const struct prld_piece *p,
+			u64 off)
 {
-	struct prld_chain *chain = &dev->chain;
+	struct prld_chain *chain = p->chain;
 
 	mutex_lock(&dev->alloc_lock);
-	prld_chain_uncommit(chain, cluster);
+	prld_chain_uncommit(chain, p->cluster);
 	mutex_unlock(&dev->alloc_lock);
 	/* Unreferenced now: failing to punch only wastes space. */
-	vfs_fallocate(chain->layers[chain->nr_layers - 1].file,
+	vfs_fallocate(prld_chain_top(chain)->file,
 		      FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off,
 		      chain->cluster_bytes);
 }

@@ -161,9 +161,12 @@ static bool prld_has_data(struct file *file, loff_t pos, loff_t end)
  * entries: a thin image costs memory for what it maps only, and the
  * holes of a sparse BAT are not even read.
  */
-static int prld_load_bat(struct prld_layer *layer, u64 size, unsigned int index)
+static int prld_load_bat(struct prld_layer *layer, u64 file_size,
+			 unsigned int index)
 {
 	const struct prld_geom *g = &layer->geom;
+	/* A reader takes a torn last cluster; its missing tail reads zeros. */
+	u64 size = prld_bat_check_size(g, file_size, layer->writable);
 	/*
 	 * The duplicate bitmap: one bit per data slot an entry can name,
 	 * which is at most 2^32 whatever the file's (sparse) size.
@@ -261,10 +264,13 @@ int prld_layer_load(struct prld_layer *layer, unsigned int index,
 	size = i_size_read(file_inode(file));
 	if (layer->plain) {
 		ret = prld_load_plain(layer, size, index);
+		layer->data_end = layer->geom.nb_sectors << SECTOR_SHIFT;
 	} else {
 		ret = prld_load_header(layer, size, layer->writable, index);
 		if (!ret)
 			ret = prld_load_bat(layer, size, index);
+		/* A lower layer never grows; what it lacks reads as zeros. */
+		layer->data_end = layer->writable ? U64_MAX : size;
 	}
 	if (!ret && layer->writable)
 		ret = prld_layer_writable(layer);
@@ -321,10 +327,13 @@ int prld_build_chain(struct prld_chain *chain, unsigned int flags)
 		ret = prld_chain_check_layers(chain);
 	if (!ret)
 		ret = prld_chain_build(chain);
-	if (!ret)
-		chain->alloc_next = prld_chain_alloc_start(
-					&chain->layers[chain->nr_layers - 1]);
-	return ret;
+	if (ret)
+		return ret;
+	chain->alloc_next = prld_chain_alloc_start(prld_chain_top(chain));
+	/* A whole disk; prld_parts_build() places the parts of a split one. */
+	chain->start = 0;
+	chain->bytes = prld_chain_top(chain)->geom.nb_sectors << SECTOR_SHIFT;
+	return 0;
 }
 
 void prld_layer_release(struct prld_layer *layer)

@@ -9,6 +9,12 @@
 
 #include <linux/blk-mq.h>
 #include <linux/blkdev.h>
+#include <linux/fs.h>
+#include <linux/sched.h>
+/* Later kernels moved struct file_lock out of fs.h into filelock.h. */
+#ifndef FL_POSIX
+#include <linux/filelock.h>
+#endif
 
 /*
  * Feature tests rather than version numbers: 6.5 replaced fmode_t by
@@ -117,5 +123,32 @@ static inline int prld_set_binding_limits(struct gendisk *disk,
 	return 0;
 }
 #endif
+
+/*
+ * A lock of @file's own open file description (owner: the file, as
+ * flock(2) and F_OFD_SETLK make them).  6.9 moved the owner, type and
+ * flags of struct file_lock into its member c (struct file_lock_core),
+ * and added for_each_file_lock(), which tells the two apart.
+ */
+static inline void prld_file_lock_init(struct file_lock *fl, struct file *file,
+				       unsigned int flags, unsigned char type)
+{
+	locks_init_lock(fl);
+#ifdef for_each_file_lock	/* 6.9's struct file_lock_core */
+	fl->c.flc_flags = flags;
+	fl->c.flc_type = type;
+	fl->c.flc_owner = file;
+	fl->c.flc_pid = current->tgid;
+	fl->c.flc_file = file;
+#else
+	fl->fl_flags = flags;
+	fl->fl_type = type;
+	fl->fl_owner = file;
+	fl->fl_pid = current->tgid;
+	fl->fl_file = file;
+#endif
+	fl->fl_start = 0;
+	fl->fl_end = OFFSET_MAX;
+}
 
 #endif /* PRLD_COMPAT_H */

@@ -53,14 +53,14 @@ static int prld_open(PRLD_OPEN_ARGS)
 static void prld_clear(struct prld_device *dev)
 {
 	struct gendisk *disk = dev->disk;
-	struct prld_chain *chain = &dev->chain;
+	unsigned int k;
 	int ret;
 
-	if (dev->dirty) {
-		ret = prld_finish_top(chain, dev->wrote);
+	for (k = 0; dev->dirty && k < dev->nr_parts; k++) {
+		ret = prld_finish_top(&dev->parts[k], dev->wrote);
 		if (ret)
-			pr_err("%s: clean close of the top image failed (%d): it stays marked in use\n",
-			       disk->disk_name, ret);
+			pr_err("%s: clean close of the top image of part %u failed (%d): it stays marked in use\n",
+			       disk->disk_name, k, ret);
 	}
 	set_capacity(disk, 0);
 	invalidate_disk(disk);
@@ -73,8 +73,11 @@ static void prld_clear(struct prld_device *dev)
 	set_bit(GD_SUPPRESS_PART_SCAN, &disk->state);
 	kobject_uevent(&disk_to_dev(disk)->kobj, KOBJ_CHANGE);
 	prld_unclaim_layers(dev, NULL, 0);
-	prld_chain_release(chain);	/* fput, outside dev->mutex */
+	/* fput, outside dev->mutex */
+	prld_parts_release(dev->parts, dev->nr_parts);
 	mutex_lock(&dev->mutex);
+	dev->parts = NULL;
+	dev->nr_parts = 0;
 	dev->flags = 0;
 	dev->autoclear = false;
 	dev->dirty = false;
@@ -139,6 +142,29 @@ void prld_set_partscan(struct prld_device *dev)
 	mutex_unlock(&disk->open_mutex);
 	if (ret)
 		pr_warn("%s: partition scan failed (%d)\n", disk->disk_name, ret);
+}
+
+/**
+ * prld_sole_chain() - the chain a snapshot, revert or resize changes
+ * @dev: the device, dev->mutex held
+ *
+ * Return: the chain of a device bound read-write to one chain, or an
+ * ERR_PTR: -ENXIO (not bound), -EROFS (read-only), -EOPNOTSUPP (a split
+ * disk, whose parts each have a chain).
+ */
+struct prld_chain *prld_sole_chain(struct prld_device *dev)
+{
+	lockdep_assert_held(&dev->mutex);
+	if (dev->state != PRLD_BOUND)
+		return ERR_PTR(-ENXIO);
+	if (dev->flags & PRLD_CONFIG_READ_ONLY)
+		return ERR_PTR(-EROFS);
+	if (dev->nr_parts > 1) {
+		pr_err("%s: a split disk's parts are not switched or grown\n",
+		       dev->disk->disk_name);
+		return ERR_PTR(-EOPNOTSUPP);
+	}
+	return &dev->parts[0];
 }
 
 /*

@@ -306,3 +306,41 @@ void prld_claim_set_readonly(struct prld_device *dev, struct file *file)
 			c->writable = false;
 	mutex_unlock(&prld_claims_mutex);
 }
+
+/* QEMU's byte locks (file-posix.c): 100 + permission while it is used. */
+#define PRLD_QEMU_PERM_WRITE	101
+#define PRLD_QEMU_PERM_RESIZE	103
+
+/**
+ * prld_lock_downgrade() - a top that turned read-only gives up its writer's locks
+ * @file: the old top, which userspace locked as a writer (lock.c): an
+ *        exclusive flock and QEMU's byte locks of the write and resize
+ *        permissions, all of its open file description, which the driver
+ *        holds
+ *
+ * After a snapshot nothing writes the file any more: the flock becomes
+ * shared and the write and resize bytes are released, so prld's readers
+ * and QEMU (qemu-img check, a backup reading the snapshot) may open it.
+ * Bytes 201 and 203 stay: nobody else may write or resize it either.
+ * Best effort: a failure only keeps readers out, so it is logged.
+ */
+void prld_lock_downgrade(struct file *file)
+{
+	static const int bytes[] = { PRLD_QEMU_PERM_WRITE,
+				     PRLD_QEMU_PERM_RESIZE };
+	struct file_lock fl;
+	unsigned int i;
+	int ret;
+
+	prld_file_lock_init(&fl, file, FL_FLOCK, F_RDLCK);
+	ret = locks_lock_inode_wait(file_inode(file), &fl);
+	for (i = 0; !ret && i < ARRAY_SIZE(bytes); i++) {
+		prld_file_lock_init(&fl, file, FL_POSIX | FL_OFDLCK, F_UNLCK);
+		fl.fl_start = bytes[i];
+		fl.fl_end = bytes[i];
+		ret = vfs_lock_file(file, F_SETLK, &fl, NULL);
+	}
+	if (ret)
+		pr_warn("the snapshot's image keeps its writer's locks (%d): readers are refused\n",
+			ret);
+}

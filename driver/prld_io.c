@@ -49,14 +49,38 @@ u64 prld_rq_pos(const struct prld_device *dev, const struct request *rq)
 	return ((u64)blk_rq_pos(rq) << SECTOR_SHIFT) + dev->offset;
 }
 
-void prld_piece_at(const struct prld_chain *chain, u64 pos, size_t left,
+/* The part holding disk byte @pos (below the capacity): parts in order. */
+static unsigned int prld_part_of(const struct prld_device *dev, u64 pos)
+{
+	unsigned int lo = 0, hi = dev->nr_parts - 1, mid;
+
+	while (lo < hi) {
+		mid = (lo + hi + 1) / 2;
+		if (dev->parts[mid].start <= pos)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	return lo;
+}
+
+/*
+ * The piece of a request at disk byte @pos, @left bytes long at most:
+ * it stays inside one cluster of one part.
+ */
+void prld_piece_at(struct prld_device *dev, u64 pos, size_t left,
 		   struct prld_piece *p)
 {
-	u64 rem;
+	unsigned int k = dev->nr_parts == 1 ? 0 : prld_part_of(dev, pos);
+	struct prld_chain *chain = &dev->parts[k];
+	u64 rel = pos - chain->start, rem;
 
-	p->cluster = (u32)div64_u64_rem(pos, chain->cluster_bytes, &rem);
+	p->chain = chain;
+	p->part = k;
+	p->cluster = (u32)div64_u64_rem(rel, chain->cluster_bytes, &rem);
 	p->in_cluster = rem;
-	p->len = min_t(u64, left, chain->cluster_bytes - rem);
+	p->len = min_t(u64, min_t(u64, left, chain->cluster_bytes - rem),
+		       chain->bytes - rel);
 }
 
 static ssize_t prld_file_rw(struct prld_device *dev, struct file *file,
@@ -106,7 +130,7 @@ int prld_iter_io(struct prld_device *dev, struct file *file,
 int prld_write_piece(struct prld_device *dev, const struct prld_piece *p,
 		     struct iov_iter *iter)
 {
-	struct prld_chain *chain = &dev->chain;
+	struct prld_chain *chain = p->chain;
 	unsigned int top = chain->nr_layers - 1, layer;
 	u64 off;
 
@@ -142,9 +166,9 @@ int prld_read_piece(struct prld_device *dev, const struct prld_piece *p,
 	unsigned int layer;
 	u64 off;
 
-	if (!prld_chain_resolve(&dev->chain, p->cluster, &layer, &off))
+	if (!prld_chain_resolve(p->chain, p->cluster, &layer, &off))
 		return iov_iter_zero(p->len, iter) == p->len ? 0 : -EIO;
-	return prld_read_layer(dev, &dev->chain.layers[layer], p,
+	return prld_read_layer(dev, &p->chain->layers[layer], p,
 			       off + p->in_cluster, iter);
 }
 
@@ -189,7 +213,7 @@ static int prld_rw(struct prld_device *dev, struct prld_cmd *cmd, bool write)
 	ret = prld_rq_iter(cmd, &iter, write ? ITER_SOURCE : ITER_DEST);
 	p.ioprio = req_get_ioprio(rq);
 	while (!ret && left) {
-		prld_piece_at(&dev->chain, pos, left, &p);
+		prld_piece_at(dev, pos, left, &p);
 		if (write)
 			ret = prld_write_piece(dev, &p, &iter);
 		else
@@ -208,16 +232,16 @@ static int prld_rw(struct prld_device *dev, struct prld_cmd *cmd, bool write)
  */
 int prld_flush(struct prld_device *dev)
 {
-	struct prld_chain *chain = &dev->chain;
-	struct prld_layer *top = &chain->layers[chain->nr_layers - 1];
-	int ret;
+	unsigned int k;
+	int ret = 0;
 
 	if (dev->flags & PRLD_CONFIG_READ_ONLY)
 		return 0;
 	if (prld_should_fail(PRLD_FAULT_FLUSH))
 		return -EIO;
 	mutex_lock(&dev->flush_lock);
-	ret = prld_bat_sync(top, true);
+	for (k = 0; k < dev->nr_parts && !ret; k++)
+		ret = prld_bat_sync(prld_chain_top(&dev->parts[k]), true);
 	mutex_unlock(&dev->flush_lock);
 	return ret;
 }
@@ -252,7 +276,7 @@ static int prld_zero_by_write(struct prld_device *dev,
 static int prld_zero_piece(struct prld_device *dev, const struct prld_piece *p,
 			   bool discard, bool may_unmap)
 {
-	struct prld_chain *chain = &dev->chain;
+	struct prld_chain *chain = p->chain;
 	unsigned int top = chain->nr_layers - 1, layer;
 	struct file *file = chain->layers[top].file;
 	bool whole = p->len == chain->cluster_bytes;
@@ -266,12 +290,12 @@ static int prld_zero_piece(struct prld_device *dev, const struct prld_piece *p,
 			return 0;
 		if (!whole)
 			return prld_zero_by_write(dev, p);
-		ret = prld_alloc_zeroed(dev, p->cluster, &off);
+		ret = prld_alloc_zeroed(dev, p, &off);
 		if (ret <= 0)
 			return ret;
 		/* The top took the cluster meanwhile: zero it there. */
 	} else if (whole && may_unmap && (top == 0 || discard)) {
-		prld_unmap_cluster(dev, p->cluster, off);
+		prld_unmap_cluster(dev, p, off);
 		return 0;
 	}
 	ret = vfs_fallocate(file, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE,
@@ -292,7 +316,7 @@ static int prld_discard(struct prld_device *dev, struct request *rq)
 
 	p.ioprio = req_get_ioprio(rq);
 	while (!ret && left) {
-		prld_piece_at(&dev->chain, pos, left, &p);
+		prld_piece_at(dev, pos, left, &p);
 		ret = prld_zero_piece(dev, &p, discard, may_unmap);
 		pos += p.len;
 		left -= p.len;

@@ -34,8 +34,8 @@
  */
 void prld_apply_limits(struct prld_device *dev)
 {
-	const struct prld_chain *chain = &dev->chain;
-	struct file *top = chain->layers[chain->nr_layers - 1].file;
+	const struct prld_chain *chain = &dev->parts[0];
+	struct file *top = prld_chain_top(chain)->file;
 	struct block_device *bdev = file_inode(top)->i_sb->s_bdev;
 	struct prld_binding_limits bl = {
 		.discard_granularity = chain->cluster_bytes,
@@ -54,15 +54,29 @@ void prld_apply_limits(struct prld_device *dev)
 			dev->disk->disk_name, ret);
 }
 
-/*
- * Under dev->mutex, files claimed: the top marked in use, then the chain
- * becomes the device's.
- */
-static int prld_bind(struct prld_device *dev, struct prld_chain *chain,
-		     const struct prld_config *cfg)
+/* Mark every part's top in use; on failure, the ones marked are closed. */
+static int prld_mark_parts(struct prld_chain *parts, unsigned int nr)
 {
-	u64 bytes = chain->layers[chain->nr_layers - 1].geom.nb_sectors
-		    << SECTOR_SHIFT;
+	unsigned int k;
+	int ret = 0;
+
+	for (k = 0; k < nr && !ret; k++)
+		ret = prld_mark_in_use(prld_chain_top(&parts[k]),
+				       parts[k].alloc_next);
+	if (ret)
+		while (--k > 0)
+			prld_finish_top(&parts[k - 1], false);
+	return ret;
+}
+
+/*
+ * Under dev->mutex, files claimed, parts read: the tops marked in use,
+ * then the parts become the device's.
+ */
+static int prld_bind(struct prld_device *dev, struct prld_chain *parts,
+		     unsigned int nr, const struct prld_config *cfg)
+{
+	u64 bytes = prld_parts_bytes(parts, nr);
 	bool ro = cfg->flags & PRLD_CONFIG_READ_ONLY;
 	int ret;
 
@@ -70,14 +84,15 @@ static int prld_bind(struct prld_device *dev, struct prld_chain *chain,
 	if (cfg->offset >= bytes)
 		return -EINVAL;
 	if (!ro) {
-		ret = prld_mark_in_use(&chain->layers[chain->nr_layers - 1],
-				       chain->alloc_next);
+		ret = prld_mark_parts(parts, nr);
 		if (ret)
 			return ret;
 	}
-	dev->chain = *chain;
-	/* Autoclear changes while bound; a plain base is the chain's. */
-	dev->flags = cfg->flags & ~(PRLD_CONFIG_AUTOCLEAR | PRLD_CONFIG_PLAIN_BASE);
+	dev->parts = parts;
+	dev->nr_parts = nr;
+	/* Autoclear changes while bound; the rest describes the files. */
+	dev->flags = cfg->flags & ~(PRLD_CONFIG_AUTOCLEAR |
+				    PRLD_CONFIG_PLAIN_BASE | PRLD_CONFIG_SPLIT);
 	dev->autoclear = cfg->flags & PRLD_CONFIG_AUTOCLEAR;
 	dev->offset = cfg->offset;
 	dev->dirty = !ro;
@@ -93,9 +108,9 @@ static int prld_bind(struct prld_device *dev, struct prld_chain *chain,
 	return 0;
 }
 
-/* Under dev->mutex: claim, read and bind @chain, or leave it unclaimed. */
+/* Under dev->mutex: claim, read and bind the parts, or leave them. */
 static int prld_configure_locked(struct prld_device *dev,
-				 struct prld_chain *chain,
+				 struct prld_chain *parts, unsigned int nr,
 				 const struct prld_config *cfg)
 {
 	int ret;
@@ -106,14 +121,14 @@ static int prld_configure_locked(struct prld_device *dev,
 	 * Claimed before any header is read: a file another device writes
 	 * is EBUSY, not the EUCLEAN its in-use flag would read as.
 	 */
-	ret = prld_claim_layers(dev, chain->layers, chain->nr_layers, 0);
+	ret = prld_parts_claim(dev, parts, nr);
 	if (ret)
 		return ret;
-	ret = prld_build_chain(chain, cfg->flags);
+	ret = prld_parts_build(parts, nr, cfg->flags);
 	if (!ret)
-		ret = prld_bind(dev, chain, cfg);
+		ret = prld_bind(dev, parts, nr, cfg);
 	if (ret)
-		prld_unclaim_layers(dev, chain->layers, chain->nr_layers);
+		prld_unclaim_layers(dev, NULL, 0);
 	return ret;
 }
 
@@ -124,7 +139,8 @@ static int prld_configure_locked(struct prld_device *dev,
  * @arg: user pointer to struct prld_config
  *
  * The kernel reads and validates every header and BAT itself; userspace
- * hands in file descriptors only.
+ * hands in file descriptors only (and, for a split disk, how many belong
+ * to each part).
  * Context: takes dev->mutex (killable) across the images' I/O.
  * Return: 0, or -EPERM, -EFAULT, -EINVAL (argument, file or image
  * refused: the log says why), -EBUSY (bound, or a file another device
@@ -133,8 +149,9 @@ static int prld_configure_locked(struct prld_device *dev,
 static int prld_configure(struct prld_device *dev, PRLD_OPEN_MODE_T mode,
 			  const void __user *arg)
 {
-	struct prld_chain chain = { 0 };
+	struct prld_chain *parts = NULL;
 	struct prld_config cfg;
+	unsigned int nr = 0;
 	int ret;
 
 	if (!capable(CAP_SYS_ADMIN))
@@ -147,18 +164,15 @@ static int prld_configure(struct prld_device *dev, PRLD_OPEN_MODE_T mode,
 	/* As loop: a device opened read-only can only be attached so. */
 	if (!PRLD_MODE_WRITE(mode))
 		cfg.flags |= PRLD_CONFIG_READ_ONLY;
-	ret = prld_take_files(&chain, cfg.fds, cfg.nr_layers,
-			      cfg.flags & PRLD_CONFIG_READ_ONLY);
-	if (!ret && (cfg.flags & PRLD_CONFIG_PLAIN_BASE))
-		prld_chain_set_plain(&chain, cfg.plain_sectors);
+	ret = prld_parts_take(&cfg, &parts, &nr);
 	if (!ret)
 		ret = mutex_lock_killable(&dev->mutex);
 	if (!ret) {
-		ret = prld_configure_locked(dev, &chain, &cfg);
+		ret = prld_configure_locked(dev, parts, nr, &cfg);
 		mutex_unlock(&dev->mutex);
 	}
 	if (ret) {
-		prld_chain_release(&chain);
+		prld_parts_release(parts, nr);
 		return ret;
 	}
 	/* The caller's open keeps the device bound meanwhile. */
@@ -206,18 +220,16 @@ static int prld_detach(struct prld_device *dev, unsigned long arg)
 
 static void prld_fill_status(struct prld_device *dev, struct prld_device_status *st)
 {
-	const struct prld_chain *chain = &dev->chain;
-
 	st->index = dev->index;
 	st->flags = dev->flags | (dev->dirty ? PRLD_STATUS_DIRTY : 0) |
-		    (dev->autoclear ? PRLD_CONFIG_AUTOCLEAR : 0);
-	st->nr_layers = chain->nr_layers;
+		    (dev->autoclear ? PRLD_CONFIG_AUTOCLEAR : 0) |
+		    (dev->nr_parts > 1 ? PRLD_CONFIG_SPLIT : 0);
+	prld_parts_totals(dev, &st->nr_layers, &st->clusters, &st->allocated);
 	st->offset = dev->offset;
-	st->virtual_sectors = chain->layers[chain->nr_layers - 1].geom.nb_sectors;
+	st->virtual_sectors = prld_parts_bytes(dev->parts, dev->nr_parts) >>
+			      SECTOR_SHIFT;
 	st->device_sectors = get_capacity(dev->disk);
-	st->cluster_sectors = chain->cluster_sectors;
-	st->clusters = chain->clusters;
-	st->allocated = READ_ONCE(chain->allocated);
+	st->cluster_sectors = dev->parts[0].cluster_sectors;
 }
 
 /**
@@ -254,9 +266,14 @@ static int prld_get_status(struct prld_device *dev, void __user *arg)
 
 static int prld_fill_layer(struct prld_device *dev, struct prld_layer_status *ls)
 {
-	const struct prld_layer *l = &dev->chain.layers[ls->layer];
+	unsigned int part;
+	const struct prld_layer *l = prld_parts_layer(dev, ls->layer, &part);
 	char *path;
 
+	if (!l)
+		return -EINVAL;
+	ls->part = part;
+	ls->part_start = dev->parts[part].start >> SECTOR_SHIFT;
 	ls->flags = (l->writable ? PRLD_LAYER_WRITABLE : 0) |
 		    (l->plain ? PRLD_LAYER_RAW : 0) |
 		    (!l->plain && l->geom.fmt == PRLD_FMT_V1 ? PRLD_LAYER_V1 : 0);
@@ -292,8 +309,6 @@ static int prld_get_layer(struct prld_device *dev, void __user *arg)
 		goto out;
 	if (dev->state != PRLD_BOUND)
 		ret = -ENXIO;
-	else if (ls->layer >= dev->chain.nr_layers)
-		ret = -EINVAL;
 	else
 		ret = prld_fill_layer(dev, ls);
 	mutex_unlock(&dev->mutex);
@@ -304,23 +319,35 @@ out:
 	return ret;
 }
 
-/* Under dev->mutex, bound: validate the layer range, fill @bits. */
+/*
+ * Under dev->mutex, bound: validate the layer range, fill @bits.  A split
+ * device answers for its whole chains only.
+ */
 static int prld_map_locked(struct prld_device *dev,
 			   struct prld_map_request *req, u8 *bits, u64 *len)
 {
-	const struct prld_chain *chain = &dev->chain;
+	const struct prld_chain *chain = &dev->parts[0];
+	u64 clusters, allocated;
+	u32 layers;
 	int ret;
 
 	lockdep_assert_held(&dev->mutex);
-	ret = prld_check_map_range(req, chain->nr_layers, chain->clusters);
+	prld_parts_totals(dev, &layers, &clusters, &allocated);
+	ret = prld_check_map_range(req, layers, clusters);
+	if (!ret && dev->nr_parts > 1 &&
+	    (req->from_layer != PRLD_MAP_FROM_NONE || req->to_layer != layers - 1))
+		ret = -EINVAL;
 	if (ret)
 		return ret;
 	*len = min_t(u64, req->buf_bytes,
-		     DIV_ROUND_UP(chain->clusters - req->first_bit, 8));
-	prld_chain_map_bits(chain, req->from_layer, req->to_layer,
-			    req->first_bit, bits, *len);
+		     DIV_ROUND_UP(clusters - req->first_bit, 8));
+	if (dev->nr_parts > 1)
+		prld_parts_map_bits(dev, req->first_bit, bits, *len);
+	else
+		prld_chain_map_bits(chain, req->from_layer, req->to_layer,
+				    req->first_bit, bits, *len);
 	req->granularity = chain->cluster_bytes;
-	req->nbits = chain->clusters;
+	req->nbits = clusters;
 	return 0;
 }
 

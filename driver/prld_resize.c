@@ -134,7 +134,7 @@ static int prld_grow_frozen(struct prld_device *dev,
 			    const struct prld_geom *grown, void ***dir,
 			    unsigned long **dirty)
 {
-	struct prld_chain *chain = &dev->chain;
+	struct prld_chain *chain = &dev->parts[0];
 	struct request_queue *q = dev->disk->queue;
 	unsigned int noio;
 	int ret;
@@ -145,7 +145,9 @@ static int prld_grow_frozen(struct prld_device *dev,
 	ret = prld_grow_top(chain, grown);
 	if (!ret) {
 		prld_chain_grow(chain, dir, dirty, grown->bat_entries);
-		chain->layers[chain->nr_layers - 1].geom = *grown;
+		prld_chain_top(chain)->geom = *grown;
+		/* Requests are cut at the part's end: it moves with the top. */
+		chain->bytes = grown->nb_sectors << SECTOR_SHIFT;
 	}
 	memalloc_noio_restore(noio);
 	blk_mq_unfreeze_queue(q);
@@ -154,19 +156,17 @@ static int prld_grow_frozen(struct prld_device *dev,
 
 static int prld_resize_bound(struct prld_device *dev, u64 new_sectors)
 {
-	struct prld_chain *chain = &dev->chain;
-	struct prld_layer *top = &chain->layers[chain->nr_layers - 1];
+	struct prld_chain *chain = prld_sole_chain(dev);
+	struct prld_layer *top;
 	struct prld_geom grown;
 	struct prld_fault f;
 	unsigned long *dirty;
 	void **dir;
 	int ret;
 
-	lockdep_assert_held(&dev->mutex);
-	if (dev->state != PRLD_BOUND)
-		return -ENXIO;
-	if (dev->flags & PRLD_CONFIG_READ_ONLY)
-		return -EROFS;
+	if (IS_ERR(chain))
+		return PTR_ERR(chain);
+	top = prld_chain_top(chain);
 	if (top->plain)
 		return -EOPNOTSUPP;	/* a raw file grows by truncate */
 	if (prld_grow_layout(&top->geom, new_sectors, &grown, &f)) {

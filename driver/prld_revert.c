@@ -43,7 +43,7 @@ static int prld_check_new_chain(const struct prld_chain *chain)
 static int prld_check_not_top(const struct prld_device *dev,
 			      const struct prld_chain *chain)
 {
-	const struct prld_chain *cur = &dev->chain;
+	const struct prld_chain *cur = &dev->parts[0];
 	const struct file *top = cur->layers[cur->nr_layers - 1].file;
 	unsigned int i;
 
@@ -65,7 +65,7 @@ static int prld_check_not_top(const struct prld_device *dev,
  */
 static int prld_swap_chain(struct prld_device *dev, struct prld_chain *chain)
 {
-	struct prld_chain *cur = &dev->chain;
+	struct prld_chain *cur = &dev->parts[0];
 	struct request_queue *q = dev->disk->queue;
 	unsigned int noio;
 	int ret, again;
@@ -81,7 +81,7 @@ static int prld_swap_chain(struct prld_device *dev, struct prld_chain *chain)
 		if (again)
 			prld_fence(dev, again);
 	} else {
-		swap(dev->chain, *chain);
+		swap(dev->parts[0], *chain);
 		dev->wrote = false;
 		prld_apply_limits(dev);
 	}
@@ -98,10 +98,6 @@ static int prld_revert_bound(struct prld_device *dev, struct prld_chain *chain)
 	int ret;
 
 	lockdep_assert_held(&dev->mutex);
-	if (dev->state != PRLD_BOUND)
-		return -ENXIO;
-	if (dev->flags & PRLD_CONFIG_READ_ONLY)
-		return -EROFS;
 	/* The caller's own open is one; a mount or another process is busy. */
 	if (disk_openers(dev->disk) > 1)
 		return -EBUSY;
@@ -130,11 +126,11 @@ static int prld_revert_bound(struct prld_device *dev, struct prld_chain *chain)
 static int prld_revert_locked(struct prld_device *dev,
 			      struct prld_chain *chain)
 {
+	struct prld_chain *cur = prld_sole_chain(dev);
 	int ret;
 
-	lockdep_assert_held(&dev->mutex);
-	if (dev->state != PRLD_BOUND)
-		return -ENXIO;
+	if (IS_ERR(cur))
+		return PTR_ERR(cur);
 	ret = prld_claim_layers(dev, chain->layers, chain->nr_layers, 0);
 	if (ret)
 		return ret;

@@ -62,7 +62,7 @@ static int prld_check_new_top(const struct prld_chain *chain,
  */
 static int prld_switch_files(struct prld_device *dev, struct prld_layer *top)
 {
-	struct prld_chain *chain = &dev->chain;
+	struct prld_chain *chain = &dev->parts[0];
 	struct prld_layer *old = &chain->layers[chain->nr_layers - 1];
 	int ret, again;
 
@@ -84,7 +84,7 @@ static int prld_switch_files(struct prld_device *dev, struct prld_layer *top)
 static int prld_push_locked(struct prld_device *dev, struct prld_layer *top,
 			    struct prld_layer **layers)
 {
-	struct prld_chain *chain = &dev->chain;
+	struct prld_chain *chain = &dev->parts[0];
 	struct request_queue *q = dev->disk->queue;
 	unsigned int old = chain->nr_layers - 1, noio;
 	int ret;
@@ -119,16 +119,14 @@ static int prld_push_locked(struct prld_device *dev, struct prld_layer *top,
  */
 static int prld_push_bound(struct prld_device *dev, struct prld_layer *top)
 {
-	struct prld_chain *chain = &dev->chain;
-	struct file *old_top = chain->layers[chain->nr_layers - 1].file;
+	struct prld_chain *chain = prld_sole_chain(dev);
 	struct prld_layer *layers;
+	struct file *old_top;
 	int ret;
 
-	lockdep_assert_held(&dev->mutex);
-	if (dev->state != PRLD_BOUND)
-		return -ENXIO;
-	if (dev->flags & PRLD_CONFIG_READ_ONLY)
-		return -EROFS;
+	if (IS_ERR(chain))
+		return PTR_ERR(chain);
+	old_top = prld_chain_top(chain)->file;
 	if (chain->nr_layers >= PRLD_MAX_LAYERS)
 		return -E2BIG;
 	/* Before loading: the device's own top would read as "in use". */
@@ -149,10 +147,12 @@ static int prld_push_bound(struct prld_device *dev, struct prld_layer *top)
 	if (!ret)
 		ret = prld_push_locked(dev, top, &layers);
 	kfree(layers);		/* the old array on success, else the unused one */
-	if (ret)
+	if (ret) {
 		prld_unclaim_layers(dev, top, 1);
-	else
+	} else {
 		prld_claim_set_readonly(dev, old_top);
+		prld_lock_downgrade(old_top);
+	}
 	return ret;
 }
 

@@ -27,27 +27,65 @@ static int prld_check_plain(bool plain, __u64 sectors)
 	return sectors > PRLD_MAX_PLAIN_SECTORS ? -EINVAL : 0;
 }
 
+/*
+ * A split disk has 2..PRLD_MAX_PARTS parts and up to PRLD_MAX_FDS layers
+ * in all (each part's count is checked when they are read); no other
+ * disk has parts.  A plain base is for a whole disk only.
+ */
+static int prld_check_split(const struct prld_config *cfg)
+{
+	bool split = cfg->flags & PRLD_CONFIG_SPLIT;
+
+	if (!split)
+		return cfg->part_layers || cfg->nr_parts ||
+		       cfg->nr_layers > PRLD_MAX_LAYERS ? -EINVAL : 0;
+	if (cfg->flags & PRLD_CONFIG_PLAIN_BASE)
+		return -EINVAL;
+	if (cfg->nr_parts < 2 || cfg->nr_parts > PRLD_MAX_PARTS ||
+	    cfg->nr_layers < cfg->nr_parts || cfg->nr_layers > PRLD_MAX_FDS)
+		return -EINVAL;
+	return 0;
+}
+
 int prld_check_config(const struct prld_config *cfg)
 {
 	if (cfg->size != sizeof(*cfg))
 		return -EINVAL;
 	if (cfg->flags & ~PRLD_CONFIG_FLAGS_ALL)
 		return -EINVAL;
-	if (cfg->pad || !prld_all_zero(cfg->reserved, sizeof(cfg->reserved)))
+	if (cfg->pad || cfg->pad2 ||
+	    !prld_all_zero(cfg->reserved, sizeof(cfg->reserved)))
 		return -EINVAL;
-	if (!cfg->nr_layers || cfg->nr_layers > PRLD_MAX_LAYERS)
+	if (!cfg->nr_layers)
 		return -EINVAL;
 	if (cfg->offset % PRLD_SECTOR_SIZE)
 		return -EINVAL;
+	if (prld_check_split(cfg))
+		return -EINVAL;
 	return prld_check_plain(cfg->flags & PRLD_CONFIG_PLAIN_BASE,
 				cfg->plain_sectors);
+}
+
+/* One part's layer count, read from the caller's part_layers. */
+int prld_check_part_layers(const u32 *counts, u32 nr_parts, u32 nr_layers)
+{
+	u64 sum = 0;
+	u32 k;
+
+	for (k = 0; k < nr_parts; k++) {
+		if (!counts[k] || counts[k] > PRLD_MAX_LAYERS)
+			return -EINVAL;
+		sum += counts[k];
+	}
+	return sum == nr_layers ? 0 : -EINVAL;
 }
 
 /* PRLD_GET_LAYER: everything but size and layer is output, so zero. */
 int prld_check_layer_request(const struct prld_layer_status *ls)
 {
 	if (ls->size != sizeof(*ls) || ls->pad || ls->flags || ls->allocated ||
-	    ls->file_size || !prld_all_zero(ls->reserved, sizeof(ls->reserved)))
+	    ls->file_size || ls->part || ls->pad2 || ls->part_start ||
+	    !prld_all_zero(ls->reserved, sizeof(ls->reserved)))
 		return -EINVAL;
 	return 0;
 }

@@ -20,6 +20,7 @@
 #define PRLD_MAP_MAX_BYTES	(16U << 20)
 
 int prld_check_config(const struct prld_config *cfg);
+int prld_check_part_layers(const u32 *counts, u32 nr_parts, u32 nr_layers);
 int prld_check_layer_request(const struct prld_layer_status *ls);
 int prld_check_map_request(const struct prld_map_request *req);
 int prld_check_map_range(const struct prld_map_request *req,

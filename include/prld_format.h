@@ -435,6 +435,25 @@ static inline __u64 prld_data_slots(const struct prld_geom *g, __u64 file_size)
 	return (file_size - data) / prld_cluster_bytes(g);
 }
 
+/*
+ * The file size BAT entries are checked against.  A reader takes an image
+ * whose last mapped cluster a torn write cut short, as QEMU does (the
+ * missing tail reads as zeros): entries may reach into the slot the file
+ * ends in.  A writer may not: it would write where the file holds nothing
+ * it can trust.  Only one entry can name that slot (duplicates are
+ * refused), so only one cluster is ever short.
+ */
+static inline __u64 prld_bat_check_size(const struct prld_geom *g,
+					__u64 file_size, int writable)
+{
+	__u64 data = prld_data_start(g), cb = prld_cluster_bytes(g), tail;
+
+	if (writable || file_size <= data)
+		return file_size;
+	tail = (file_size - data) % cb;
+	return tail ? file_size + (cb - tail) : file_size;
+}
+
 /* Slot (data cluster index) of a valid data offset. */
 static inline __u64 prld_offset_to_slot(const struct prld_geom *g, __u64 off)
 {

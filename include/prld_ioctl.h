@@ -51,17 +51,30 @@
  * disk that is the plain image alone).
  */
 #define PRLD_CONFIG_PLAIN_BASE	(1U << 4)
-#define PRLD_CONFIG_FLAGS_ALL	0x1fU
+/*
+ * A split disk (Parallels Desktop's "split into 2 GB pieces"): several
+ * storages, each with its own chain, one after the other.  fds holds the
+ * chains in disk order, each base first; part_layers the number of layers
+ * of each.  A part's size is its top's; the disk is their sum.  Not with
+ * PLAIN_BASE; snapshot, revert and resize refuse a split device.
+ */
+#define PRLD_CONFIG_SPLIT	(1U << 5)
+#define PRLD_CONFIG_FLAGS_ALL	0x3fU
+#define PRLD_MAX_PARTS		4096	/* 2 GiB pieces of an 8 TiB disk */
+#define PRLD_MAX_FDS		4096	/* the layers of every part */
 
 struct prld_config {
 	__u32 size;		/* sizeof(struct prld_config) */
 	__u32 flags;		/* PRLD_CONFIG_* */
 	__u64 offset;		/* bytes skipped at the start; sector multiple */
 	__u64 fds;		/* user pointer to __s32[nr_layers], base first */
-	__u32 nr_layers;	/* 1..PRLD_MAX_LAYERS */
+	__u32 nr_layers;	/* 1..PRLD_MAX_LAYERS; SPLIT: ..PRLD_MAX_FDS */
 	__u32 pad;		/* must be zero */
 	__u64 plain_sectors;	/* PLAIN_BASE: layer 0's size; else zero */
-	__u64 reserved[3];	/* must be zero */
+	__u64 part_layers;	/* SPLIT: user pointer to __u32[nr_parts] */
+	__u32 nr_parts;		/* SPLIT: 2..PRLD_MAX_PARTS; else zero */
+	__u32 pad2;		/* must be zero */
+	__u64 reserved[1];	/* must be zero */
 };
 
 /* PRLD_DETACH argument */
@@ -92,16 +105,23 @@ struct prld_device_status {
 
 struct prld_layer_status {
 	__u32 size;		/* in: sizeof(struct prld_layer_status) */
-	__u32 layer;		/* in: 0 = base */
+	__u32 layer;		/* in: 0 = base (of the first part) */
 	__u32 flags;		/* PRLD_LAYER_* */
 	__u32 pad;
 	__u64 allocated;	/* clusters mapped in this layer */
 	__u64 file_size;	/* bytes */
-	__u64 reserved[4];
+	__u32 part;		/* the part (storage) it belongs to */
+	__u32 pad2;
+	__u64 part_start;	/* that part's first sector in the disk */
+	__u64 reserved[2];
 	char path[PRLD_PATH_MAX];	/* backing file, as d_path() sees it */
 };
 
-/* PRLD_GET_MAP: bits of clusters held by layers (from_layer, to_layer] */
+/*
+ * PRLD_GET_MAP: bits of clusters held by layers (from_layer, to_layer].
+ * A split device answers for its whole chains only (PRLD_MAP_FROM_NONE
+ * to its last layer): each part's bits follow the previous part's.
+ */
 #define PRLD_MAP_FROM_NONE	0xffffffffU	/* from below the base */
 
 struct prld_map_request {

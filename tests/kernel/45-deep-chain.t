@@ -31,13 +31,15 @@ dev=$(attach "$S/d")
 is "$("$PRLDCTL" info --json "$dev" | jq '.layers | length')" 64 "the kernel holds 64 layers"
 devcmp "$dev" "$WORK/ref"
 ok $? "every byte resolves through the right layer"
-# QEMU: the same files as a 64-deep backing chain (top first).
+# QEMU: the same files as a 64-deep backing chain (top first).  The device
+# holds the top as a writer, which QEMU honours: -U (force share) reads it
+# anyway; nothing writes meanwhile.
 C= prefix=
 for ((k = ${#files[@]} - 1; k >= 0; k--)); do
 	C="$C${C:+,}${prefix}driver=parallels,${prefix}file.driver=file,${prefix}file.filename=${files[k]}"
 	prefix="${prefix}backing."
 done
-qemu-img convert --image-opts "$C" -O raw "$WORK/q.raw"
+qemu-img convert -U --image-opts "$C" -O raw "$WORK/q.raw"
 cmp -s "$WORK/q.raw" "$WORK/ref"
 ok $? "QEMU reading the 64-deep backing chain agrees"
 

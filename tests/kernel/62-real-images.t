@@ -23,18 +23,18 @@ for i in range(100): sys.stdout.buffer.write(bytes([i]) * (1 << 20))' >"$WORK/re
 dev=$(attach -r "$e")
 ok $? "expanding.hdd attaches read-only"
 is "$(blockdev --getsize64 "$dev")" $((100 * MIB)) "... 100 MiB"
-cmp -s "$dev" "$WORK/ref"
+devcmp "$dev" "$WORK/ref"
 ok $? "... every byte through the device as PD wrote it (MiB i = byte i)"
 "$PRLDCTL" close "$dev"
 
 dev=$(attach "$e")
 ok $? "expanding.hdd attaches read-write"
-cmp -s "$dev" "$WORK/ref"
+devcmp "$dev" "$WORK/ref"
 ok $? "... reads the same"
 head -c 70000 /dev/urandom >"$WORK/chunk"
 put $((MIB - 1000)) "$WORK/chunk"
 ok $? "... takes a write across clusters (into the unmapped MiB 0)"
-cmp -s "$dev" "$WORK/ref"
+devcmp "$dev" "$WORK/ref"
 ok $? "... reads back the reference"
 "$PRLDCTL" close "$dev"
 ok $? "... detaches"

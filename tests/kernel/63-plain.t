@@ -80,7 +80,7 @@ snap=$OUT
 is "$("$PRLDCTL" info --json "$dev" | jq '.layers | length')" 2 "a delta over the raw image"
 raw_sum=$(sha256sum < "$img")
 head -c 2M /dev/urandom > "$WORK/w"
-put $((19 * MB)) "$WORK/w"
+put $((size - 2 * MB)) "$WORK/w"
 put $((MB / 2)) "$WORK/w"
 devcmp "$dev" "$WORK/ref"
 ok $? "plain disk: writes after the snapshot read back (over a partial cluster too)"

@@ -400,7 +400,7 @@ static const char *judge_layer(const struct image *im, int writable,
 	__u8 hdr[PRLD_HEADER_SIZE] = { 0 };
 	struct prld_fault f;
 	__u8 *bat, *seen;
-	__u64 k, slots;
+	__u64 k, slots, size;
 	int bad;
 
 	for (k = 0; k < PRLD_HEADER_SIZE; k++)
@@ -417,13 +417,15 @@ static const char *judge_layer(const struct image *im, int writable,
 	if (writable && g->readonly)
 		return "EROFS";
 	bat = calloc(g->bat_entries ? g->bat_entries : 1, 4);
-	slots = prld_data_slots(g, im->len);
+	/* As the kernel: a reader takes a torn last cluster. */
+	size = prld_bat_check_size(g, im->len, writable);
+	slots = prld_data_slots(g, size);
 	seen = calloc(slots / 8 + 2, 1);
 	if (!bat || !seen)
 		die("calloc");
 	for (k = 0; k < 4ULL * g->bat_entries && PRLD_BAT_OFFSET + k < im->buflen; k++)
 		bat[k] = im->buf[PRLD_BAT_OFFSET + k];
-	bad = prld_bat_check(g, bat, g->bat_entries, im->len, seen, &f) != PRLD_OK;
+	bad = prld_bat_check(g, bat, g->bat_entries, size, seen, &f) != PRLD_OK;
 	free(bat);
 	free(seen);
 	return bad ? "EINVAL" : NULL;

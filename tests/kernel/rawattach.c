@@ -13,6 +13,8 @@
  *   --append opens every file with O_APPEND (which the driver refuses)
  *   --plain N sets PRLD_CONFIG_PLAIN_BASE with plain_sectors N (any N,
  *   with --flags too, so the validation can be driven)
+ *   --parts A,B,... sets PRLD_CONFIG_SPLIT: the files are parts of A, B,
+ *   ... layers (the top of each opened read-write unless --ro)
  *   rawattach --revert-to DEV [--flags X] [--size N] [--pad N] [--reserved N]
  *             [--nr N] [--bad-fd] [--bad-ptr] [--ro-fds] FILE...
  *                                   (PRLD_REVERT of DEV to the chain FILE...)
@@ -43,6 +45,36 @@
 
 static int fail_fd = -1;	/* /proc/self/make-it-fail, or -1 */
 static int append_flag;		/* --append: files opened with O_APPEND */
+static uint32_t part_layers[PRLD_MAX_PARTS];	/* --parts */
+static unsigned int nr_parts;
+
+/* --parts A,B,...: the layers of each part. */
+static int parse_parts(char *arg)
+{
+	char *tok;
+
+	for (tok = strtok(arg, ","); tok; tok = strtok(NULL, ",")) {
+		if (nr_parts == PRLD_MAX_PARTS)
+			return -1;
+		part_layers[nr_parts++] = strtoul(tok, NULL, 0);
+	}
+	return 0;
+}
+
+/* Is file @i (of @n) the top of its part? */
+static int part_top(int i, int n)
+{
+	unsigned int k, end = 0;
+
+	if (!nr_parts)
+		return i == n - 1;
+	for (k = 0; k < nr_parts; k++) {
+		end += part_layers[k];
+		if ((unsigned int)i < end)
+			return (unsigned int)i == end - 1;
+	}
+	return 0;
+}
 
 /* ioctl() with this task's allocations failing as failslab decides. */
 static int failing_ioctl(int fd, unsigned long cmd, void *arg)
@@ -79,7 +111,7 @@ static int push(const char *devpath, const struct prld_config *cfg,
 
 	if (nfiles != 1)
 		return 2;
-	req.reserved[ARRAY_LAST(req.reserved)] = cfg->reserved[2];
+	req.reserved[ARRAY_LAST(req.reserved)] = cfg->reserved[0];
 	req.fd = open(files[0], (ro_fds ? O_RDONLY : O_RDWR) | append_flag);
 	if (req.fd < 0)
 		return fail(files[0]);
@@ -103,7 +135,7 @@ static int revert(const char *devpath, const struct prld_config *cfg)
 	};
 	int dev;
 
-	req.reserved[ARRAY_LAST(req.reserved)] = cfg->reserved[2];
+	req.reserved[ARRAY_LAST(req.reserved)] = cfg->reserved[0];
 	dev = open(devpath, O_RDONLY);
 	if (dev < 0)
 		return fail(devpath);
@@ -130,6 +162,7 @@ int main(int argc, char **argv)
 		{ "make-it-fail", no_argument, NULL, 'F' },
 		{ "append", no_argument, NULL, 'A' },
 		{ "plain", required_argument, NULL, 'L' },
+		{ "parts", required_argument, NULL, 'S' },
 		{ 0 }
 	};
 	struct prld_config cfg = { .size = sizeof(cfg) };
@@ -146,7 +179,7 @@ int main(int argc, char **argv)
 		case 'f': cfg.flags = strtoul(optarg, NULL, 0); break;
 		case 's': cfg.size = strtoul(optarg, NULL, 0); break;
 		case 'p': cfg.pad = strtoul(optarg, NULL, 0); break;
-		case 'R': cfg.reserved[2] = strtoull(optarg, NULL, 0); break;
+		case 'R': cfg.reserved[0] = strtoull(optarg, NULL, 0); break;
 		case 'n': nr = atoi(optarg); break;
 		case 'b': bad_fd = 1; break;
 		case 'P': bad_ptr = 1; break;
@@ -157,6 +190,13 @@ int main(int argc, char **argv)
 		case 'L':
 			cfg.plain_sectors = strtoull(optarg, NULL, 0);
 			cfg.flags |= PRLD_CONFIG_PLAIN_BASE;
+			break;
+		case 'S':
+			if (parse_parts(optarg))
+				return 2;
+			cfg.flags |= PRLD_CONFIG_SPLIT;
+			cfg.nr_parts = nr_parts;
+			cfg.part_layers = (uintptr_t)part_layers;
 			break;
 		case 'F':
 			fail_fd = open("/proc/self/make-it-fail", O_WRONLY);
@@ -173,7 +213,7 @@ int main(int argc, char **argv)
 	for (i = 0; i <= PRLD_MAX_LAYERS; i++)
 		fds[i] = -1;
 	for (i = optind; i < argc; i++) {
-		int top = i == argc - 1;
+		int top = part_top(i - optind, argc - optind);
 
 		fds[i - optind] = open(argv[i],
 				       (top && !ro && !ro_fds ? O_RDWR : O_RDONLY) |

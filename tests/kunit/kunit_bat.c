@@ -180,11 +180,29 @@ static void prld_data_slots_bounds(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, prld_data_slots(&g, (3ULL << 20) + 5), 2ULL);
 }
 
+/* A reader's check reaches the end of the slot a torn file ends in. */
+static void prld_bat_check_size_torn(struct kunit *test)
+{
+	struct prld_geom g = {
+		.fmt = PRLD_FMT_V1, .cluster_sectors = 3072, .data_off = 3072,
+	};
+	u64 cb = 3072 * 512;
+
+	KUNIT_EXPECT_EQ(test, prld_bat_check_size(&g, 3 * cb, 0), 3 * cb);
+	KUNIT_EXPECT_EQ(test, prld_bat_check_size(&g, 3 * cb - 4096, 0), 3 * cb);
+	KUNIT_EXPECT_EQ(test, prld_bat_check_size(&g, 2 * cb + 1, 0), 3 * cb);
+	KUNIT_EXPECT_EQ(test, prld_bat_check_size(&g, 3 * cb - 4096, 1),
+			3 * cb - 4096);
+	/* Nothing past the data start to round. */
+	KUNIT_EXPECT_EQ(test, prld_bat_check_size(&g, 100, 0), 100ULL);
+}
+
 static struct kunit_case prld_bat_cases[] = {
 	KUNIT_CASE_PARAM(prld_bat_conversion, conv_gen_params),
 	KUNIT_CASE_PARAM(prld_bat_entry_case, entry_gen_params),
 	KUNIT_CASE_PARAM(prld_bat_check_case, bat_gen_params),
 	KUNIT_CASE(prld_data_slots_bounds),
+	KUNIT_CASE(prld_bat_check_size_torn),
 	{}
 };
 

@@ -55,7 +55,34 @@ MUT(prld_config, cfg_flag_next, flags, PRLD_CONFIG_FLAGS_ALL + 1)
 MUT(prld_config, cfg_flag_top, flags, 1U << 31)
 MUT(prld_config, cfg_pad, pad, 1)
 MUT(prld_config, cfg_res0, reserved[0], 1)
-MUT(prld_config, cfg_res2, reserved[2], 1ULL << 63)
+MUT(prld_config, cfg_res0b, reserved[0], 1ULL << 63)
+MUT(prld_config, cfg_pad2, pad2, 1)
+MUT(prld_config, cfg_parts_no_split, nr_parts, 2)
+MUT(prld_config, cfg_ptr_no_split, part_layers, 0x1000)
+MUT(prld_config, cfg_layers_256, nr_layers, PRLD_MAX_LAYERS + 1)
+
+/* A split disk of @parts parts and @layers layers in all. */
+static void cfg_split_set(struct prld_config *cfg, u32 parts, u32 layers)
+{
+	cfg->flags = PRLD_CONFIG_SPLIT;
+	cfg->nr_parts = parts;
+	cfg->nr_layers = layers;
+	cfg->part_layers = 0x1000;	/* read later, not here */
+}
+
+static void cfg_split(void *p) { cfg_split_set(p, 6, 6); }
+static void cfg_split_max(void *p) { cfg_split_set(p, PRLD_MAX_PARTS, PRLD_MAX_FDS); }
+static void cfg_split_one(void *p) { cfg_split_set(p, 1, 1); }
+static void cfg_split_parts_over(void *p) { cfg_split_set(p, PRLD_MAX_PARTS + 1, PRLD_MAX_FDS); }
+static void cfg_split_fds_over(void *p) { cfg_split_set(p, 6, PRLD_MAX_FDS + 1); }
+static void cfg_split_few_layers(void *p) { cfg_split_set(p, 6, 5); }
+
+static void cfg_split_plain(void *p)
+{
+	cfg_split_set(p, 2, 2);
+	((struct prld_config *)p)->flags |= PRLD_CONFIG_PLAIN_BASE;
+	((struct prld_config *)p)->plain_sectors = 8;
+}
 MUT(prld_config, cfg_layers0, nr_layers, 0)
 MUT(prld_config, cfg_layers_max, nr_layers, PRLD_MAX_LAYERS)
 MUT(prld_config, cfg_layers_over, nr_layers, PRLD_MAX_LAYERS + 1)
@@ -82,7 +109,18 @@ static const struct arg_case cfg_cases[] = {
 	{ "top flag", cfg_flag_top, -EINVAL },
 	{ "pad", cfg_pad, -EINVAL },
 	{ "reserved[0]", cfg_res0, -EINVAL },
-	{ "reserved[2]", cfg_res2, -EINVAL },
+	{ "reserved[0] top bit", cfg_res0b, -EINVAL },
+	{ "pad2", cfg_pad2, -EINVAL },
+	{ "parts without SPLIT", cfg_parts_no_split, -EINVAL },
+	{ "part_layers without SPLIT", cfg_ptr_no_split, -EINVAL },
+	{ "256 layers, not split", cfg_layers_256, -EINVAL },
+	{ "split, 6 parts", cfg_split, 0 },
+	{ "split, the most parts and layers", cfg_split_max, 0 },
+	{ "split of one part", cfg_split_one, -EINVAL },
+	{ "split, too many parts", cfg_split_parts_over, -EINVAL },
+	{ "split, too many layers", cfg_split_fds_over, -EINVAL },
+	{ "split, fewer layers than parts", cfg_split_few_layers, -EINVAL },
+	{ "split with a plain base", cfg_split_plain, -EINVAL },
 	{ "0 layers", cfg_layers0, -EINVAL },
 	{ "max layers", cfg_layers_max, 0 },
 	{ "max layers + 1", cfg_layers_over, -EINVAL },
@@ -117,6 +155,9 @@ MUT(prld_layer_status, ls_pad, pad, 1)
 MUT(prld_layer_status, ls_alloc, allocated, 1)
 MUT(prld_layer_status, ls_fsize, file_size, 1)
 MUT(prld_layer_status, ls_res1, reserved[1], 1)
+MUT(prld_layer_status, ls_part, part, 1)
+MUT(prld_layer_status, ls_pad2, pad2, 1)
+MUT(prld_layer_status, ls_part_start, part_start, 1)
 MUT(prld_layer_status, ls_path, path[0], '/')
 
 static const struct arg_case ls_cases[] = {
@@ -128,6 +169,9 @@ static const struct arg_case ls_cases[] = {
 	{ "allocated", ls_alloc, -EINVAL },
 	{ "file_size", ls_fsize, -EINVAL },
 	{ "reserved[1]", ls_res1, -EINVAL },
+	{ "part is output", ls_part, -EINVAL },
+	{ "pad2", ls_pad2, -EINVAL },
+	{ "part_start is output", ls_part_start, -EINVAL },
 	{ "path is output only", ls_path, 0 },
 };
 
@@ -332,6 +376,19 @@ static void prld_check_resize_case(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, prld_check_resize(&req), c->want);
 }
 
+/* The counts of part_layers, once read from userspace. */
+static void prld_check_part_layers_case(struct kunit *test)
+{
+	static const u32 ok[] = { 1, 3, 255 }, zero[] = { 1, 0, 2 };
+	static const u32 big[] = { 256, 1 };
+
+	KUNIT_EXPECT_EQ(test, prld_check_part_layers(ok, 3, 259), 0);
+	KUNIT_EXPECT_EQ(test, prld_check_part_layers(ok, 3, 258), -EINVAL);
+	KUNIT_EXPECT_EQ(test, prld_check_part_layers(ok, 3, 260), -EINVAL);
+	KUNIT_EXPECT_EQ(test, prld_check_part_layers(zero, 3, 3), -EINVAL);
+	KUNIT_EXPECT_EQ(test, prld_check_part_layers(big, 2, 257), -EINVAL);
+}
+
 static struct kunit_case prld_validate_cases[] = {
 	KUNIT_CASE_PARAM(prld_check_config_case, cfg_gen_params),
 	KUNIT_CASE_PARAM(prld_check_layer_case, ls_gen_params),
@@ -340,6 +397,7 @@ static struct kunit_case prld_validate_cases[] = {
 	KUNIT_CASE_PARAM(prld_check_push_case, pt_gen_params),
 	KUNIT_CASE_PARAM(prld_check_revert_case, rv_gen_params),
 	KUNIT_CASE_PARAM(prld_check_resize_case, rs_gen_params),
+	KUNIT_CASE(prld_check_part_layers_case),
 	{}
 };
 

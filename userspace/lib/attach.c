@@ -29,10 +29,25 @@
 
 struct chain_files {
 	unsigned int n;
-	char **paths;		/* base first */
+	char **paths;		/* base first; a split disk's pieces in order */
 	int *fds;
 	uint64_t plain_sectors;	/* the base is raw, of this size; 0: not */
+	uint32_t *part_layers;	/* a split disk: layers of each piece */
+	unsigned int nparts;	/* 1, or the pieces of a split disk */
 };
+
+/* Is layer @i the top of its piece (the one written)? */
+static bool part_top(const struct chain_files *cf, unsigned int i)
+{
+	unsigned int k, end = 0;
+
+	for (k = 0; k < cf->nparts; k++) {
+		end += cf->part_layers[k];
+		if (i < end)
+			return i == end - 1;
+	}
+	return false;
+}
 
 /* Close the files (and so drop their locks); the paths stay. */
 static void chain_files_close(struct chain_files *cf)
@@ -55,6 +70,8 @@ static void chain_files_free(struct chain_files *cf)
 		free(cf->paths[i]);
 	free(cf->paths);
 	free(cf->fds);
+	free(cf->part_layers);
+	cf->part_layers = NULL;
 	cf->n = 0;
 }
 
@@ -77,19 +94,17 @@ static int chain_resolve(const char *path, const char *guid,
 	if (ret < 0)
 		return ret;
 	prld_get_info(disk, &info);
-	if (info.nstorages > 1) {
-		prld_close(disk, NULL);
-		return prld_set_err(err, -EOPNOTSUPP,
-				    "%s: a split disk (%u pieces) cannot be attached yet: the driver takes one chain; read and write it offline (prldctl read/write)",
-				    path, info.nstorages);
-	}
 	cf->paths = calloc(info.nlayers, sizeof(*cf->paths));
 	cf->fds = malloc(info.nlayers * sizeof(*cf->fds));
-	ret = cf->paths && cf->fds ? 0 :
+	/* A split disk: each piece's chain, in disk order, then the next. */
+	cf->part_layers = calloc(info.nstorages, sizeof(*cf->part_layers));
+	cf->nparts = info.nstorages;
+	ret = cf->paths && cf->fds && cf->part_layers ? 0 :
 		prld_set_err(err, -ENOMEM, "%s: out of memory", path);
 	for (i = 0; !ret && i < info.nlayers; i++) {
 		cf->fds[i] = -1;
 		cf->n = i + 1;
+		cf->part_layers[info.layers[i].storage]++;
 		/*
 		 * layer_kind.c decided from the bytes: only a base is ever
 		 * raw.  The driver checks the file holds that many sectors.
@@ -129,7 +144,7 @@ static int chain_open(struct chain_files *cf, bool read_only,
 	int flags;
 
 	for (i = 0; i < cf->n; i++) {
-		top = i == cf->n - 1;
+		top = part_top(cf, i);
 		flags = (top && !read_only ? O_RDWR : O_RDONLY) | O_CLOEXEC;
 		cf->fds[i] = open(cf->paths[i], flags);
 		if (cf->fds[i] < 0)
@@ -250,11 +265,14 @@ static int configure_one(int ctl, const struct chain_files *cf,
 {
 	struct prld_config cfg = {
 		.size = sizeof(cfg),
-		.flags = flags | (cf->plain_sectors ? PRLD_CONFIG_PLAIN_BASE : 0),
+		.flags = flags | (cf->plain_sectors ? PRLD_CONFIG_PLAIN_BASE : 0) |
+			 (cf->nparts > 1 ? PRLD_CONFIG_SPLIT : 0),
 		.offset = o->offset,
 		.fds = (uintptr_t)cf->fds,
 		.nr_layers = cf->n,
 		.plain_sectors = cf->plain_sectors,
+		.part_layers = cf->nparts > 1 ? (uintptr_t)cf->part_layers : 0,
+		.nr_parts = cf->nparts > 1 ? cf->nparts : 0,
 	};
 	int index, fd, ret = 0;
 
