@@ -103,13 +103,13 @@ static int prld_load_header(struct prld_layer *layer, u64 size, bool writable,
 		       index);
 		return -EUCLEAN;
 	}
-	if (layer->geom.ext_off || layer->geom.flags & PRLD_FLAG_CONVERTING) {
-		pr_err("layer %u: format extension or conversion in progress: read-only\n",
+	if (layer->geom.flags & PRLD_FLAG_CONVERTING) {
+		pr_err("layer %u: format conversion in progress: read-only\n",
 		       index);
 		return -EOPNOTSUPP;
 	}
 	if (layer->geom.readonly) {
-		pr_err("prld: layer %u: %s\n", index,
+		pr_err("layer %u: %s\n", index,
 		       prld_ro_str(layer->geom.readonly));
 		return -EROFS;
 	}
@@ -395,14 +395,18 @@ int prld_sync_top(struct prld_layer *top, int datasync, errseq_t since)
 	return prld_sync_range(top, 0, LLONG_MAX, datasync, since);
 }
 
-/* inuse, data_off and flags are adjacent: one write updates both flags. */
+/*
+ * inuse, data_off, flags and ext_off are adjacent (0x2c..0x3f, one
+ * sector): one write updates the flags and drops a format extension.
+ */
 static int prld_write_state(struct prld_layer *top)
 {
-	u8 buf[12];
+	u8 buf[20];
 
 	prld_put_le32(buf, top->geom.inuse);
 	prld_put_le32(buf + 4, top->geom.data_off);
 	prld_put_le32(buf + 8, top->geom.flags);
+	prld_put_le64(buf + 12, top->geom.ext_off);
 	return prld_file_write(top->file, buf, sizeof(buf), PRLD_OFF_INUSE);
 }
 
@@ -415,6 +419,7 @@ int prld_mark_in_use(struct prld_layer *top, u64 alloc_next)
 {
 	errseq_t since = prld_sync_mark(top);
 	u32 was = top->geom.inuse;
+	u64 ext_off = top->geom.ext_off;
 	int ret;
 
 	if (top->plain)		/* no header to mark, nothing to allocate */
@@ -424,7 +429,15 @@ int prld_mark_in_use(struct prld_layer *top, u64 alloc_next)
 		if (ret)
 			return ret;
 	}
+	/*
+	 * A format extension (ploop's CBT: changes since a backup) would
+	 * be stale after the first write: it goes in the same header write
+	 * that marks the image in use, before any data changes, as an
+	 * offline write drops it.  Its clusters past the data were cut
+	 * above; any among the data are leaked space, never referenced.
+	 */
 	top->geom.inuse = PRLD_INUSE_MAGIC;
+	top->geom.ext_off = 0;
 	ret = prld_write_state(top);
 	if (!ret)
 		ret = prld_sync_top(top, 0, since);
@@ -438,6 +451,7 @@ int prld_mark_in_use(struct prld_layer *top, u64 alloc_next)
 		 * as it found it.  Best effort: the attach fails anyway.
 		 */
 		top->geom.inuse = was;
+		top->geom.ext_off = ext_off;
 		prld_write_state(top);
 	}
 	return ret;

@@ -412,7 +412,8 @@ static const char *judge_layer(const struct image *im, int writable,
 		return "EFBIG";
 	if (writable && g->inuse == PRLD_INUSE_MAGIC)
 		return "EUCLEAN";
-	if (writable && (g->ext_off || g->flags & PRLD_FLAG_CONVERTING))
+	/* A format extension is dropped by a writer; a conversion is not. */
+	if (writable && (g->flags & PRLD_FLAG_CONVERTING))
 		return "EOPNOTSUPP";
 	if (writable && g->readonly)
 		return "EROFS";

@@ -246,7 +246,7 @@ static int explain_configure(int code, const char *disk, const char *guid,
 				    disk);
 	case -EOPNOTSUPP:
 		return prld_set_err(err, code,
-				    "%s: image has a format extension or a conversion in progress: attach read-only (-r), or write it once offline (prldctl write drops the extension)",
+				    "%s: a format conversion is in progress (the header's CIF_FmtVersionConvert flag): attach read-only (-r)",
 				    top);
 	case -EROFS:
 		return prld_set_err(err, code,
