@@ -32,7 +32,7 @@ MUT(prld_config, cfg_size_less, size, sizeof(struct prld_config) - 1)
 MUT(prld_config, cfg_size_more, size, sizeof(struct prld_config) + 8)
 MUT(prld_config, cfg_size_zero, size, 0)
 MUT(prld_config, cfg_flags_all, flags,
-    PRLD_CONFIG_FLAGS_ALL & ~PRLD_CONFIG_PLAIN_BASE)
+    PRLD_CONFIG_FLAGS_ALL & ~(PRLD_CONFIG_PLAIN_BASE | PRLD_CONFIG_SPLIT))
 MUT(prld_config, cfg_plain_no_size, flags, PRLD_CONFIG_PLAIN_BASE)
 MUT(prld_config, cfg_size_no_plain, plain_sectors, 2048)
 
@@ -99,7 +99,7 @@ static const struct arg_case cfg_cases[] = {
 	{ "size - 1", cfg_size_less, -EINVAL },
 	{ "size + 8", cfg_size_more, -EINVAL },
 	{ "size 0", cfg_size_zero, -EINVAL },
-	{ "all known flags but a plain base", cfg_flags_all, 0 },
+	{ "all known flags but a plain base and split", cfg_flags_all, 0 },
 	{ "plain base of 41984 sectors", cfg_plain, 0 },
 	{ "plain base without a size", cfg_plain_no_size, -EINVAL },
 	{ "a size without a plain base", cfg_size_no_plain, -EINVAL },
