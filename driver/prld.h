@@ -15,6 +15,7 @@
  *   prld_revert.c  PRLD_REVERT: a whole new chain under a frozen queue
  *   prld_resize.c  PRLD_RESIZE: the top's header and BAT grow
  *   prld_stack.c   refusing files whose I/O would come back to the device
+ *   prld_sysfs.c   /sys/block/prldN/prld/: the chain and flags, as loop's
  */
 #ifndef PRLD_H
 #define PRLD_H
@@ -167,6 +168,9 @@ int prld_take_files(struct prld_chain *chain, u64 user_fds,
 		    unsigned int nr_layers, bool ro);
 int prld_build_chain(struct prld_chain *chain, unsigned int flags);
 void prld_set_partscan(struct prld_device *dev);
+
+/* prld_sysfs.c: the "prld" group of every disk, given to device_add_disk() */
+extern const struct attribute_group *prld_attr_groups[];
 
 /* prld_stack.c */
 int prld_chain_stacks_on(struct prld_device *dev,
