@@ -7,6 +7,8 @@
 #                      QEMU VMs on each installed Debian test kernel and
 #                      on the debug kernel, KUnit, short crash/fuzz runs)
 #   make lint          checkpatch, sparse and W=1 on the kernel code
+#   make test-lib      libprld as installed: exports, headers, pkg-config,
+#                      the SDK API (examples/sdk-disk.c), install/uninstall
 #   make debug-kernel  build/cache the KASAN/lockdep/kmemleak/KUnit kernel
 #   make test-kunit    the KUnit suites in a VM on that kernel
 #   make test-debug    the kernel suite (and fault injection) on it
@@ -115,11 +117,14 @@ VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full \
 .PHONY: debug-kernel test-kunit test-debug test-debug-quick test-ioerr
 .PHONY: all deps test test-unit test-cli test-asan test-valgrind test-fuzz \
 	test-vm test-vm-self test-dkms module lint lint-stock lint-debug fuzz fuzz-long demo \
-	install uninstall dkms-install clean \
+	install uninstall userspace test-lib dkms-install clean \
 	crash-test test-crash fuzz-kernel-long bench bench-smoke
 
-all: $(TOOL) $(LIBPRLD_SO) $(BUILD)/prldctl-shared $(BUILD)/prld_id \
-	$(BUILD)/prld.pc $(if $(wildcard $(KDIR)),module)
+all: userspace $(if $(wildcard $(KDIR)),module)
+
+# Everything but the module (what Debian's packaging builds).
+userspace: $(TOOL) $(LIBPRLD_SO) $(LIBPRLD) $(BUILD)/prldctl-shared \
+	$(BUILD)/prld_id
 
 module:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules
@@ -163,11 +168,6 @@ $(LIBPRLD_INTERNAL): $(filter-out $(HOOK_SRCS:userspace/lib/%.c=$(BUILD)/lib/%.o
 	rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/prld.pc: userspace/lib/prld.pc.in Makefile
-	@mkdir -p $(@D)
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
-		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
-
 # The tool in the tree: the public static archive, so it runs from here
 # and proves it needs nothing but the public API.
 $(TOOL): $(TOOL_OBJS) $(LIBPRLD)
@@ -210,6 +210,22 @@ test-cli: $(TOOL) $(CORPUS_GEN) $(BUILD)/prldctl-test
 test-asan:
 	$(MAKE) BUILD=build-asan CC=$(CLANG) CFLAGS="$(SAN_FLAGS)" \
 		test-unit test-cli
+
+# libprld as its users get it: make install into $(STAGE) (Debian's
+# layout), its exports and headers, and programs written against the
+# public headers (the SDK example among them) built there with pkg-config.
+STAGE := $(BUILD)/stage
+MULTIARCH := $(shell dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null)
+STAGE_LIBDIR := /usr/lib$(if $(MULTIARCH),/$(MULTIARCH))
+STAGE_VARS = DESTDIR=$(abspath $(STAGE)) PREFIX=/usr LIBDIR=$(STAGE_LIBDIR) \
+	UDEVDIR=/usr/lib/udev SYSTEMDUNITDIR=/usr/lib/systemd/system
+
+test-lib: userspace $(BUILD)/prldctl-test
+	rm -rf $(STAGE)
+	$(MAKE) --no-print-directory install $(STAGE_VARS) > /dev/null
+	BUILD=$(abspath $(BUILD)) STAGE=$(abspath $(STAGE)) \
+		STAGE_LIBDIR=$(STAGE_LIBDIR) PRLDCTL=$(abspath $(TOOL)) \
+		prove --exec '' $(sort $(wildcard tests/lib/*.t))
 
 # A raw PRLD_CONFIGURE, for the kernel's own validation tests.
 RAWATTACH := $(BUILD)/rawattach
@@ -278,9 +294,9 @@ TEST_PARALLEL ?= 2
 TEST_VM_SMP ?= 1
 TEST_JOBS := test-kunit $(VM_SUITES) vm-suite-xfs $(IOERR_SUITES) test-crash \
 	test-asan test-vm-self test-cli test-debug-quick lint-debug lint-stock \
-	test-valgrind test-fuzz test-dkms test-unit
+	test-valgrind test-fuzz test-dkms test-lib test-unit
 
-test: $(KTEST_DEPS) $(DURABLE)
+test: $(KTEST_DEPS) $(DURABLE) userspace $(BUILD)/prldctl-test
 	$(NEED_KERNELS)
 	@start=$$(date +%s); \
 	PRLD_VM_SMP=$(TEST_VM_SMP) PRLD_MODULE_ONCE=$$$$-$$start \
@@ -460,11 +476,6 @@ demo: $(TOOL)
 			tests/demo-kernel.sh; \
 	fi
 
-# The systemd unit names the installed tool.
-$(BUILD)/prld-attach.service: packaging/prld-attach.service.in Makefile
-	@mkdir -p $(@D)
-	sed -e 's|@BINDIR@|$(BINDIR)|g' $< > $@
-
 # What make install puts in place, as MODE:SOURCE:DESTINATION (make
 # uninstall removes the destinations).  /etc/prldtab is written only
 # where there is none, and stays: it is the administrator's.
@@ -472,17 +483,17 @@ INSTALL_FILES = \
 	0755:$(BUILD)/prldctl-shared:$(BINDIR)/prldctl \
 	0644:$(LIBPRLD_SO_REAL):$(LIBDIR)/$(notdir $(LIBPRLD_SO_REAL)) \
 	0644:$(LIBPRLD):$(LIBDIR)/libprld.a \
-	0644:$(BUILD)/prld.pc:$(PKGCONFIGDIR)/prld.pc \
 	$(foreach h,$(PUBLIC_HEADERS),0644:$(h):$(INCLUDEDIR)/prld/$(notdir $(h))) \
 	0644:userspace/prldctl.8:$(MANDIR)/man8/prldctl.8 \
 	0644:userspace/prldtab.5:$(MANDIR)/man5/prldtab.5 \
 	0644:packaging/60-prld.rules:$(UDEVDIR)/rules.d/60-prld.rules \
-	0755:$(BUILD)/prld_id:$(UDEVDIR)/prld_id \
-	0644:$(BUILD)/prld-attach.service:$(SYSTEMDUNITDIR)/prld-attach.service
+	0755:$(BUILD)/prld_id:$(UDEVDIR)/prld_id
+# Written at install time: they name the directories of this install.
+INSTALL_GENERATED = $(PKGCONFIGDIR)/prld.pc $(SYSTEMDUNITDIR)/prld-attach.service
 INSTALL_LINKS = $(LIBDIR)/libprld.so.$(SOVERSION):$(notdir $(LIBPRLD_SO_REAL)) \
 	$(LIBDIR)/libprld.so:libprld.so.$(SOVERSION)
 
-install: all $(BUILD)/prld-attach.service
+install: userspace
 	@set -e; for f in $(INSTALL_FILES); do \
 		mode=$${f%%:*}; rest=$${f#*:}; src=$${rest%%:*}; dst=$${rest#*:}; \
 		echo "install $$src $(DESTDIR)$$dst"; \
@@ -491,6 +502,12 @@ install: all $(BUILD)/prld-attach.service
 	@set -e; for l in $(INSTALL_LINKS); do \
 		ln -sfn $${l#*:} $(DESTDIR)$${l%%:*}; \
 	done
+	install -d $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(SYSTEMDUNITDIR)
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+		userspace/lib/prld.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/prld.pc
+	sed -e 's|@BINDIR@|$(BINDIR)|g' packaging/prld-attach.service.in \
+		> $(DESTDIR)$(SYSTEMDUNITDIR)/prld-attach.service
 	[ -e $(DESTDIR)$(SYSCONFDIR)/prldtab ] || \
 		install -D -m 0644 packaging/prldtab $(DESTDIR)$(SYSCONFDIR)/prldtab
 
@@ -499,6 +516,7 @@ uninstall:
 		dst=$${f##*:}; echo "rm $(DESTDIR)$$dst"; rm -f $(DESTDIR)$$dst; \
 	done
 	@for l in $(INSTALL_LINKS); do rm -f $(DESTDIR)$${l%%:*}; done
+	rm -f $(addprefix $(DESTDIR),$(INSTALL_GENERATED))
 	-rmdir $(DESTDIR)$(INCLUDEDIR)/prld 2>/dev/null
 
 dkms-install:

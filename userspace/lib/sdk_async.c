@@ -108,8 +108,8 @@ static PRL_RESULT switch_work(struct sdk_disk *d, void *arg)
 	}
 	if (ret == -EBADFD)
 		return PRL_ERR_UNINITIALIZED;
-	/* Not a snapshot of this disk, or a disk open read-only. */
-	if (ret == -ENOENT || ret == -EBADF)
+	/* Not a snapshot of this disk: a wrong argument, as the SDK has it. */
+	if (ret == -ENOENT)
 		return PRL_ERR_INVALID_ARG;
 	return sdk_result(ret);
 }

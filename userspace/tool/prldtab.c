@@ -83,6 +83,8 @@ static int parse_option(const struct tab *tab, struct tab_entry *e,
 			return bad(tab, e->line,
 				   "direct-io: not on, off or auto", value);
 	} else {
+		if (value)
+			value[-1] = '=';	/* name it as written */
 		return bad(tab, e->line, "unknown option", opt);
 	}
 	return 0;
