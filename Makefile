@@ -36,6 +36,7 @@ CLANG ?= clang
 BUILD ?= build
 CFLAGS ?= -O2 -g
 LDFLAGS ?=
+CPPFLAGS ?=
 VERSION := 0.1.0
 
 # Where `make install` puts things (Debian's packaging passes its own).
@@ -131,15 +132,15 @@ module:
 
 $(BUILD)/lib/%.o: userspace/lib/%.c $(HEADERS)
 	@mkdir -p $(@D)
-	$(CC) $(PRLD_CFLAGS) $(CFLAGS) -fPIC -c -o $@ $<
+	$(CC) $(PRLD_CFLAGS) $(CPPFLAGS) $(CFLAGS) -fPIC -c -o $@ $<
 
 $(BUILD)/lib-hooks/%.o: userspace/lib/%.c $(HEADERS)
 	@mkdir -p $(@D)
-	$(CC) $(PRLD_CFLAGS) $(CFLAGS) -fPIC -DPRLD_TEST_HOOKS -c -o $@ $<
+	$(CC) $(PRLD_CFLAGS) $(CPPFLAGS) $(CFLAGS) -fPIC -DPRLD_TEST_HOOKS -c -o $@ $<
 
 $(BUILD)/tool/%.o: userspace/tool/%.c $(HEADERS) $(wildcard userspace/tool/*.h)
 	@mkdir -p $(@D)
-	$(CC) $(PRLD_CFLAGS) $(CFLAGS) -c -o $@ $<
+	$(CC) $(PRLD_CFLAGS) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 # The public names, one a line, from the version script.
 $(LIBPRLD_SYMS): $(LIB_MAP)
@@ -184,7 +185,7 @@ $(BUILD)/prldctl-test: $(TOOL_OBJS) $(LIBPRLD_INTERNAL)
 
 # udev's helper: the by-id names of a prld disk (udev/60-prld.rules).
 $(BUILD)/prld_id: userspace/udev/prld_id.c userspace/lib/prld.h $(LIBPRLD_SO)
-	$(CC) $(PRLD_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< -L$(BUILD) -lprld
+	$(CC) $(PRLD_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< -L$(BUILD) -lprld
 
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/tap.h tests/unit/testutil.h $(LIBPRLD_INTERNAL)
 	@mkdir -p $(@D)
