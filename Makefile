@@ -9,6 +9,8 @@
 #   make lint          checkpatch, sparse and W=1 on the kernel code
 #   make test-lib      libprld as installed: exports, headers, pkg-config,
 #                      the SDK API (examples/sdk-disk.c), install/uninstall
+#   make test-deb      the .debs built, linted, installed in a VM, used on
+#                      both kernels and purged (~10 min; not in make test)
 #   make debug-kernel  build/cache the KASAN/lockdep/kmemleak/KUnit kernel
 #   make test-kunit    the KUnit suites in a VM on that kernel
 #   make test-debug    the kernel suite (and fault injection) on it
@@ -118,7 +120,7 @@ VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full \
 .PHONY: debug-kernel test-kunit test-debug test-debug-quick test-ioerr
 .PHONY: all deps test test-unit test-cli test-asan test-valgrind test-fuzz \
 	test-vm test-vm-self test-dkms module lint lint-stock lint-debug fuzz fuzz-long demo \
-	install uninstall userspace test-lib dkms-install clean \
+	install uninstall userspace test-lib test-deb dkms-install clean \
 	crash-test test-crash fuzz-kernel-long bench bench-smoke
 
 all: userspace $(if $(wildcard $(KDIR)),module)
@@ -523,10 +525,19 @@ uninstall:
 dkms-install:
 	tests/dkms.sh install
 
+# The Debian packages end to end (tests/deb/run.sh): dpkg-buildpackage,
+# lintian, then installed into a writable root in the VM test bed on the
+# first test kernel (DKMS builds the module, /etc/prldtab's disks attach
+# through the unit's command lines with udev's links), booted again on
+# the second kernel and purged.  A long run, not part of make test.
+test-deb:
+	$(NEED_KERNELS)
+	tests/deb/run.sh
+
 # dkms add + build against every installed test kernel, then removed.
 test-dkms:
 	tests/dkms.sh check $(VM_KERNELS)
 
 clean:
-	rm -rf build build-asan userspace/prldctl
+	rm -rf build build-asan userspace/prldctl Module.symvers modules.order
 	$(if $(wildcard $(KDIR)),$(MAKE) -C $(KDIR) M=$(CURDIR) clean)
