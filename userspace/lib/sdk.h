@@ -66,14 +66,14 @@ PRL_RESULT sdk_disk_new(struct sdk_disk **out, PRL_HANDLE_PTR handle);
 /* ---- sdk_async.c ----------------------------------------------------- */
 
 /*
- * Run @work(@d, @arg) on a worker thread, then @done(@arg): @d is marked
- * busy (the caller holds its lock and @d is idle), the worker runs
- * without the lock and keeps the result for PrlDisk_WaitForCompletion.
- * On failure to start, @arg is the caller's still.
+ * @work(@d, @arg), then @done(@arg): here, or with @async on a worker
+ * thread, @d marked busy meanwhile (the caller holds its lock and @d is
+ * idle) and the result kept for PrlDisk_WaitForCompletion.  Returns the
+ * result, or whether the worker started.
  */
-PRL_RESULT sdk_async_start(struct sdk_disk *d,
-			   PRL_RESULT (*work)(struct sdk_disk *d, void *arg),
-			   void *arg, void (*done)(void *arg));
+PRL_RESULT sdk_run(struct sdk_disk *d, bool async,
+		   PRL_RESULT (*work)(struct sdk_disk *d, void *arg),
+		   void *arg, void (*done)(void *arg));
 /* Reap the last worker of @d (it has finished or is finishing). */
 void sdk_async_join(struct sdk_disk *d);
 

@@ -47,9 +47,9 @@ void sdk_async_join(struct sdk_disk *d)
 	d->has_worker = false;
 }
 
-PRL_RESULT sdk_async_start(struct sdk_disk *d,
-			   PRL_RESULT (*work)(struct sdk_disk *d, void *arg),
-			   void *arg, void (*done)(void *arg))
+static PRL_RESULT async_start(struct sdk_disk *d,
+			      PRL_RESULT (*work)(struct sdk_disk *d, void *arg),
+			      void *arg, void (*done)(void *arg))
 {
 	struct async_call *call = malloc(sizeof(*call));
 
@@ -65,6 +65,23 @@ PRL_RESULT sdk_async_start(struct sdk_disk *d,
 	}
 	d->has_worker = true;
 	return PRL_ERR_SUCCESS;
+}
+
+PRL_RESULT sdk_run(struct sdk_disk *d, bool async,
+		   PRL_RESULT (*work)(struct sdk_disk *d, void *arg),
+		   void *arg, void (*done)(void *arg))
+{
+	PRL_RESULT r;
+
+	if (async) {
+		r = async_start(d, work, arg, done);
+		if (PRL_FAILED(r))
+			done(arg);
+		return r;
+	}
+	r = work(d, arg);
+	done(arg);
+	return r;
 }
 
 PRL_RESULT PrlDisk_WaitForCompletion(const PRL_HANDLE Handle)
@@ -143,12 +160,7 @@ PRL_RESULT PrlDisk_SwitchToState(const PRL_HANDLE Handle,
 		free(job);
 		return PRL_ERR_INVALID_ARG;
 	}
-	if (pCallback)
-		r = sdk_async_start(d, switch_work, job, free);
-	else
-		r = switch_work(d, job);
-	if (!pCallback || PRL_FAILED(r))
-		free(job);
+	r = sdk_run(d, pCallback != NULL, switch_work, job, free);
 	sdk_disk_end(d);
 	return r;
 }

@@ -162,12 +162,7 @@ PRL_RESULT PrlDisk_CreateDisk_Local(PRL_HANDLE_PTR pHandle,
 		return r;
 	}
 	pthread_mutex_lock(&d->lock);
-	if (pCallback)
-		r = sdk_async_start(d, create_work, job, create_job_free);
-	else
-		r = create_work(d, job);
-	if (!pCallback || PRL_FAILED(r))
-		create_job_free(job);
+	r = sdk_run(d, pCallback != NULL, create_work, job, create_job_free);
 	pthread_mutex_unlock(&d->lock);
 	if (PRL_FAILED(r)) {
 		PrlHandle_Free(h);

@@ -161,26 +161,27 @@ static struct sdk_map *map_get(PRL_HANDLE h)
 	return (struct sdk_map *)sdk_get(h, PHT_VIRTUAL_DISK_MAP);
 }
 
-PRL_RESULT PrlDiskMap_GetSize(PRL_HANDLE hMap, PRL_UINT32_PTR pnSize)
+/* The map's bit count, or its bytes per bit. */
+static PRL_RESULT map_number(PRL_HANDLE hMap, PRL_UINT32_PTR out,
+			     bool granularity)
 {
 	struct sdk_map *m;
 
-	if (!pnSize || !(m = map_get(hMap)))
+	if (!out || !(m = map_get(hMap)))
 		return PRL_ERR_INVALID_ARG;
-	*pnSize = (PRL_UINT32)m->map.nbits;
+	*out = (PRL_UINT32)(granularity ? m->map.granularity : m->map.nbits);
 	sdk_put(&m->obj);
 	return PRL_ERR_SUCCESS;
 }
 
+PRL_RESULT PrlDiskMap_GetSize(PRL_HANDLE hMap, PRL_UINT32_PTR pnSize)
+{
+	return map_number(hMap, pnSize, false);
+}
+
 PRL_RESULT PrlDiskMap_GetGranularity(PRL_HANDLE hMap, PRL_UINT32_PTR pnSize)
 {
-	struct sdk_map *m;
-
-	if (!pnSize || !(m = map_get(hMap)))
-		return PRL_ERR_INVALID_ARG;
-	*pnSize = (PRL_UINT32)m->map.granularity;
-	sdk_put(&m->obj);
-	return PRL_ERR_SUCCESS;
+	return map_number(hMap, pnSize, true);
 }
 
 PRL_RESULT PrlDiskMap_Read(PRL_HANDLE hMap, PRL_VOID_PTR pBuffer,
