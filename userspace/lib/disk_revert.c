@@ -32,6 +32,33 @@ static int check_revertible(const struct prld_disk *disk,
 	return 0;
 }
 
+/*
+ * Does the descriptor now name another top than @disk's?  A revert that
+ * failed only in its cleanup (removing the old top) has switched.
+ */
+static bool top_moved(const struct prld_disk *disk)
+{
+	const char *ours = disk->info[disk->nlayers - 1].file;
+	struct prld_desc *d;
+	char *path, *now = NULL, *was = realpath(ours, NULL);
+	bool moved = true;
+	int i;
+
+	if (desc_load(disk->desc->path, &d, NULL))
+		return false;	/* unreadable: nothing we could open anyway */
+	i = desc_find_image(d, d->top_guid);
+	path = i < 0 ? NULL : desc_file_path(d, d->images[i].file);
+	if (path)
+		now = realpath(path, NULL);
+	if (now && was)
+		moved = strcmp(now, was) != 0;
+	free(path);
+	free(now);
+	free(was);
+	desc_free(d);
+	return moved;
+}
+
 int prld_disk_revert(struct prld_disk **diskp, const char *guid,
 		     struct prld_err *err)
 {
@@ -39,7 +66,7 @@ int prld_disk_revert(struct prld_disk **diskp, const char *guid,
 	struct prld_policy policy = { .offset = old->offset };
 	struct prld_err why = { 0 };
 	char *dir;
-	int ret;
+	int ret, reopen;
 
 	ret = check_revertible(old, err);
 	if (!ret)	/* what was written belongs to the state being dropped,
@@ -52,17 +79,17 @@ int prld_disk_revert(struct prld_disk **diskp, const char *guid,
 		return prld_set_err(err, -ENOMEM, "out of memory");
 	ret = snapshot_revert_held(dir, guid,
 				   old->layers[old->nlayers - 1]->fd, err);
-	if (ret) {
+	if (ret && !top_moved(old)) {
 		free(dir);
-		return ret;
+		return ret;	/* nothing switched: the disk goes on as it was */
 	}
-	ret = prld_open(dir, old->flags, &policy, &fresh, &why);
+	reopen = prld_open(dir, old->flags, &policy, &fresh, &why);
 	prld_close(old, NULL);	/* its top is gone from the descriptor */
 	*diskp = fresh;
-	if (ret)
-		prld_set_err(err, ret,
-			     "%s: switched to %s, but opening the new state failed (%s); open the disk again",
-			     dir, guid, why.msg);
+	if (reopen)
+		ret = prld_set_err(err, reopen,
+				   "%s: switched to %s, but opening the new state failed (%s); open the disk again",
+				   dir, guid, why.msg);
 	free(dir);
 	return ret;
 }

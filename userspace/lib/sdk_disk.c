@@ -305,12 +305,12 @@ struct info_layout {
 	size_t file_off, name_off, total;
 };
 
-static void info_plan(const struct prld_disk *disk, struct info_layout *l,
+static void info_plan(struct prld_disk *disk, struct info_layout *l,
 		      struct prld_identity *id)
 {
 	struct prld_info info;
 
-	prld_get_info((struct prld_disk *)disk, &info);
+	prld_get_info(disk, &info);
 	if (disk->desc) {
 		desc_identity(disk->desc, id);
 	} else {
