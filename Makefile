@@ -126,8 +126,9 @@ VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full \
 all: userspace $(if $(wildcard $(KDIR)),module)
 
 # Everything but the module (what Debian's packaging builds).
-userspace: $(TOOL) $(LIBPRLD_SO) $(LIBPRLD) $(BUILD)/prldctl-shared \
+USERSPACE_FILES = $(TOOL) $(LIBPRLD_SO) $(LIBPRLD) $(BUILD)/prldctl-shared \
 	$(BUILD)/prld_id
+userspace: $(USERSPACE_FILES)
 
 module:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules
@@ -223,7 +224,7 @@ STAGE_LIBDIR := /usr/lib$(if $(MULTIARCH),/$(MULTIARCH))
 STAGE_VARS = DESTDIR=$(abspath $(STAGE)) PREFIX=/usr LIBDIR=$(STAGE_LIBDIR) \
 	UDEVDIR=/usr/lib/udev SYSTEMDUNITDIR=/usr/lib/systemd/system
 
-test-lib: userspace $(BUILD)/prldctl-test
+test-lib: $(USERSPACE_FILES) $(BUILD)/prldctl-test
 	rm -rf $(STAGE)
 	$(MAKE) --no-print-directory install $(STAGE_VARS) > /dev/null
 	BUILD=$(abspath $(BUILD)) STAGE=$(abspath $(STAGE)) \
@@ -299,7 +300,7 @@ TEST_JOBS := test-kunit $(VM_SUITES) vm-suite-xfs $(IOERR_SUITES) test-crash \
 	test-asan test-vm-self test-cli test-debug-quick lint-debug lint-stock \
 	test-valgrind test-fuzz test-dkms test-lib test-unit
 
-test: $(KTEST_DEPS) $(DURABLE) userspace $(BUILD)/prldctl-test
+test: $(KTEST_DEPS) $(DURABLE) $(USERSPACE_FILES) $(BUILD)/prldctl-test
 	$(NEED_KERNELS)
 	@start=$$(date +%s); \
 	PRLD_VM_SMP=$(TEST_VM_SMP) PRLD_MODULE_ONCE=$$$$-$$start \

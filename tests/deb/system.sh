@@ -32,8 +32,18 @@ PD_UID=0610bb35-447e-4aae-aa79-f1571d969081
 D=/srv/prld
 echo "# $stage on kernel $K"
 
+# PID 1 is the test bed's own init, so systemd's tools think they run in
+# a chroot and would ignore udevadm's requests.
+export SYSTEMD_IGNORE_CHROOT=1
+
 unit_line() { sed -n "s/^$1=//p" "$UNIT"; }
-link() { readlink -f "/dev/disk/$1" 2>/dev/null; }
+# links_to LINK DEV NAME: /dev/disk/LINK resolves to DEV (a device).
+links_to() {
+	local got
+	got=$(readlink -f "/dev/disk/$1" 2>/dev/null)
+	ok $([ -b "$2" ] && [ "$got" = "$2" ]; echo $?) "$3"
+	[ "$got" = "$2" ] || echo "#   /dev/disk/$1 -> '$got', want '$2'"
+}
 
 load_module() {
 	run modprobe prld
@@ -92,12 +102,12 @@ boot_and_shutdown() {
 	cmp -s <(head -c 65536 "$bdev") "$D/base.pattern"
 	ok $? "... the offset device starts at the disk's 1 MiB"
 	udevadm settle
-	is "$(link by-id/prld-data.hdd)" "$ddev" "udev: /dev/disk/by-id/prld-data.hdd"
-	is "$(link by-id/prld-data.hdd-part1)" "${ddev}p1" "udev: ... its partition, -part1"
-	is "$(link by-uuid/"$uuid")" "${ddev}p1" "udev: by-uuid of the ext4 on it"
-	is "$(link by-label/prlddata)" "${ddev}p1" "udev: by-label"
-	is "$(link by-id/prld-$PD_UID)" "$pdev" "udev: by-id from the PD bundle's <UID>"
-	is "$(link by-id/prld-expanding)" "$pdev" "udev: by-id from its <Name>"
+	links_to by-id/prld-data.hdd "$ddev" "udev: /dev/disk/by-id/prld-data.hdd"
+	links_to by-id/prld-data.hdd-part1 "${ddev}p1" "udev: ... its partition, -part1"
+	links_to by-uuid/"$uuid" "${ddev}p1" "udev: by-uuid of the ext4 on it"
+	links_to by-label/prlddata "${ddev}p1" "udev: by-label"
+	links_to by-id/prld-$PD_UID "$pdev" "udev: by-id from the PD bundle's <UID>"
+	links_to by-id/prld-expanding "$pdev" "udev: by-id from its <Name>"
 	mount /mnt/data
 	ok $? "mount /mnt/data: fstab's UUID= line finds the filesystem"
 	echo "$K" > "/mnt/data/booted-$K" && sync
@@ -107,7 +117,8 @@ boot_and_shutdown() {
 	is "$RC" 0 "the unit's ExecStop ($(unit_line ExecStop)): exit 0"
 	is "$("$PRLDCTL" list | wc -l)" 0 "... every device detached"
 	udevadm settle
-	ok $([ ! -e /dev/disk/by-id/prld-data.hdd ]; echo $?) "... and udev's links gone"
+	ok $([ ! -e /dev/disk/by-id/prld-data.hdd ] && [ ! -e "/dev/disk/by-uuid/$uuid" ]; echo $?) \
+		"... and udev's links gone"
 	for d in data base; do
 		run "$PRLDCTL" check "$D/$d.hdd"
 		is "$RC" 0 "$d.hdd checks clean"
@@ -146,6 +157,10 @@ purge_stage() {
 	local p f bad=0
 	is "$(dpkg-query -W -f='${Status}' prldctl)" "install ok installed" \
 		"the first boot's installation is there"
+	if [ ! -f "$D/data.uuid" ]; then
+		ok 1 "... with the first boot's disks (it did not finish)"
+		return
+	fi
 	load_module
 	boot_and_shutdown
 	for p in "${PKGS[@]}"; do dpkg -L "$p"; done | sort -u > "$WORK/files"
@@ -161,7 +176,10 @@ purge_stage() {
 		[ -d "$f" ] || [ ! -e "$f" ] || { bad=1; echo "#   $f left"; }
 	done < "$WORK/files"
 	ok $bad "none of their $(wc -l < "$WORK/files") paths is left"
-	left=$(cd /mnt/upper && find . -name '*prld*' ! -type c ! -path './srv/prld*' | sort)
+	# Not man-db's cache of formatted pages (systemd-analyze verify had
+	# man format ours): man-db's own cron job drops stale ones.
+	left=$(cd /mnt/upper && find . -name '*prld*' ! -type c ! -path './srv/prld*' \
+		! -path './var/cache/man/*' | sort)
 	is "$left" "" "nothing named prld was left in the root (DKMS's tree, modules, /etc)"
 	[ ! -e /etc/prldtab ] && [ ! -e /etc/systemd/system/sysinit.target.wants/prld-attach.service ]
 	ok $? "/etc/prldtab and the unit's enablement went with the purge"

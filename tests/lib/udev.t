@@ -35,6 +35,11 @@ run "$BUILD/prld_id" "$(sys "$top")"
 is "$RC$OUT" "0ID_PRLD_NAME=vm_one.hdd" \
 	"a chain prldctl made: the directory's name, its space made '_'"
 
+# A partition's rule passes its own sysfs directory and "..".
+mkdir "$WORK/sys/prld0p1"
+run "$BUILD/prld_id" "$WORK/sys/prld0p1/.."
+is "$RC$OUT" "0ID_PRLD_NAME=vm_one.hdd" "a partition: its disk's names through .."
+
 qemu-img create -q -f parallels "$WORK/bare.hds" 8M
 run "$BUILD/prld_id" "$(sys "$WORK/bare.hds")"
 is "$RC$OUT" "0ID_PRLD_NAME=bare.hds" "a bare image qemu-img made: its file name"
