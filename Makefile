@@ -10,7 +10,7 @@
 #   make test-lib      libprld as installed: exports, headers, pkg-config,
 #                      the SDK API (examples/sdk-disk.c), install/uninstall
 #   make test-deb      the .debs built, linted, installed in a VM, used on
-#                      both kernels and purged (~10 min; not in make test)
+#                      both kernels and purged (20-27 min; not in make test)
 #   make debug-kernel  build/cache the KASAN/lockdep/kmemleak/KUnit kernel
 #   make test-kunit    the KUnit suites in a VM on that kernel
 #   make test-debug    the kernel suite (and fault injection) on it
