@@ -7,13 +7,20 @@
 #                      QEMU VMs on each installed Debian test kernel and
 #                      on the debug kernel, KUnit, short crash/fuzz runs)
 #   make lint          checkpatch, sparse and W=1 on the kernel code
+#   make test-lib      libprld as installed: exports, headers, pkg-config,
+#                      the SDK API (examples/sdk-disk.c), install/uninstall
+#   make test-deb      the .debs built, linted, installed in a VM, used on
+#                      both kernels and purged (20-27 min; not in make test)
 #   make debug-kernel  build/cache the KASAN/lockdep/kmemleak/KUnit kernel
 #   make test-kunit    the KUnit suites in a VM on that kernel
 #   make test-debug    the kernel suite (and fault injection) on it
 #   make test-ioerr    I/O errors under the images (tests/fault/30-io-errors.t)
 #                      on each Debian test kernel
 #   make demo          the main job end to end (in a VM if need be)
-#   make install       tool, headers, library, man page under $(PREFIX)
+#   make install       tool, shared library, headers, pkg-config file, man
+#                      pages under $(PREFIX) (LIBDIR, BINDIR... override),
+#                      udev rules and the systemd unit where those read
+#   make uninstall     removes what make install put there
 #   make dkms-install  the module through dkms, loaded at boot
 #   make fuzz-long     the fuzzers for $(FUZZ_LONG_SECONDS) each
 #   make fuzz-kernel-long  $(MUTANT_LONG_COUNT) malformed images attached
@@ -32,8 +39,22 @@ CC ?= cc
 CLANG ?= clang
 BUILD ?= build
 CFLAGS ?= -O2 -g
+LDFLAGS ?=
+CPPFLAGS ?=
+VERSION := 0.1.0
+
+# Where `make install` puts things (Debian's packaging passes its own).
 PREFIX ?= /usr/local
 DESTDIR ?=
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR ?= $(PREFIX)/share/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+SYSCONFDIR ?= /etc
+# udev and systemd read only their own directories, whatever the prefix.
+UDEVDIR ?= $(shell pkg-config --variable=udevdir udev 2>/dev/null || echo /lib/udev)
+SYSTEMDUNITDIR ?= $(shell pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null || echo /lib/systemd/system)
 FUZZ_SECONDS ?= 20
 FUZZ_LONG_SECONDS ?= 600
 
@@ -51,6 +72,8 @@ IOERR_SUITES := $(VM_KERNELS:%=ioerr-%)
 PKGS := libxml-2.0 uuid json-c
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS := $(shell pkg-config --libs $(PKGS))
+# What libprld itself links (the tool adds json-c).
+LIB_LIBS := $(shell pkg-config --libs libxml-2.0 uuid) -lpthread
 
 PRLD_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE \
 	-D_FILE_OFFSET_BITS=64 -Iinclude -Iuserspace/lib $(PKG_CFLAGS)
@@ -65,8 +88,24 @@ LIB_OBJS := $(LIB_SRCS:userspace/lib/%.c=$(BUILD)/lib/%.o)
 TOOL_OBJS := $(TOOL_SRCS:userspace/tool/%.c=$(BUILD)/tool/%.o)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
-LIBPRLD := $(BUILD)/libprld.a
 HEADERS := $(wildcard include/*.h userspace/lib/*.h)
+
+# libprld as users get it: a shared library with a soname whose version
+# script (userspace/lib/libprld.map) exports the public API only, and a
+# static archive cut down to the same symbols.  The tests link
+# libprld-internal.a: every function, and the test hooks
+# (PRLD_TEST_HOOKS: the merge crash points) that the others never have.
+SOVERSION := 1
+LIB_MAP := userspace/lib/libprld.map
+LIBPRLD := $(BUILD)/libprld.a
+LIBPRLD_SO := $(BUILD)/libprld.so.$(SOVERSION)
+LIBPRLD_SO_REAL := $(BUILD)/libprld.so.$(SOVERSION).0.0
+LIBPRLD_SYMS := $(BUILD)/libprld.syms
+LIBPRLD_INTERNAL := $(BUILD)/libprld-internal.a
+HOOK_SRCS := userspace/lib/merge_state.c
+HOOK_OBJS := $(HOOK_SRCS:userspace/lib/%.c=$(BUILD)/lib-hooks/%.o)
+PUBLIC_HEADERS := userspace/lib/prld.h userspace/lib/prld_sdk.h \
+	include/prld_format.h include/prld_ioctl.h
 
 # The default build puts the tool where users look for it.
 ifeq ($(BUILD),build)
@@ -84,33 +123,79 @@ VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full \
 .PHONY: debug-kernel test-kunit test-debug test-debug-quick test-ioerr
 .PHONY: all deps test test-unit test-cli test-asan test-valgrind test-fuzz \
 	test-vm test-vm-self test-dkms module lint lint-stock lint-debug fuzz fuzz-long demo \
-	install dkms-install clean \
+	install uninstall userspace test-lib test-deb dkms-install clean \
 	crash-test test-crash fuzz-kernel-long bench bench-smoke bench-tool
 
-all: $(TOOL) $(if $(wildcard $(KDIR)),module)
+all: userspace $(if $(wildcard $(KDIR)),module)
+
+# Everything but the module (what Debian's packaging builds).
+USERSPACE_FILES = $(TOOL) $(LIBPRLD_SO) $(LIBPRLD) $(BUILD)/prldctl-shared \
+	$(BUILD)/prld_id
+userspace: $(USERSPACE_FILES)
 
 module:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules
 
 $(BUILD)/lib/%.o: userspace/lib/%.c $(HEADERS)
 	@mkdir -p $(@D)
-	$(CC) $(PRLD_CFLAGS) $(CFLAGS) -c -o $@ $<
+	$(CC) $(PRLD_CFLAGS) $(CPPFLAGS) $(CFLAGS) -fPIC -c -o $@ $<
+
+$(BUILD)/lib-hooks/%.o: userspace/lib/%.c $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(PRLD_CFLAGS) $(CPPFLAGS) $(CFLAGS) -fPIC -DPRLD_TEST_HOOKS -c -o $@ $<
 
 $(BUILD)/tool/%.o: userspace/tool/%.c $(HEADERS) $(wildcard userspace/tool/*.h)
 	@mkdir -p $(@D)
-	$(CC) $(PRLD_CFLAGS) $(CFLAGS) -c -o $@ $<
+	$(CC) $(PRLD_CFLAGS) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
-$(LIBPRLD): $(LIB_OBJS)
+# The public names, one a line, from the version script.
+$(LIBPRLD_SYMS): $(LIB_MAP)
+	@mkdir -p $(@D)
+	sed -n 's/^[[:space:]]*\([A-Za-z_][A-Za-z0-9_]*\);$$/\1/p' $< > $@
+
+$(LIBPRLD_SO_REAL): $(LIB_OBJS) $(LIB_MAP)
+	$(CC) $(CFLAGS) $(LDFLAGS) -shared -Wl,-soname,libprld.so.$(SOVERSION) \
+		-Wl,--version-script=$(LIB_MAP) -Wl,--no-undefined -Wl,-z,defs \
+		-o $@ $(LIB_OBJS) $(LIB_LIBS)
+
+$(LIBPRLD_SO): $(LIBPRLD_SO_REAL)
+	ln -sf $(notdir $<) $@
+	ln -sf $(notdir $@) $(BUILD)/libprld.so
+
+# One relocatable object whose only global symbols are the public ones.
+$(LIBPRLD): $(LIB_OBJS) $(LIBPRLD_SYMS)
+	$(CC) -r -nostdlib -o $(BUILD)/libprld-all.o $(LIB_OBJS)
+	objcopy --keep-global-symbols=$(LIBPRLD_SYMS) $(BUILD)/libprld-all.o \
+		$(BUILD)/libprld-public.o
+	rm -f $@
+	ar rcs $@ $(BUILD)/libprld-public.o
+
+$(LIBPRLD_INTERNAL): $(filter-out $(HOOK_SRCS:userspace/lib/%.c=$(BUILD)/lib/%.o),$(LIB_OBJS)) $(HOOK_OBJS)
 	@mkdir -p $(@D)
 	rm -f $@
 	ar rcs $@ $^
 
+# The tool in the tree: the public static archive, so it runs from here
+# and proves it needs nothing but the public API.
 $(TOOL): $(TOOL_OBJS) $(LIBPRLD)
-	$(CC) $(CFLAGS) -o $@ $(TOOL_OBJS) $(LIBPRLD) $(PKG_LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(TOOL_OBJS) $(LIBPRLD) $(PKG_LIBS) -lpthread
 
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/tap.h tests/unit/testutil.h $(LIBPRLD)
+# The tool make install installs: on the shared library.
+$(BUILD)/prldctl-shared: $(TOOL_OBJS) $(LIBPRLD_SO)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(TOOL_OBJS) -L$(BUILD) -lprld \
+		$(shell pkg-config --libs json-c)
+
+# The tool with the test hooks, for the crash steps of tests/cli/merge.t.
+$(BUILD)/prldctl-test: $(TOOL_OBJS) $(LIBPRLD_INTERNAL)
+	$(CC) $(CFLAGS) -o $@ $(TOOL_OBJS) $(LIBPRLD_INTERNAL) $(PKG_LIBS) -lpthread
+
+# udev's helper: the by-id names of a prld disk (udev/60-prld.rules).
+$(BUILD)/prld_id: userspace/udev/prld_id.c userspace/lib/prld.h $(LIBPRLD_SO)
+	$(CC) $(PRLD_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< -L$(BUILD) -lprld
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/tap.h tests/unit/testutil.h $(LIBPRLD_INTERNAL)
 	@mkdir -p $(@D)
-	$(CC) $(PRLD_CFLAGS) $(CFLAGS) -Itests/unit -o $@ $< $(LIBPRLD) $(PKG_LIBS)
+	$(CC) $(PRLD_CFLAGS) $(CFLAGS) -Itests/unit -o $@ $< $(LIBPRLD_INTERNAL) $(PKG_LIBS) -lpthread
 
 # ---- tests ---------------------------------------------------------
 
@@ -120,17 +205,34 @@ test-unit: $(UNIT_BINS)
 # Writes the named malformed images of tests/corpus into a directory.
 CORPUS_GEN := $(BUILD)/gen_corpus
 
-$(CORPUS_GEN): tests/corpus/gen_corpus.c $(LIBPRLD)
-	$(CC) $(PRLD_CFLAGS) $(CFLAGS) -o $@ $< $(LIBPRLD) $(PKG_LIBS)
+$(CORPUS_GEN): tests/corpus/gen_corpus.c $(LIBPRLD_INTERNAL)
+	$(CC) $(PRLD_CFLAGS) $(CFLAGS) -o $@ $< $(LIBPRLD_INTERNAL) $(PKG_LIBS) -lpthread
 
-test-cli: $(TOOL) $(CORPUS_GEN)
+test-cli: $(TOOL) $(CORPUS_GEN) $(BUILD)/prldctl-test
 	PRLDCTL=$(abspath $(TOOL)) CORPUS_GEN=$(abspath $(CORPUS_GEN)) \
+		PRLDCTL_TEST=$(abspath $(BUILD)/prldctl-test) \
 		prove --exec '' $(CLI_TESTS)
 
 # The whole unit and CLI suite again with ASan + UBSan.
 test-asan:
 	$(MAKE) BUILD=build-asan CC=$(CLANG) CFLAGS="$(SAN_FLAGS)" \
 		test-unit test-cli
+
+# libprld as its users get it: make install into $(STAGE) (Debian's
+# layout), its exports and headers, and programs written against the
+# public headers (the SDK example among them) built there with pkg-config.
+STAGE := $(BUILD)/stage
+MULTIARCH := $(shell dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null)
+STAGE_LIBDIR := /usr/lib$(if $(MULTIARCH),/$(MULTIARCH))
+STAGE_VARS = DESTDIR=$(abspath $(STAGE)) PREFIX=/usr LIBDIR=$(STAGE_LIBDIR) \
+	UDEVDIR=/usr/lib/udev SYSTEMDUNITDIR=/usr/lib/systemd/system
+
+test-lib: $(USERSPACE_FILES) $(BUILD)/prldctl-test
+	rm -rf $(STAGE)
+	$(MAKE) --no-print-directory install $(STAGE_VARS) > /dev/null
+	BUILD=$(abspath $(BUILD)) STAGE=$(abspath $(STAGE)) \
+		STAGE_LIBDIR=$(STAGE_LIBDIR) PRLDCTL=$(abspath $(TOOL)) \
+		prove --exec '' $(sort $(wildcard tests/lib/*.t))
 
 # A raw PRLD_CONFIGURE, for the kernel's own validation tests.
 RAWATTACH := $(BUILD)/rawattach
@@ -199,9 +301,9 @@ TEST_PARALLEL ?= 2
 TEST_VM_SMP ?= 1
 TEST_JOBS := test-kunit $(VM_SUITES) vm-suite-xfs $(IOERR_SUITES) test-crash \
 	test-asan test-vm-self test-cli test-debug-quick lint-debug lint-stock \
-	test-valgrind test-fuzz test-dkms test-unit
+	test-valgrind test-fuzz test-dkms test-lib test-unit
 
-test: $(KTEST_DEPS) $(DURABLE)
+test: $(KTEST_DEPS) $(DURABLE) $(USERSPACE_FILES) $(BUILD)/prldctl-test
 	$(NEED_KERNELS)
 	@start=$$(date +%s); \
 	PRLD_VM_SMP=$(TEST_VM_SMP) PRLD_MODULE_ONCE=$$$$-$$start \
@@ -385,23 +487,66 @@ demo: $(TOOL)
 			tests/demo-kernel.sh; \
 	fi
 
-install: $(TOOL) $(LIBPRLD)
-	install -D -m 0755 $(TOOL) $(DESTDIR)$(PREFIX)/bin/prldctl
-	install -D -m 0644 $(LIBPRLD) $(DESTDIR)$(PREFIX)/lib/libprld.a
-	install -D -m 0644 userspace/lib/prld.h $(DESTDIR)$(PREFIX)/include/prld/prld.h
-	install -D -m 0644 include/prld_format.h $(DESTDIR)$(PREFIX)/include/prld/prld_format.h
-	install -D -m 0644 include/prld_ioctl.h $(DESTDIR)$(PREFIX)/include/prld/prld_ioctl.h
-	install -D -m 0644 userspace/prldctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/prldctl.8
-	install -D -m 0644 userspace/prldctl.bash-completion \
-		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/prldctl
+# What make install puts in place, as MODE:SOURCE:DESTINATION (make
+# uninstall removes the destinations).  /etc/prldtab is written only
+# where there is none, and stays: it is the administrator's.
+INSTALL_FILES = \
+	0755:$(BUILD)/prldctl-shared:$(BINDIR)/prldctl \
+	0644:$(LIBPRLD_SO_REAL):$(LIBDIR)/$(notdir $(LIBPRLD_SO_REAL)) \
+	0644:$(LIBPRLD):$(LIBDIR)/libprld.a \
+	$(foreach h,$(PUBLIC_HEADERS),0644:$(h):$(INCLUDEDIR)/prld/$(notdir $(h))) \
+	0644:userspace/prldctl.8:$(MANDIR)/man8/prldctl.8 \
+	0644:userspace/prldctl.bash-completion:$(PREFIX)/share/bash-completion/completions/prldctl \
+	0644:userspace/prldtab.5:$(MANDIR)/man5/prldtab.5 \
+	0644:packaging/60-prld.rules:$(UDEVDIR)/rules.d/60-prld.rules \
+	0755:$(BUILD)/prld_id:$(UDEVDIR)/prld_id
+# Written at install time: they name the directories of this install.
+INSTALL_GENERATED = $(PKGCONFIGDIR)/prld.pc $(SYSTEMDUNITDIR)/prld-attach.service
+INSTALL_LINKS = $(LIBDIR)/libprld.so.$(SOVERSION):$(notdir $(LIBPRLD_SO_REAL)) \
+	$(LIBDIR)/libprld.so:libprld.so.$(SOVERSION)
+
+install: userspace
+	@set -e; for f in $(INSTALL_FILES); do \
+		mode=$${f%%:*}; rest=$${f#*:}; src=$${rest%%:*}; dst=$${rest#*:}; \
+		echo "install $$src $(DESTDIR)$$dst"; \
+		install -D -m $$mode $$src $(DESTDIR)$$dst; \
+	done
+	@set -e; for l in $(INSTALL_LINKS); do \
+		ln -sfn $${l#*:} $(DESTDIR)$${l%%:*}; \
+	done
+	install -d $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(SYSTEMDUNITDIR)
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+		userspace/lib/prld.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/prld.pc
+	sed -e 's|@BINDIR@|$(BINDIR)|g' packaging/prld-attach.service.in \
+		> $(DESTDIR)$(SYSTEMDUNITDIR)/prld-attach.service
+	[ -e $(DESTDIR)$(SYSCONFDIR)/prldtab ] || \
+		install -D -m 0644 packaging/prldtab $(DESTDIR)$(SYSCONFDIR)/prldtab
+
+uninstall:
+	@for f in $(INSTALL_FILES); do \
+		dst=$${f##*:}; echo "rm $(DESTDIR)$$dst"; rm -f $(DESTDIR)$$dst; \
+	done
+	@for l in $(INSTALL_LINKS); do rm -f $(DESTDIR)$${l%%:*}; done
+	rm -f $(addprefix $(DESTDIR),$(INSTALL_GENERATED))
+	-rmdir $(DESTDIR)$(INCLUDEDIR)/prld 2>/dev/null
 
 dkms-install:
 	tests/dkms.sh install
+
+# The Debian packages end to end (tests/deb/run.sh): dpkg-buildpackage,
+# lintian, then installed into a writable root in the VM test bed on the
+# first test kernel (DKMS builds the module, /etc/prldtab's disks attach
+# through the unit's command lines with udev's links), booted again on
+# the second kernel and purged.  A long run, not part of make test.
+test-deb:
+	$(NEED_KERNELS)
+	tests/deb/run.sh
 
 # dkms add + build against every installed test kernel, then removed.
 test-dkms:
 	tests/dkms.sh check $(VM_KERNELS)
 
 clean:
-	rm -rf build build-asan userspace/prldctl
+	rm -rf build build-asan userspace/prldctl Module.symvers modules.order
 	$(if $(wildcard $(KDIR)),$(MAKE) -C $(KDIR) M=$(CURDIR) clean)

@@ -17,6 +17,7 @@
  *   prld_snapshot.c  PRLD_PUSH_TOP: a new top under a frozen queue
  *   prld_revert.c  PRLD_REVERT: a whole new chain under a frozen queue
  *   prld_resize.c  PRLD_RESIZE: the top's header and BAT grow
+ *   prld_sysfs.c   /sys/block/prldN/prld/: the chain and flags, as loop's
  */
 #ifndef PRLD_H
 #define PRLD_H
@@ -249,6 +250,9 @@ const struct prld_layer *prld_parts_layer(const struct prld_device *dev,
 					  u32 index, unsigned int *part);
 void prld_parts_map_bits(const struct prld_device *dev, u64 first_bit,
 			 u8 *buf, u64 nbytes);
+
+/* prld_sysfs.c: the "prld" group of every disk, given to device_add_disk() */
+extern const struct attribute_group *prld_attr_groups[];
 
 /* prld_revert.c */
 int prld_revert(struct prld_device *dev, const void __user *arg);

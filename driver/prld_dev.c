@@ -278,7 +278,7 @@ int prld_add(int index)
 	}
 	dev->disk = disk;
 	prld_init_disk(dev, disk);
-	ret = add_disk(disk);
+	ret = device_add_disk(NULL, disk, prld_attr_groups);
 	if (ret)
 		goto out_put_disk;
 	mutex_lock(&prld_ctl_mutex);

@@ -19,6 +19,8 @@ PACKAGES=(
 	bc openssl
 	# make bench: the chart
 	gnuplot-nox
+	# make test-deb: building and checking the Debian packages
+	debhelper dh-dkms lintian
 	# the debug kernel (tests/debug-kernel/build.sh) from linux-source-6.1
 	flex bison libelf-dev libssl-dev xz-utils cpio
 )

@@ -3,10 +3,12 @@
 # of a tree, the state of every remaining GUID read by QEMU (a backing
 # chain per GUID, independent of libprld) before and after, byte for byte;
 # qemu-img check of every image; JSON lines and the progress bar; exact
-# refusals; a crash at each named step (PRLD_TEST_MERGE_CRASH) and kill -9
-# at random moments, each followed by a repair and the same comparisons.
+# refusals; a crash at each named step (PRLD_TEST_MERGE_CRASH, honoured by
+# the test build $PRLDCTL_TEST only) and kill -9 at random moments, each
+# followed by a repair and the same comparisons.
 . "$(dirname "$0")/tap.sh"
 . "$(dirname "$0")/chain.sh"
+: "${PRLDCTL_TEST:?PRLDCTL_TEST must point at prldctl built with the test hooks}"
 
 head -c 4M /dev/urandom > "$WORK/pool"
 POOLPOS=0
@@ -257,7 +259,7 @@ for step in journal inuse copy:1 copy:3 copied switched unlinked closed; do
 	chain "$k" 2
 	save "$k" k
 	victim=${S[1]}
-	PRLD_TEST_MERGE_CRASH=$step "$PRLDCTL" delete-snapshot "$victim" "$k" > /dev/null 2>&1
+	PRLD_TEST_MERGE_CRASH=$step "$PRLDCTL_TEST" delete-snapshot "$victim" "$k" > /dev/null 2>&1
 	is "$?" 86 "crash at $step: prldctl died there"
 	run "$PRLDCTL" check "$k"
 	is "$RC" 2 "crash at $step: check exits 2"
@@ -274,13 +276,23 @@ for step in journal inuse copy:1 copy:3 copied switched unlinked closed; do
 	rm -rf "$k"
 done
 
+# The real tool (and library) has no crash points: the variable is inert.
+k=$WORK/k-inert
+chain "$k" 2
+save "$k" k
+PRLD_TEST_MERGE_CRASH=journal "$PRLDCTL" delete-snapshot "${S[1]}" "$k" > /dev/null 2>&1
+is "$?" 0 "PRLD_TEST_MERGE_CRASH does not end the installed tool"
+ok $([ ! -e "$k/DiskDescriptor.xml.merge" ]; echo $?) "... the merge finished, no journal"
+judge_merged "merged with the variable set" "$k" 2
+rm -rf "$k"
+
 # Recovery by opening for writing, and by a crash in the recovery.
 k=$WORK/kw
 chain "$k" 2
 save "$k" k
-PRLD_TEST_MERGE_CRASH=copy:2 "$PRLDCTL" delete-snapshot "${S[0]}" "$k" > /dev/null 2>&1
+PRLD_TEST_MERGE_CRASH=copy:2 "$PRLDCTL_TEST" delete-snapshot "${S[0]}" "$k" > /dev/null 2>&1
 is "$?" 86 "crash merging S1: died"
-PRLD_TEST_MERGE_CRASH=switched "$PRLDCTL" check --repair "$k" > /dev/null 2>&1
+PRLD_TEST_MERGE_CRASH=switched "$PRLDCTL_TEST" check --repair "$k" > /dev/null 2>&1
 is "$?" 86 "the repair itself crashed after the switch"
 printf 'xyz' | "$PRLDCTL" write --offset 4096 "$k"
 is "$?" 0 "a write opens the disk: finishes the merge first"

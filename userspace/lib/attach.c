@@ -377,6 +377,12 @@ static int find_device(const char *target, char *dev, size_t len,
 	return ret < 0 ? ret : 0;
 }
 
+int prld_find_device(const char *path, char *dev, size_t len,
+		     struct prld_err *err)
+{
+	return find_device(path, dev, len, err);
+}
+
 static bool is_device_node(const char *path)
 {
 	struct stat st;

@@ -13,6 +13,9 @@
  *   descriptor_lookup.c  the descriptor's path, entries by GUID, top's lock
  *   snapshot.c    prld_snapshot, prld_revert, prld_list_snapshots
  *   merge*.c      prld_delete_snapshot and the job API (see merge.h)
+ *   identity.c    prld_get_identity: a disk's UID and name
+ *   disk_revert.c prld_disk_revert: a revert through an open disk
+ *   sdk*.c        the Virtuozzo SDK's disk API (prld_sdk.h, see sdk.h)
  */
 #ifndef PRLD_INTERNAL_H
 #define PRLD_INTERNAL_H
@@ -374,11 +377,34 @@ int kdev_find_by_top(const char *real_top, char *dev, size_t len,
  * device that would write it).
  */
 bool kdev_reads_only(const char *path);
+/* ---- kdev_sysfs.c ------------------------------------------------- */
+
+/*
+ * prldN (@name) as sysfs shows it, without the counts (have_counts
+ * false): -ENXIO when unbound, -ENOENT when the driver has no sysfs
+ * attributes (an older module).
+ */
+int kdev_sysfs_info(const char *name, struct prld_dev_info *out);
 
 /* ---- attach.c ----------------------------------------------------- */
 
 /* PRLD_REVERT of @dev to the chain @path's descriptor now names. */
 int kdev_revert(const char *dev, const char *path, struct prld_err *err);
+
+/* ---- snapshot.c --------------------------------------------------- */
+
+/*
+ * prld_revert of the disk at @dir whose current top is open as @held_fd
+ * with its exclusive flock: that lock stands for the one the revert
+ * would take (prld_disk_revert).
+ */
+int snapshot_revert_held(const char *dir, const char *guid, int held_fd,
+			 struct prld_err *err);
+
+/* ---- identity.c --------------------------------------------------- */
+
+/* The identity of the disk @d describes. */
+void desc_identity(const struct prld_desc *d, struct prld_identity *out);
 
 /* ---- disk.c ------------------------------------------------------- */
 

@@ -78,6 +78,7 @@ static void fill_info(struct prld_dev_info *out, const char *dev,
 	out->clusters = st->clusters;
 	out->allocated = st->allocated;
 	out->nlayers = st->nr_layers;
+	out->have_counts = true;
 }
 
 static int get_layer(int fd, unsigned int i, struct prld_dev_layer *out)
@@ -140,19 +141,44 @@ void prld_dev_info_free(struct prld_dev_info *info)
 	info->nlayers = 0;
 }
 
-static int append_bound(const char *name, struct prld_dev_info **list,
-			unsigned int *count, struct prld_err *err)
+/*
+ * @name from sysfs, with the ioctls' counts if we may open it (an older
+ * module without the sysfs attributes: the ioctls only).
+ */
+static int bound_info(const char *name, struct prld_dev_info *info)
 {
-	struct prld_dev_info info, *grown;
+	struct prld_dev_info full;
 	char dev[sizeof(((struct dirent *)0)->d_name) + 8];
 	int ret;
 
 	snprintf(dev, sizeof(dev), "/dev/%s", name);
-	ret = prld_dev_get_info(dev, &info, NULL);
+	ret = kdev_sysfs_info(name, info);
+	if (ret == -ENOENT)
+		return prld_dev_get_info(dev, info, NULL);
+	if (ret)
+		return ret;
+	ret = prld_dev_get_info(dev, &full, NULL);
+	if (ret == -EACCES || ret == -EPERM)
+		return 0;	/* sysfs is all this caller may see */
+	prld_dev_info_free(info);
+	if (ret)
+		return ret;
+	*info = full;
+	return 0;
+}
+
+static int append_bound(const char *name, struct prld_dev_info **list,
+			unsigned int *count, struct prld_err *err)
+{
+	struct prld_dev_info info, *grown;
+	int ret;
+
+	ret = bound_info(name, &info);
 	if (ret == -ENXIO || ret == -ENOENT)
 		return 0;	/* unbound, or its node not there */
 	if (ret)
-		return prld_set_err(err, ret, "%s: %s", dev, strerror(-ret));
+		return prld_set_err(err, ret, "/dev/%s: %s", name,
+				    strerror(-ret));
 	grown = realloc(*list, (*count + 1) * sizeof(**list));
 	if (!grown) {
 		prld_dev_info_free(&info);

@@ -30,9 +30,10 @@
  * The files: see merge.h.  This one plans a fresh delete and holds the
  * step order both operations follow, the first time and in recovery.
  *
- * PRLD_TEST_MERGE_CRASH=STEP (tests only) ends the process with _exit(86)
- * at a named point: journal, inuse, grown (P took a larger C's size),
- * copy:K (after K clusters), copied, switched, unlinked, closed.
+ * PRLD_TEST_MERGE_CRASH=STEP (test builds only, merge_state.c) ends the
+ * process with _exit(86) at a named point: journal, inuse, grown (P took
+ * a larger C's size), copy:K (after K clusters), copied, switched,
+ * unlinked, closed.
  */
 #include <errno.h>
 #include <stdio.h>

@@ -69,7 +69,10 @@ void merge_fini(struct merge *m);
 /* Load @desc_path and lock its top; the model is the locked top's. */
 int merge_lock_disk(struct merge *m, const char *desc_path,
 		    struct prld_err *err);
-/* Tests only: _exit(86) if PRLD_TEST_MERGE_CRASH names @step (":@k" if k). */
+/*
+ * Test builds only (PRLD_TEST_HOOKS): _exit(86) if PRLD_TEST_MERGE_CRASH
+ * names @step (":@k" if k).  Elsewhere it does nothing.
+ */
 void merge_crash(const struct merge *m, const char *step, uint64_t k);
 
 /* ---- merge_journal.c ---------------------------------------------- */

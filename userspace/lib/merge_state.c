@@ -14,8 +14,19 @@
 
 #include "merge.h"
 
+/*
+ * Crash points exist only in test builds (PRLD_TEST_HOOKS: the tests'
+ * archive and prldctl-test), never in the installed library, where no
+ * environment variable may end its caller.
+ */
+#ifdef PRLD_TEST_HOOKS
 #define CRASH_ENV	"PRLD_TEST_MERGE_CRASH"
 #define CRASH_EXIT	86
+
+static const char *crash_point(void)
+{
+	return getenv(CRASH_ENV);
+}
 
 void merge_crash(const struct merge *m, const char *step, uint64_t k)
 {
@@ -31,6 +42,19 @@ void merge_crash(const struct merge *m, const char *step, uint64_t k)
 	if (!strcmp(m->crash, buf))
 		_exit(CRASH_EXIT);
 }
+#else
+static const char *crash_point(void)
+{
+	return NULL;
+}
+
+void merge_crash(const struct merge *m, const char *step, uint64_t k)
+{
+	(void)m;
+	(void)step;
+	(void)k;
+}
+#endif
 
 /* The top's <File> value (desc_load made sure TopGUID has an Image). */
 static const char *top_file(const struct prld_desc *d)
@@ -121,7 +145,7 @@ int merge_init(struct merge *m, const char *desc_path, struct prld_err *err)
 	pthread_mutex_init(&m->mu, NULL);
 	pthread_cond_init(&m->cv, NULL);
 	m->lock_fd = -1;
-	m->crash = getenv(CRASH_ENV);
+	m->crash = crash_point();
 	if (asprintf(&m->journal, "%s%s", desc_path, MERGE_JOURNAL_SUFFIX) < 0) {
 		m->journal = NULL;
 		return prld_set_err(err, -ENOMEM, "out of memory");

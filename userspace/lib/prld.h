@@ -231,6 +231,12 @@ struct prld_dev_info {
 	char device[64];		/* /dev/prldN */
 	int index;
 	bool read_only, direct_io, autoclear, partscan, dirty;
+	/*
+	 * allocated, dirty and each layer's allocated and v1 are known
+	 * (from the device's ioctls); prld_dev_list gives the rest from
+	 * sysfs to callers that may not open the device.
+	 */
+	bool have_counts;
 	uint64_t offset;
 	uint64_t virtual_sectors, device_sectors;
 	uint32_t cluster_sectors;
@@ -251,8 +257,16 @@ int prld_detach(const char *target, bool deferred, struct prld_err *err);
 bool prld_is_device(const char *path);
 int prld_dev_get_info(const char *devpath, struct prld_dev_info *out,
 		      struct prld_err *err);
+/* The device disk @path (dir, descriptor or image) is attached as: 0 and
+ * "/dev/prldN" in @dev, -ENXIO when it is not attached, or an error. */
+int prld_find_device(const char *path, char *dev, size_t len,
+		     struct prld_err *err);
 void prld_dev_info_free(struct prld_dev_info *info);
-/* Every bound device; *count entries, free each and the array. */
+/*
+ * Every bound device, from sysfs (/sys/block/prldN/prld/), with the
+ * counts added where the caller may open the device (have_counts);
+ * *count entries, free each and the array.
+ */
 int prld_dev_list(struct prld_dev_info **out, unsigned int *count,
 		  struct prld_err *err);
 /* Make every completed write to the device durable (fsync of the top). */
@@ -346,5 +360,30 @@ void prld_job_free(struct prld_job *job);
 /* prld_merge_start + prld_job_wait + prld_job_free. */
 int prld_delete_snapshot(const char *dir, const char *guid,
 			 struct prld_err *err);
+
+/*
+ * What a disk is called: the <UID> and <Name> of <Disk_Parameters>
+ * (Parallels products write them), else the name of the disk's directory
+ * or of a bare image.  @path: a disk directory, its descriptor, or an image.
+ */
+struct prld_identity {
+	char uid[PRLD_GUID_LEN + 1];	/* "{...}" lower case; "" if none */
+	char name[256];
+};
+
+int prld_get_identity(const char *path, struct prld_identity *out,
+		      struct prld_err *err);
+
+/*
+ * prld_revert through an open disk (opened for writing, with a
+ * descriptor): the disk's own lock on its top stands for the lock a
+ * revert takes, so nobody else can open the disk in between, and the
+ * disk is opened again on the new chain with the same flags and policy.
+ * On success *disk is the new one (the old is closed).  On failure
+ * before the switch *disk is unchanged; if only opening the new chain
+ * failed, the revert stands and *disk is closed and set to NULL.
+ */
+int prld_disk_revert(struct prld_disk **disk, const char *guid,
+		     struct prld_err *err);
 
 #endif /* PRLD_H */

@@ -132,8 +132,31 @@ static int recheck_top(struct shot_op *op, const char *dir,
 	return 0;
 }
 
-/* Load the descriptor, find the top and lock it. */
-static int op_begin(struct shot_op *op, const char *dir, struct prld_err *err)
+/*
+ * The caller's open file of the top (@held_fd) holds the top's exclusive
+ * flock: a duplicate of it is our lock, if it is the top's file indeed.
+ */
+static int lock_held(struct shot_op *op, int held_fd, struct prld_err *err)
+{
+	struct stat held, top;
+
+	if (fstat(held_fd, &held) < 0 || stat(op->top_path, &top) < 0 ||
+	    held.st_dev != top.st_dev || held.st_ino != top.st_ino)
+		return prld_set_err(err, -EBUSY,
+				    "%s: the open disk is no longer the descriptor's top (a concurrent snapshot or revert)",
+				    op->top_path);
+	op->lock_fd = fcntl(held_fd, F_DUPFD_CLOEXEC, 0);
+	if (op->lock_fd < 0)
+		return prld_sys_err(err, -errno, op->top_path, "cannot dup");
+	return 0;
+}
+
+/*
+ * Load the descriptor, find the top and lock it; @held_fd (or -1) is an
+ * open file of the top that holds its lock already (lock_held).
+ */
+static int op_begin(struct shot_op *op, const char *dir, int held_fd,
+		    struct prld_err *err)
 {
 	struct prld_desc *d;
 	int ret;
@@ -157,9 +180,13 @@ static int op_begin(struct shot_op *op, const char *dir, struct prld_err *err)
 	op->top_path = desc_file_path(d, d->images[op->top_img].file);
 	if (!op->top_path)
 		return prld_set_err(err, -ENOMEM, "out of memory");
-	ret = lock_top(op, err);
-	if (ret == -EBUSY)
-		ret = lock_attached(op, dir, err);
+	if (held_fd >= 0) {
+		ret = lock_held(op, held_fd, err);
+	} else {
+		ret = lock_top(op, err);
+		if (ret == -EBUSY)
+			ret = lock_attached(op, dir, err);
+	}
 	if (!ret)
 		ret = recheck_top(op, dir, err);
 	return ret;
@@ -354,7 +381,7 @@ int prld_snapshot(const char *dir, char new_guid[PRLD_GUID_LEN + 1],
 	int ret;
 
 	desc_new_guid(guid);
-	ret = op_begin(&op, dir, err);
+	ret = op_begin(&op, dir, -1, err);
 	/* An attached top is in use by design: no clean-flag demand. */
 	if (!ret)
 		ret = delta_params(&op, op.top_img, !op.device[0], &p, err);
@@ -442,7 +469,8 @@ static int drop_old_top(const struct shot_op *op, struct prld_err *err)
 	return 0;
 }
 
-int prld_revert(const char *dir, const char *guid, struct prld_err *err)
+static int revert(const char *dir, const char *guid, int held_fd,
+		  struct prld_err *err)
 {
 	char parent[PRLD_GUID_LEN + 1], name[PRLD_GUID_LEN + 1];
 	struct prld_create_params p;
@@ -450,7 +478,7 @@ int prld_revert(const char *dir, const char *guid, struct prld_err *err)
 	int s, ret;
 
 	desc_new_guid(name);
-	ret = op_begin(&op, dir, err);
+	ret = op_begin(&op, dir, held_fd, err);
 	s = ret ? ret : revert_target(&op, guid, err);
 	if (s < 0) {
 		op_end(&op);
@@ -472,6 +500,17 @@ int prld_revert(const char *dir, const char *guid, struct prld_err *err)
 		ret = drop_old_top(&op, err);
 	op_end(&op);
 	return ret;
+}
+
+int prld_revert(const char *dir, const char *guid, struct prld_err *err)
+{
+	return revert(dir, guid, -1, err);
+}
+
+int snapshot_revert_held(const char *dir, const char *guid, int held_fd,
+			 struct prld_err *err)
+{
+	return revert(dir, guid, held_fd, err);
 }
 
 /* ---- list ----------------------------------------------------------- */

@@ -122,7 +122,9 @@ static struct json_object *dev_json(const struct prld_dev_info *d)
 	json_object_object_add(o, "cluster_size",
 			       json_u64((uint64_t)d->cluster_sectors * 512));
 	json_object_object_add(o, "clusters", json_u64(d->clusters));
-	json_object_object_add(o, "allocated_clusters", json_u64(d->allocated));
+	/* Without read access to the device (sysfs only): unknown. */
+	json_object_object_add(o, "allocated_clusters",
+			       d->have_counts ? json_u64(d->allocated) : NULL);
 	json_object_object_add(o, "read_only",
 			       json_object_new_boolean(d->read_only));
 	json_object_object_add(o, "direct_io",
@@ -137,7 +139,8 @@ static struct json_object *dev_json(const struct prld_dev_info *d)
 		json_object_object_add(l, "file",
 				       json_object_new_string(d->layers[i].path));
 		json_object_object_add(l, "allocated_clusters",
-				       json_u64(d->layers[i].allocated));
+				       d->have_counts ?
+				       json_u64(d->layers[i].allocated) : NULL);
 		json_object_object_add(l, "file_size",
 				       json_u64(d->layers[i].file_size));
 		json_object_object_add(l, "writable", json_object_new_boolean(
@@ -159,10 +162,13 @@ static void dev_text(const struct prld_dev_info *d, bool long_form)
 	       d->nlayers > 1 ? "  (chain)" : "");
 	if (!long_form)
 		return;
-	printf("  cluster size %s, %" PRIu64 " of %" PRIu64
-	       " clusters allocated, offset %" PRIu64 ", direct I/O %s\n",
-	       human_size((uint64_t)d->cluster_sectors * 512, cl, sizeof(cl)),
-	       d->allocated, d->clusters, d->offset, d->direct_io ? "on" : "off");
+	printf("  cluster size %s, ",
+	       human_size((uint64_t)d->cluster_sectors * 512, cl, sizeof(cl)));
+	if (d->have_counts)
+		printf("%" PRIu64 " of ", d->allocated);
+	printf("%" PRIu64 " clusters%s, offset %" PRIu64 ", direct I/O %s\n",
+	       d->clusters, d->have_counts ? " allocated" : "", d->offset,
+	       d->direct_io ? "on" : "off");
 	for (i = 0; i < d->nlayers; i++)
 		printf("  layer %u: %s%s\n", i, d->layers[i].path,
 		       d->layers[i].writable ? " (writable)" : "");

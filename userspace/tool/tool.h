@@ -36,6 +36,8 @@ int cmd_revert(int argc, char **argv);
 int cmd_delete_snapshot(int argc, char **argv);
 int cmd_resize(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
+int cmd_attach_all(int argc, char **argv);
+int cmd_detach_all(int argc, char **argv);
 /*
  * DIR, or /dev/prldN standing for the disk it has attached: *dir is then
  * that disk's directory (free it), else NULL.  -1 after a reported failure.
