@@ -42,3 +42,17 @@ put() {
 devcmp() {
 	cmp -s <(dd if="$1" bs=1M iflag=direct status=none) "$2"
 }
+
+# pd17 NAME: extract the real Parallels Desktop 17 bundle NAME (from
+# shared/data, next to the checkout, or $PRLD_PD17) into $S and print its
+# path; without the fixtures, say so as a skip and end the test file.
+pd17() {
+	local tar=${PRLD_PD17:-$(cd "$(dirname "$0")/../.." && pwd)/../shared/data/parallels-desktop-17/pd17-bundles.tar.xz}
+
+	if [ ! -r "$tar" ]; then
+		ok 0 "# SKIP PD 17 fixtures not found at $tar"
+		tap_done
+		exit
+	fi
+	tar -xJf "$tar" -C "$S" "$1" && echo "$S/$1"
+}

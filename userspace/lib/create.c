@@ -205,37 +205,39 @@ static int write_new_image(const char *path, const struct prld_geom *g,
 	return ret;
 }
 
+/*
+ * One new image.  A new delta of an existing disk (@exact) has the disk's
+ * exact size, not rounded up to the cluster as a new disk is: a disk QEMU
+ * made, or a plain one, may end inside a cluster, and a delta one cluster
+ * larger would grow the disk (the driver refuses a new top of another
+ * size).
+ */
+static int create_image(const char *path, const struct prld_create_params *p,
+			bool exact, struct prld_err *err)
+{
+	struct prld_geom g;
+	struct prld_chs chs;
+	int ret;
+
+	ret = plan_layout(path, p, &g, &chs, err);
+	if (ret)
+		return ret;
+	if (exact)
+		g.nb_sectors = p->size_sectors;
+	return write_new_image(path, &g, p->preallocate && !exact, err);
+}
+
 int prld_create_image(const char *path, const struct prld_create_params *p,
 		      struct prld_err *err)
 {
-	struct prld_geom g;
-	struct prld_chs chs;
-	int ret;
-
-	ret = plan_layout(path, p, &g, &chs, err);
-	if (ret)
-		return ret;
-	return write_new_image(path, &g, p->preallocate, err);
+	return create_image(path, p, false, err);
 }
 
-/*
- * A new delta of an existing disk: the disk's exact size, not rounded up
- * to the cluster as a new disk is.  A disk QEMU made, or a plain one, may
- * end inside a cluster; a delta one cluster larger would grow the disk
- * (and the driver refuses a new top of another size).
- */
+/* A new empty delta of @p->size_sectors exactly (snapshots). */
 int image_create_delta(const char *path, const struct prld_create_params *p,
 		       struct prld_err *err)
 {
-	struct prld_geom g;
-	struct prld_chs chs;
-	int ret;
-
-	ret = plan_layout(path, p, &g, &chs, err);
-	if (ret)
-		return ret;
-	g.nb_sectors = p->size_sectors;
-	return write_new_image(path, &g, false, err);
+	return create_image(path, p, true, err);
 }
 
 /* An empty directory is fine to create a disk in; anything else is not. */
