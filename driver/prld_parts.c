@@ -112,11 +112,14 @@ int prld_parts_take(const struct prld_config *cfg, struct prld_chain **parts,
 	if (!ret && (!*parts || !arrays))
 		ret = -ENOMEM;
 	if (!ret) {
+		/* The layer arrays become the parts'. */
 		prld_parts_fill(&all, *parts, arrays, counts, n, ro);
 		*nr = n;
 		if (cfg->flags & PRLD_CONFIG_PLAIN_BASE)
 			prld_chain_set_plain(&(*parts)[0], cfg->plain_sectors);
 	} else {
+		while (arrays && n--)
+			kfree(arrays[n]);
 		kfree(*parts);
 		*parts = NULL;
 	}
