@@ -192,8 +192,7 @@ static int prld_claim_locked(struct prld_device *dev,
 }
 
 /* prld_claim_locked(), waiting out other writers' claims of the cluster. */
-static int prld_claim(struct prld_device *dev, const struct prld_piece *p,
-		      u64 *off)
+int prld_claim(struct prld_device *dev, const struct prld_piece *p, u64 *off)
 {
 	int ret;
 
@@ -215,8 +214,8 @@ static int prld_claim(struct prld_device *dev, const struct prld_piece *p,
  * and a byte past it belongs to another cluster, or lies past the end of
  * the lower file.
  */
-static int prld_copy_up(struct prld_chain *chain, unsigned int layer,
-			u64 src_off, u64 dst_off)
+int prld_copy_up(struct prld_chain *chain, unsigned int layer, u64 src_off,
+		 u64 dst_off)
 {
 	struct file *src = chain->layers[layer].file;
 	struct file *dst = chain->layers[chain->nr_layers - 1].file;
@@ -272,8 +271,8 @@ static int prld_fill_claim(struct prld_device *dev, const struct prld_piece *p,
 }
 
 /* The claim ends: on success the cluster is the top's from now on. */
-static int prld_end_claim(struct prld_device *dev, const struct prld_piece *p,
-			  u64 off, int ret)
+int prld_end_claim(struct prld_device *dev, const struct prld_piece *p,
+		   u64 off, int ret)
 {
 	if (!ret) {
 		mutex_lock(&dev->alloc_lock);

@@ -379,7 +379,7 @@ static void test_tree_and_refusals(void)
 	ok(fd >= 0 && flock(fd, LOCK_EX) == 0, "lock the top like a device");
 	ret = del(dir, leaf, &err);
 	is_int(ret, -EBUSY, "top locked: -EBUSY");
-	like(err.msg, "works offline only", "... says offline only");
+	like(err.msg, "through the prld device", "... says offline or through a device");
 	close(fd);
 	w = open_disk(dir, RW, 0);
 	is_int(del(dir, g[0], &err), -EBUSY, "open by a writer: -EBUSY");
@@ -973,6 +973,193 @@ static void test_bad_journal(void)
 	states_free(&s);
 }
 
+/* ---- merging up (as on an attached device), offline ------------------ */
+
+/* The <File> of @guid in @dir's descriptor ("" if none), malloc'd. */
+static char *file_of(const char *dir, const char *guid)
+{
+	struct prld_desc *d = load_desc(dir);
+	int i = d ? desc_find_image(d, guid) : -1;
+	char *f = strdup(i >= 0 ? d->images[i].file : "");
+
+	desc_free(d);
+	return f;
+}
+
+/*
+ * Every position of a V1 and a V2 chain merged up: the child keeps its
+ * GUID and its file, the snapshot's file goes, every other state reads
+ * the same; the progress total is the clusters the snapshot holds.
+ */
+static void test_up_chain(int fmt)
+{
+	char g[3][PRLD_GUID_LEN + 1], *dir = tpath("up-v%d", fmt);
+	const char *tag = fmt == PRLD_FMT_V1 ? "up v1" : "up v2";
+	const unsigned int order[3] = { 1, 0, 2 };
+	struct prld_err err = { 0 };
+	char what[64], *sfile, *cfile, *cfile2;
+	struct seen seen = { .monotonic = true };
+	struct prld_job *job = NULL;
+	struct states s;
+	unsigned int k;
+
+	setenv("PRLD_TEST_MERGE_UP", "1", 1);
+	build_chain(dir, fmt, 3, 3100 + fmt, &s, g);
+	for (k = 0; k < 3; k++) {
+		const char *child = order[k] == 2 ? PRLD_TOP_GUID :
+				    g[order[k] + 1];
+
+		snprintf(what, sizeof(what), "%s: S%u up", tag, order[k] + 1);
+		sfile = file_of(dir, g[order[k]]);
+		cfile = file_of(dir, child);
+		seen = (struct seen){ .monotonic = true };
+		is_int(prld_merge_start(dir, g[order[k]], &job, &err), 0,
+		       "%s: started (%s)", what, err.msg);
+		is_int(job ? prld_job_wait(job, record, &seen, &err) : -1, 0,
+		       "%s: done (%s)", what, err.msg);
+		prld_job_free(job);
+		ok(seen.monotonic && seen.last_done == seen.total &&
+		   seen.total > 0, "%s: progress up to %llu clusters", what,
+		   (unsigned long long)seen.total);
+		states_drop(&s, g[order[k]]);
+		states_match(dir, &s, NULL, what);
+		desc_names(dir, &s, what);
+		cfile2 = file_of(dir, child);
+		ok(!strcmp(cfile2, cfile), "%s: the child keeps its file %s",
+		   what, cfile);
+		ok(access(tpath("up-v%d/%s", fmt, sfile), F_OK) < 0,
+		   "%s: the snapshot's file is gone", what);
+		check_clean(dir, what);
+		free(sfile);
+		free(cfile);
+		free(cfile2);
+	}
+	unsetenv("PRLD_TEST_MERGE_UP");
+	states_free(&s);
+}
+
+static const char *const up_steps[] = {
+	"journal", "copy:1", "copy:4", "copied", "switched", "unlinked",
+};
+
+/* Chain S1 -> S2 -> top; S@victim up, a crash at every step, recovered. */
+static void test_crash_up(unsigned int victim)
+{
+	char g[2][PRLD_GUID_LEN + 1], msg[1100], what[96];
+	struct states s, after;
+	unsigned int k, way;
+	int st, ret;
+
+	for (k = 0; k < sizeof(up_steps) / sizeof(up_steps[0]); k++) {
+		char *dir = tpath("crash-up-%u-%u", victim, k);
+		bool switched = k >= 4;
+
+		way = k % 3;
+		build_chain(dir, 0, 2, 700 + k, &s, g);
+		states_copy(&after, &s);
+		states_drop(&after, g[victim]);
+		snprintf(what, sizeof(what), "crash at %s merging S%u up",
+			 up_steps[k], victim + 1);
+		setenv("PRLD_TEST_MERGE_UP", "1", 1);
+		st = crash_at(dir, g[victim], up_steps[k], 0);
+		unsetenv("PRLD_TEST_MERGE_UP");
+		is_int(st, CRASH_EXIT, "%s: the child died there", what);
+		ok(pending_reported(dir),
+		   "%s: check reports the unfinished merge (exit 2)", what);
+		/* Every state reads as before, the victim's too until the switch. */
+		states_match(dir, switched ? &after : &s, NULL, what);
+		ret = recover(dir, way, way == 2 ? g[victim] : NULL, msg,
+			      sizeof(msg));
+		if (way == 0) {
+			is_int(ret, 0, "%s: check --repair", what);
+			like(msg, "finished the interrupted merge of snapshot",
+			     "%s: ... reports the merge finished", what);
+			like(msg, g[victim], "%s: ... naming the snapshot",
+			     what);
+		} else if (way == 1) {
+			is_int(ret, 0, "%s: open for writing", what);
+		} else {
+			is_int(ret, -ENOENT,
+			       "%s: deleting it again finishes it, then finds it gone",
+			       what);
+		}
+		ok(access(tpath("crash-up-%u-%u/DiskDescriptor.xml.merge",
+				victim, k), F_OK) < 0,
+		   "%s: journal gone", what);
+		states_match(dir, &after, NULL, what);
+		desc_names(dir, &after, what);
+		is_int(count_files(dir), 3, "%s: descriptor + two images",
+		       what);
+		check_clean(dir, what);
+		states_free(&s);
+		states_free(&after);
+	}
+}
+
+/* A plain (raw) base merged up into its child: the child becomes the base. */
+static void test_up_plain(void)
+{
+	char g[PRLD_GUID_LEN + 1], *dir = tpath("up-plain");
+	struct prld_err err = { 0 };
+	uint8_t *ref = calloc(1, DISK_BYTES);
+	struct prld_desc *d;
+	char *desc, *t, *out;
+	uint64_t len;
+	int fd;
+
+	if (!ref || create_disk_dir(dir, DISK_SECTORS, CL_SECTORS, false))
+		bail_out("create");
+	fill_random(ref, DISK_BYTES);
+	/* Half the raw base a hole: nothing to take there. */
+	memset(ref + DISK_BYTES / 2, 0, DISK_BYTES / 2);
+	fd = open(tpath("up-plain/root.hds"), O_WRONLY | O_TRUNC);
+	if (fd < 0 || prld_pwrite_full(fd, ref, DISK_BYTES / 2, 0) ||
+	    ftruncate(fd, DISK_BYTES))
+		bail_out("plain");
+	close(fd);
+	desc = slurp(tpath("up-plain/DiskDescriptor.xml"), &len);
+	t = desc ? strstr(desc, "<Type>Compressed</Type>") : NULL;
+	if (!t || asprintf(&out, "%.*s<Type>Plain</Type>%s", (int)(t - desc),
+			   desc, t + strlen("<Type>Compressed</Type>")) < 0)
+		bail_out("desc");
+	fd = open(tpath("up-plain/DiskDescriptor.xml"), O_WRONLY | O_TRUNC);
+	if (fd < 0 || prld_pwrite_full(fd, out, strlen(out), 0))
+		bail_out("desc");
+	close(fd);
+	free(out);
+	free(desc);
+	snap(dir, g);
+	scribble(dir, ref, 10);
+	setenv("PRLD_TEST_MERGE_UP", "1", 1);
+	is_int(del(dir, g, &err), 0, "plain base up: merged (%s)", err.msg);
+	unsetenv("PRLD_TEST_MERGE_UP");
+	ok(disk_equals(dir, ref, DISK_BYTES), "plain base up: reads as before");
+	ok(access(tpath("up-plain/root.hds"), F_OK) < 0,
+	   "plain base up: the raw file is gone");
+	d = load_desc(dir);
+	ok(d && d->nimages == 1 && d->images[0].kind == PRLD_LAYER_EXPANDING &&
+	   !strcmp(d->shots[0].parent, PRLD_ZERO_GUID),
+	   "plain base up: the delta is the base now");
+	desc_free(d);
+	{
+		struct prld_image *img = NULL;
+		char *f = file_of(dir, PRLD_TOP_GUID);
+		char *p = tpath("up-plain/%s", f);
+		uint64_t n = 0;
+
+		if (image_open(p, PRLD_LAYER_EXPANDING, false, DISK_SECTORS,
+			       CL_SECTORS, &img, &err) == 0)
+			n = img->allocated;
+		ok(n && n <= DISK_BYTES / CL_BYTES / 2 + 10,
+		   "plain base up: the hole was not copied (%llu clusters)",
+		   (unsigned long long)n);
+		image_close(img, NULL);
+		free(f);
+	}
+	check_clean(dir, "plain base up");
+	free(ref);
+}
+
 int main(void)
 {
 	tmpdir_make("merge");
@@ -990,6 +1177,11 @@ int main(void)
 	test_empty_and_plain();
 	test_resized();
 	test_bad_journal();
+	test_up_chain(PRLD_FMT_V2);
+	test_up_chain(PRLD_FMT_V1);
+	test_crash_up(0);
+	test_crash_up(1);
+	test_up_plain();
 	ok(tmpdir_remove() == 0, "scratch directory removed");
 	return tap_done();
 }

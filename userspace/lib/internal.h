@@ -119,6 +119,15 @@ int image_open(const char *path, enum prld_layer_kind kind, bool writable,
 	       uint64_t plain_sectors, uint32_t plain_cluster,
 	       struct prld_image **out, struct prld_err *err);
 /*
+ * image_open() for writing without a lock of its own, for a writer that
+ * holds the image's lock another way: the disk's top locked through
+ * another descriptor, or a lower layer of an attached device, which
+ * holds it shared (a snapshot merged up into it, merge_up.c).
+ */
+int image_open_unlocked(const char *path, enum prld_layer_kind kind,
+			uint64_t plain_sectors, uint32_t plain_cluster,
+			struct prld_image **out, struct prld_err *err);
+/*
  * PRLD_OPEN_FAKE: the validated header only, read-only, no BAT (every
  * lookup is 0, allocated 0) and no lock, so it works on an image in use.
  */
@@ -356,6 +365,13 @@ char *desc_file_path(const struct prld_desc *d, const char *file);
  */
 int desc_lock_top(const char *top_path, const char *busy,
 		  struct prld_err *err);
+/*
+ * The disk directory's own flock (exclusive, non-blocking), which every
+ * change of the snapshot tree of an attached disk holds (the device holds
+ * the top's): the locked fd, or -EBUSY "another snapshot operation is
+ * running".
+ */
+int desc_lock_dir(const char *dir, struct prld_err *err);
 
 /* ---- kdev.c ------------------------------------------------------- */
 
@@ -374,6 +390,11 @@ int kdev_find_by_top(const char *real_top, char *dev, size_t len,
  * device that would write it).
  */
 bool kdev_reads_only(const char *path);
+
+/* The descriptor (malloc'd path) of the disk attached as @dev. */
+int kdev_desc_path(const char *dev, char **out, struct prld_err *err);
+/* The layer of @info whose file is @path (realpath'd), or -1. */
+int kdev_layer_of(const struct prld_dev_info *info, const char *path);
 
 /* ---- attach.c ----------------------------------------------------- */
 
@@ -412,7 +433,11 @@ struct prld_disk {
  */
 int merge_recover(const char *path, char *what, size_t len,
 		  struct prld_err *err);
-/* Is a journal next to descriptor @desc_path?  1 and @what, or 0. */
+/*
+ * Is a journal next to descriptor @desc_path?  1 and @what (an
+ * interrupted delete, or a journal that does not parse), 2 and @what when
+ * a delete holds the disk's lock now (an online one in progress), or 0.
+ */
 int merge_pending(const char *desc_path, char *what, size_t len);
 
 #endif /* PRLD_INTERNAL_H */

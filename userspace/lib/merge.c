@@ -30,9 +30,17 @@
  * The files: see merge.h.  This one plans a fresh delete and holds the
  * step order both operations follow, the first time and in recovery.
  *
+ * On an attached disk the device holds the top's lock: the delete then
+ * runs under the directory's lock, and a snapshot the device reads is
+ * merged the other way, up into its child while the device serves I/O
+ * (merge_up.c, merge_online.c); one it does not read goes as offline.
+ *
  * PRLD_TEST_MERGE_CRASH=STEP (tests only) ends the process with _exit(86)
  * at a named point: journal, inuse, grown (P took a larger C's size),
- * copy:K (after K clusters), copied, switched, unlinked, closed.
+ * copy:K (after K clusters), copied, switched, unlinked, closed; a merge
+ * up also dropped (the device let S go).  PRLD_TEST_MERGE_UP=1 (tests
+ * only) merges up offline too, so that path and its recovery run without
+ * a device.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -90,6 +98,12 @@ static void drop_image(struct prld_desc *d, unsigned int i)
 static void drop_shot(struct prld_desc *d, unsigned int i)
 {
 	drop_entry(d->shots, &d->nshots, i, sizeof(*d->shots));
+}
+
+void merge_drop_entries(struct prld_desc *d, const char *guid)
+{
+	drop_image(d, (unsigned int)desc_find_image(d, guid));
+	drop_shot(d, (unsigned int)desc_find_shot(d, guid));
 }
 
 /* P's file now carries C's GUID; P's entries go. */
@@ -196,8 +210,7 @@ int merge_run_leaf(struct merge *m, struct prld_err *err)
 		return ret;
 	m->journaled = true;
 	merge_crash(m, "journal", 0);
-	drop_image(d, (unsigned int)desc_find_image(d, m->sguid));
-	drop_shot(d, (unsigned int)desc_find_shot(d, m->sguid));
+	merge_drop_entries(d, m->sguid);
 	ret = desc_save(d, err);
 	if (ret)
 		return ret;
@@ -209,12 +222,21 @@ int merge_run_leaf(struct merge *m, struct prld_err *err)
 	return merge_journal_remove(m, err);
 }
 
+int merge_run(struct merge *m, struct prld_err *err)
+{
+	if (m->kind == MK_MERGE)
+		return merge_run_merge(m, err);
+	if (m->kind == MK_UP)
+		return merge_run_up(m, err);
+	return merge_run_leaf(m, err);
+}
+
 int merge_fill_paths(struct merge *m, struct prld_err *err)
 {
 	m->spath = desc_file_path(m->d, m->sfile);
-	if (m->kind == MK_MERGE)
+	if (m->kind != MK_LEAF)
 		m->cpath = desc_file_path(m->d, m->cfile);
-	if (!m->spath || (m->kind == MK_MERGE && !m->cpath))
+	if (!m->spath || (m->kind != MK_LEAF && !m->cpath))
 		return prld_set_err(err, -ENOMEM, "out of memory");
 	return 0;
 }
@@ -286,7 +308,14 @@ static int plan_delete(struct merge *m, const char *guid,
 		return prld_set_err(err, -EINVAL,
 				    "%s: image file names with a newline are not supported",
 				    d->path);
-	return merge_fill_paths(m, err);
+	ret = merge_fill_paths(m, err);
+	if (ret || m->kind == MK_LEAF)
+		return ret;
+	/* A snapshot the device reads goes up into its child, online. */
+	ret = m->device[0] ? merge_online_plan(m, err) : 0;
+	if (ret > 0 || getenv(MERGE_UP_ENV))
+		m->kind = MK_UP;
+	return ret < 0 ? ret : 0;
 }
 
 int merge_prepare(struct merge *m, const char *desc_path, const char *guid,
@@ -300,6 +329,8 @@ int merge_prepare(struct merge *m, const char *desc_path, const char *guid,
 		ret = merge_open_child(m, err);
 	if (!ret && m->kind == MK_MERGE)
 		ret = merge_open_parent(m, err);
+	if (!ret && m->kind == MK_UP)
+		ret = merge_up_open(m, err);
 	if (!ret && m->kind == MK_LEAF)
 		m->counted = true;	/* nothing to copy */
 	return ret;
