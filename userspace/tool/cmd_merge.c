@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * prldctl delete-snapshot: remove a snapshot offline, merging it with its
- * one child if it has one (the SDK's delete + WaitForCompletion).
+ * prldctl delete-snapshot: remove a snapshot, merging it with its one
+ * child if it has one (the SDK's delete + WaitForCompletion): offline, or
+ * on an attached disk (a DIR attached, or /dev/prldN) through the device,
+ * which stays mounted and written meanwhile.
  *
  * Progress: a bar on stderr when stderr is a terminal; otherwise, or with
  * --json, JSON lines on stdout: {"done":N,"total":M} as the copy goes
@@ -94,10 +96,7 @@ int cmd_delete_snapshot(int argc, char **argv)
 		json = true;
 	}
 	if (optind != argc - 2)
-		return usage_error("expected a snapshot GUID and a disk DIR");
-	if (prld_is_device(argv[optind + 1]))
-		return fail("%s: an attached device; deleting snapshots works offline only: detach it (prldctl close) and give the disk directory",
-			    argv[optind + 1]);
+		return usage_error("expected a snapshot GUID and a disk DIR or /dev/prldN");
 	p.bar.on = isatty(STDERR_FILENO) && !json;
 	p.json = json || !isatty(STDERR_FILENO);
 	/*

@@ -52,8 +52,9 @@ static const struct command commands[] = {
 	  "discard the top, continue from snapshot GUID" },
 	{ "resize", cmd_resize, "-s [+]SIZE DIR|IMAGE|/dev/prldN",
 	  "grow the disk (offline or attached); shrinking is refused" },
-	{ "delete-snapshot", cmd_delete_snapshot, "[--json] GUID DIR",
-	  "remove a snapshot, merging it with its one child (offline)" },
+	{ "delete-snapshot", cmd_delete_snapshot,
+	  "[--json] GUID DIR|/dev/prldN",
+	  "remove a snapshot, merging it with its one child (also attached)" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
