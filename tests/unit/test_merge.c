@@ -1034,6 +1034,17 @@ static void test_up_chain(int fmt)
 		free(cfile);
 		free(cfile2);
 	}
+	/* The base went up into an old delta: new names do not grow. */
+	{
+		char n[PRLD_GUID_LEN + 1], want[80];
+
+		snap(dir, n);
+		sfile = file_of(dir, PRLD_TOP_GUID);
+		snprintf(want, sizeof(want), "root.hds.%s", n);
+		ok(!strcmp(sfile, want), "%s: a new delta is named %s (%s)",
+		   tag, want, sfile);
+		free(sfile);
+	}
 	unsetenv("PRLD_TEST_MERGE_UP");
 	states_free(&s);
 }

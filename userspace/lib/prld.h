@@ -347,4 +347,32 @@ void prld_job_free(struct prld_job *job);
 int prld_delete_snapshot(const char *dir, const char *guid,
 			 struct prld_err *err);
 
+/*
+ * Give the space of unreferenced clusters (discarded, leaked) back to the
+ * host filesystem, offline: in every image of the disk at @path (DIR, its
+ * descriptor, or a bare image) the last clusters move into the holes and
+ * the file is cut after its last cluster; what the disk reads does not
+ * change.  Every image is locked for writing throughout (-EBUSY while the
+ * disk is attached or open).  Crash-safe: copies are durable before BAT
+ * entries name them, the file is cut only after; an interrupted run
+ * leaves leaks and the in-use flag (check --repair, or compact again).
+ * @rep gets each image's length and used space before and after.
+ */
+struct prld_compact_image {
+	char *file;
+	bool raw;			/* a plain image: nothing to move */
+	uint64_t size_before, size_after;	/* the file's length, bytes */
+	uint64_t used_before, used_after;	/* space it takes, bytes */
+	uint64_t moved;			/* clusters relocated */
+};
+
+struct prld_compact_report {
+	unsigned int n;
+	struct prld_compact_image *images;
+};
+
+int prld_compact(const char *path, struct prld_compact_report *rep,
+		 struct prld_err *err);
+void prld_compact_report_free(struct prld_compact_report *rep);
+
 #endif /* PRLD_H */

@@ -201,6 +201,26 @@ static int delta_params(const struct shot_op *op, int img_idx,
 }
 
 /*
+ * How much of @base is the stem of ploop's delta names: the whole name
+ * but for the ".{GUID}" suffixes it carries when the base is itself an
+ * old delta (a delete merged the real base up into it), so that names do
+ * not grow with every such delete.
+ */
+static size_t delta_stem(const char *base)
+{
+	size_t n = strlen(base), k = PRLD_GUID_LEN + 1;
+	char guid[PRLD_GUID_LEN + 1];
+
+	while (n > k && base[n - k] == '.') {
+		memcpy(guid, base + n - PRLD_GUID_LEN, sizeof(guid));
+		if (!desc_guid_valid(guid))
+			break;
+		n -= k;
+	}
+	return n;
+}
+
+/*
  * The new delta's <File>: ploop's "<base file>.{GUID}", or, in a
  * Parallels Desktop bundle (no TopGUID, base "NAME.hdd.0.{GUID}.hds"),
  * PD's own pattern "NAME.hdd.0.{@guid}.hds".
@@ -220,7 +240,7 @@ static char *delta_name(const struct prld_desc *d, const char *base,
 			return NULL;
 		return out;
 	}
-	if (asprintf(&out, "%s.%s", base, guid) < 0)
+	if (asprintf(&out, "%.*s.%s", (int)delta_stem(base), base, guid) < 0)
 		return NULL;
 	return out;
 }

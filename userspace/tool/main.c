@@ -55,6 +55,8 @@ static const struct command commands[] = {
 	{ "delete-snapshot", cmd_delete_snapshot,
 	  "[--json] GUID DIR|/dev/prldN",
 	  "remove a snapshot, merging it with its one child (also attached)" },
+	{ "compact", cmd_compact, "[--json] DIR|IMAGE",
+	  "give discarded and leaked space back (offline): files shrink" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

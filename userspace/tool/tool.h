@@ -36,6 +36,7 @@ int cmd_revert(int argc, char **argv);
 int cmd_delete_snapshot(int argc, char **argv);
 int cmd_resize(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
+int cmd_compact(int argc, char **argv);
 /*
  * DIR, or /dev/prldN standing for the disk it has attached: *dir is then
  * that disk's directory (free it), else NULL.  -1 after a reported failure.
