@@ -287,7 +287,10 @@ fuzz-kernel-long: $(TOOL) $(RAWATTACH) $(MUTANTS) $(MUTANT_RUN)
 # through the driver, each followed by a boot that checks every durable
 # byte; the first cut per kernel also proves the checker fails on damage.
 # Then CRASH_SNAP_CUTS cuts during snapshots of a device under direct
-# writes, and as many during merges (prldctl delete-snapshot) of a chain.
+# writes, as many during offline merges (prldctl delete-snapshot) of a
+# chain, and as many during online merges of a device under direct
+# writes (snapshots deleted on the device, inner ones and the top's
+# parent by turns).
 CRASH_CUTS ?= 100
 CRASH_SNAP_CUTS ?= 20
 
@@ -297,15 +300,20 @@ crash-test: $(TOOL) $(DURABLE)
 		tests/kernel/crash.sh $(CRASH_SNAP_CUTS) $(VM_KERNELS)
 	PRLD_CRASH_KIND=merge PRLD_CRASH_SELFTEST_EVERY=10 \
 		tests/kernel/crash.sh $(CRASH_SNAP_CUTS) $(VM_KERNELS)
+	PRLD_CRASH_KIND=online-merge PRLD_CRASH_SELFTEST_EVERY=10 \
+		tests/kernel/crash.sh $(CRASH_SNAP_CUTS) $(VM_KERNELS)
 
 # For make test: two cuts of the I/O workload (one per kernel), one during
-# snapshots and one during merges; each a selftest of its checker too.
+# snapshots, one during offline merges and two during online merges (one
+# per kernel); each a selftest of its checker too.
 test-crash: $(TOOL) $(DURABLE)
 	PRLD_CRASH_SELFTEST_EVERY=1 tests/kernel/crash.sh 2 $(VM_KERNELS)
 	PRLD_CRASH_KIND=snapshot PRLD_CRASH_SELFTEST_EVERY=1 \
 		tests/kernel/crash.sh 1 $(lastword $(VM_KERNELS))
 	PRLD_CRASH_KIND=merge PRLD_CRASH_SELFTEST_EVERY=1 \
 		tests/kernel/crash.sh 1 $(firstword $(VM_KERNELS))
+	PRLD_CRASH_KIND=online-merge PRLD_CRASH_SELFTEST_EVERY=1 \
+		tests/kernel/crash.sh 2 $(VM_KERNELS)
 
 # The harness itself: it passes a good guest and fails a bad exit status,
 # a kernel WARNING and a panic, on every test kernel.

@@ -19,7 +19,11 @@ mount "$PRLD_VM_SCRATCH" /mnt/s
 ok $? "the scratch filesystem mounts"
 insmod "$PRLD_KO"
 echo "# $(grep -c '^deleted' "$W/ops.log") deletes and $(grep -c '^snap' "$W/ops.log") snapshots completed before the cut; chain of $(chain_files "$d" | wc -l)"
-[ -e "$d/DiskDescriptor.xml.merge" ] && echo "# cut during a merge: $(sed -n 's/^op //p;s/^shot //p' "$d/DiskDescriptor.xml.merge" | tr '\n' ' ')"
+if [ -e "$d/DiskDescriptor.xml.merge" ]; then
+	echo "#   cut-at: during a merge ($(sed -n 's/^op //p;s/^shot //p' "$d/DiskDescriptor.xml.merge" | tr '\n' ' '))"
+else
+	echo "#   cut-at: no merge journal on disk"
+fi
 run "$PRLDCTL" check --json "$d"
 bad=$(jq -r '.findings[] | select(.severity == "corrupt") | .message' <<< "$OUT" |
 	grep -v '^in-use flag set' | grep -v '^unfinished merge of snapshot' || true)
