@@ -24,6 +24,11 @@
 #   chain  /dev/prldN on top of a BENCH_DEPTH-layer chain whose base is
 #          another copy of it (read jobs only: a write would allocate
 #          in the top, which is the fresh target's cost)
+#   merge  latency during an online merge: /dev/prldN on a snapshot of
+#          BENCH_MERGE_SIZE written data and an empty top; each of
+#          BENCH_MERGE_JOBS runs once idle and once while `prldctl
+#          delete-snapshot` merges the snapshot into the top (all of its
+#          clusters copied), back to back; the report compares p99
 set -u
 cd "$(dirname "$0")/.."
 : "${PRLD_KO:?}" "${PRLD_VM_SCRATCH:?}" "${PRLD_VM_WORK:?}"
@@ -36,7 +41,9 @@ FRESH_IOS=${BENCH_FRESH_IOS:-4096}
 DEPTH=${BENCH_DEPTH:-64}
 HUGE=${BENCH_HUGE:-16T}
 DENSE=${BENCH_DENSE:-1T}
-TARGETS=${BENCH_TARGETS:-loop prld fresh lfresh nbd chain huge}
+TARGETS=${BENCH_TARGETS:-loop prld fresh lfresh nbd chain merge huge}
+MERGE_SIZE=${BENCH_MERGE_SIZE:-2G}
+MERGE_JOBS=${BENCH_MERGE_JOBS:-randread-4k-qd1 randwrite-4k-qd1}
 ROUNDS=${BENCH_ROUNDS:-3}
 PRLDCTL=$PWD/userspace/prldctl
 SCRATCH=/mnt/scratch
@@ -124,10 +131,11 @@ jq -n --arg kernel "$(uname -r)" --arg fs "$FS" --argjson runtime "$RUNTIME" \
 	--arg fio "$(fio --version)" \
 	--argjson cpus "$(nproc)" --arg targets "$TARGETS" --argjson rounds "$ROUNDS" \
 	--arg scratch_host "${BENCH_SCRATCH_HOST:-unknown}" \
+	--arg merge_size "$MERGE_SIZE" \
 	'{kernel: $kernel, fs: $fs, runtime: $runtime, ramp: $ramp, size: $size,
 	  rounds: $rounds,
 	  fresh_size: $fresh_size, depth: $depth, huge: $huge, dense: $dense,
-	  fio: $fio,
+	  fio: $fio, merge_size: $merge_size,
 	  cpus: $cpus, scratch_host: $scratch_host,
 	  targets: ($targets | split(" "))}' > "$OUT/meta.json"
 rc=0
@@ -216,6 +224,47 @@ for ROUND in $(seq "$ROUNDS"); do
 		fi
 	done
 done
+
+# merge_live JOB GUID: JOB while snapshot GUID merges into the top; the
+# merge's time and whether it outlasted the job to $OUT/merge--JOB--rR.json.
+merge_live() {
+	local j=$1 g=$2 mpid t0 outlasted=false
+	rm -f "$OUT/merge.lines"
+	t0=$(ms_now)
+	"$PRLDCTL" delete-snapshot --json "$g" "$mdev" > "$OUT/merge.lines" &
+	mpid=$!
+	# The first progress line: the merge is planned and copying.
+	for _ in $(seq 300); do
+		[ -s "$OUT/merge.lines" ] && break
+		sleep 0.1
+	done
+	fio_run merge_live "$j" "$mdev" || rc=1
+	kill -0 $mpid 2> /dev/null && outlasted=true
+	wait $mpid || { log "merge of $g failed: $(tail -1 "$OUT/merge.lines")"; return 1; }
+	jq -n --argjson ms $(( $(ms_now) - t0 )) --argjson outlasted $outlasted \
+		--argjson total "$(head -1 "$OUT/merge.lines" | jq .total)" \
+		'{merge_ms: $ms, outlasted: $outlasted, clusters: $total}' \
+		> "$OUT/merge--$j--r$ROUND.json"
+	log "round $ROUND: merge of $(jq .clusters "$OUT/merge--$j--r$ROUND.json") clusters: $(jq .merge_ms "$OUT/merge--$j--r$ROUND.json") ms, outlasted fio: $outlasted"
+}
+
+if want merge; then
+	"$PRLDCTL" create -s "$MERGE_SIZE" "$SCRATCH/merge" > /dev/null || exit 1
+	mdev=$("$PRLDCTL" open --direct-io on "$SCRATCH/merge") || exit 1
+	SIZE=$MERGE_SIZE fill "$mdev" || exit 1
+	for ROUND in $(seq "$ROUNDS"); do
+		for j in $MERGE_JOBS; do
+			# All the data in the snapshot, an empty top: each merge
+			# copies every cluster, idle job and live job alike see
+			# the same two-layer chain.
+			g=$("$PRLDCTL" snapshot "$mdev") || exit 1
+			fio_run merge_idle "$j" "$mdev" || rc=1
+			merge_live "$j" "$g" || exit 1
+		done
+	done
+	"$PRLDCTL" close "$mdev" || exit 1
+	rm -rf "$SCRATCH/merge" "$OUT/merge.lines"
+fi
 
 "$PRLDCTL" close "$dev" || exit 1
 if [ -n "${SIDE[loop]:-}" ]; then

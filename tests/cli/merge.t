@@ -219,15 +219,15 @@ is "$RC:$ERR" "1:prldctl: $r/DiskDescriptor.xml: $TOPG is the current top (the d
 run "$PRLDCTL" delete-snapshot "$r"
 is "$RC" 1 "one argument: exit 1"
 like "$ERR" "expected a snapshot GUID and a disk DIR" "... usage"
-like "$ERR" "usage: prldctl delete-snapshot [--json] GUID DIR" "... synopsis"
+like "$ERR" "usage: prldctl delete-snapshot [--json] GUID DIR|/dev/prldN" "... synopsis"
 run "$PRLDCTL" delete-snapshot --bogus "${S[0]}" "$r"
 is "$RC" 1 "bad option: exit 1"
 top=$r/$(xp "$r" "//Image[GUID='$TOPG']/File")
 run flock -x "$top" "$PRLDCTL" delete-snapshot "${S[0]}" "$r"
-is "$RC:$ERR" "1:prldctl: $top: disk in use (attached as a device or open by another process); deleting snapshots works offline only: close it first" \
-	"top locked (attached or writer): exact message"
+is "$RC:$ERR" "1:prldctl: $top: disk in use (attached as a device or open by another process); snapshots are deleted offline or through the prld device the disk is attached as: close it first" \
+	"top locked (a writer, not a device): exact message"
 run flock -s "$r/root.hds" "$PRLDCTL" delete-snapshot "${S[0]}" "$r"
-is "$RC:$ERR" "1:prldctl: $r/root.hds: snapshot image in use by another process; deleting snapshots works offline only" \
+is "$RC:$ERR" "1:prldctl: $r/root.hds: snapshot image in use by another process" \
 	"base image held by a reader: exact message"
 run "$PRLDCTL" delete-snapshot --json "$unk" "$r"
 is "$(echo "$OUT" | jq -r .status)" error "--json: a refusal is a status error line"

@@ -131,7 +131,7 @@ int merge_open_parent(struct merge *m, struct prld_err *err)
 			 &m->pimg, err);
 	if (ret == -EBUSY)
 		ret = prld_set_err(err, -EBUSY,
-				   "%s: snapshot image in use by another process; deleting snapshots works offline only",
+				   "%s: snapshot image in use by another process",
 				   m->spath);
 	if (ret)
 		return ret;
