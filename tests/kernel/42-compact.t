@@ -22,6 +22,8 @@ done
 sync
 full=$(stat -c %s "$img") full_used=$(( $(stat -c %b "$img") * 512 ))
 rm /mnt/cp/f{1,2,3,4,5,7,8,9,10,11}
+# ext4 frees the blocks only once the deletes commit: then they trim.
+sync
 keep=$(cd /mnt/cp && sha256sum f6 f12)
 run fstrim -v /mnt/cp
 is "$RC" 0 "fstrim of the ext4 on the device"
@@ -67,6 +69,7 @@ for i in 20 21 22 23; do
 done
 sync
 rm /mnt/cp/f20 /mnt/cp/f22 /mnt/cp/f6
+sync
 fstrim /mnt/cp
 keep=$(cd /mnt/cp && sha256sum f12 f21 f23)
 umount /mnt/cp

@@ -29,13 +29,13 @@ echo "PRLD-VM: ARMED (seed $seed)"
 {
 	set -e
 	a=$("$PRLDCTL" snapshot "$dev"); echo "snap $a" >> "$W/ops.log"
+	# Short pauses: the cut should find a merge as often as not.
 	while :; do
-		sleep 0.3
+		sleep 0.2
 		b=$("$PRLDCTL" snapshot "$dev"); echo "snap $b" >> "$W/ops.log"
-		sleep 0.3
 		"$PRLDCTL" delete-snapshot --json "$a" "$dev" > /dev/null	# inner
 		echo "deleted $a" >> "$W/ops.log"
-		sleep 0.3
+		sleep 0.2
 		a=$("$PRLDCTL" snapshot "$dev"); echo "snap $a" >> "$W/ops.log"
 		"$PRLDCTL" delete-snapshot --json "$b" "$dev" > /dev/null	# the top's parent
 		echo "deleted $b" >> "$W/ops.log"
