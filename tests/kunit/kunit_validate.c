@@ -32,7 +32,7 @@ MUT(prld_config, cfg_size_less, size, sizeof(struct prld_config) - 1)
 MUT(prld_config, cfg_size_more, size, sizeof(struct prld_config) + 8)
 MUT(prld_config, cfg_size_zero, size, 0)
 MUT(prld_config, cfg_flags_all, flags,
-    PRLD_CONFIG_FLAGS_ALL & ~PRLD_CONFIG_PLAIN_BASE)
+    PRLD_CONFIG_FLAGS_ALL & ~(PRLD_CONFIG_PLAIN_BASE | PRLD_CONFIG_SPLIT))
 MUT(prld_config, cfg_plain_no_size, flags, PRLD_CONFIG_PLAIN_BASE)
 MUT(prld_config, cfg_size_no_plain, plain_sectors, 2048)
 
