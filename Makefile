@@ -370,7 +370,7 @@ bench: $(TOOL)
 bench-smoke: $(TOOL)
 	BENCH_OUT=$(CURDIR)/build/bench-smoke BENCH_FS=ext4 BENCH_RUNTIME=1 \
 		BENCH_RAMP=0 BENCH_ROUNDS=1 BENCH_SIZE=64M BENCH_FRESH_SIZE=1G BENCH_DEPTH=4 \
-		BENCH_HUGE=1T BENCH_DENSE=64G BENCH_MERGE_SIZE=128M bench/run.sh
+		BENCH_HUGE=1T BENCH_DENSE=64G BENCH_MERGE_SIZE=128M BENCH_MERGE_HOT=16M bench/run.sh
 
 # ---- dependencies, demo, install ---------------------------------------------------
 

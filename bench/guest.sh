@@ -25,10 +25,13 @@
 #          another copy of it (read jobs only: a write would allocate
 #          in the top, which is the fresh target's cost)
 #   merge  latency during an online merge: /dev/prldN on a snapshot of
-#          BENCH_MERGE_SIZE written data and an empty top; each of
-#          BENCH_MERGE_JOBS runs once idle and once while `prldctl
-#          delete-snapshot` merges the snapshot into the top (all of its
-#          clusters copied), back to back; the report compares p99
+#          BENCH_MERGE_SIZE written data; the top holds its first
+#          BENCH_MERGE_HOT (written after the snapshot, as a disk in use
+#          rewrites its hot data).  Each of BENCH_MERGE_JOBS runs once idle
+#          and once while `prldctl delete-snapshot` merges the snapshot
+#          into the top (the clusters the top lacks copied), back to back;
+#          read jobs read the whole disk, write jobs write the hot part;
+#          the report compares p99
 set -u
 cd "$(dirname "$0")/.."
 : "${PRLD_KO:?}" "${PRLD_VM_SCRATCH:?}" "${PRLD_VM_WORK:?}"
@@ -43,6 +46,7 @@ HUGE=${BENCH_HUGE:-16T}
 DENSE=${BENCH_DENSE:-1T}
 TARGETS=${BENCH_TARGETS:-loop prld fresh lfresh nbd chain merge huge}
 MERGE_SIZE=${BENCH_MERGE_SIZE:-2G}
+MERGE_HOT=${BENCH_MERGE_HOT:-256M}
 MERGE_JOBS=${BENCH_MERGE_JOBS:-randread-4k-qd1 randwrite-4k-qd1}
 ROUNDS=${BENCH_ROUNDS:-3}
 PRLDCTL=$PWD/userspace/prldctl
@@ -131,11 +135,11 @@ jq -n --arg kernel "$(uname -r)" --arg fs "$FS" --argjson runtime "$RUNTIME" \
 	--arg fio "$(fio --version)" \
 	--argjson cpus "$(nproc)" --arg targets "$TARGETS" --argjson rounds "$ROUNDS" \
 	--arg scratch_host "${BENCH_SCRATCH_HOST:-unknown}" \
-	--arg merge_size "$MERGE_SIZE" \
+	--arg merge_size "$MERGE_SIZE" --arg merge_hot "$MERGE_HOT" \
 	'{kernel: $kernel, fs: $fs, runtime: $runtime, ramp: $ramp, size: $size,
 	  rounds: $rounds,
 	  fresh_size: $fresh_size, depth: $depth, huge: $huge, dense: $dense,
-	  fio: $fio, merge_size: $merge_size,
+	  fio: $fio, merge_size: $merge_size, merge_hot: $merge_hot,
 	  cpus: $cpus, scratch_host: $scratch_host,
 	  targets: ($targets | split(" "))}' > "$OUT/meta.json"
 rc=0
@@ -229,6 +233,7 @@ done
 # merge's time and whether it outlasted the job to $OUT/merge--JOB--rR.json.
 merge_live() {
 	local j=$1 g=$2 mpid t0 outlasted=false
+	shift 2
 	rm -f "$OUT/merge.lines"
 	t0=$(ms_now)
 	"$PRLDCTL" delete-snapshot --json "$g" "$mdev" > "$OUT/merge.lines" &
@@ -238,7 +243,7 @@ merge_live() {
 		[ -s "$OUT/merge.lines" ] && break
 		sleep 0.1
 	done
-	fio_run merge_live "$j" "$mdev" || rc=1
+	fio_run merge_live "$j" "$mdev" "$@" || rc=1
 	kill -0 $mpid 2> /dev/null && outlasted=true
 	wait $mpid || { log "merge of $g failed: $(tail -1 "$OUT/merge.lines")"; return 1; }
 	jq -n --argjson ms $(( $(ms_now) - t0 )) --argjson outlasted $outlasted \
@@ -254,12 +259,15 @@ if want merge; then
 	SIZE=$MERGE_SIZE fill "$mdev" || exit 1
 	for ROUND in $(seq "$ROUNDS"); do
 		for j in $MERGE_JOBS; do
-			# All the data in the snapshot, an empty top: each merge
-			# copies every cluster, idle job and live job alike see
-			# the same two-layer chain.
+			# All the data in the snapshot, its hot part rewritten
+			# in the top: each merge copies the rest; the idle and
+			# the live job see the same two-layer chain.
 			g=$("$PRLDCTL" snapshot "$mdev") || exit 1
-			fio_run merge_idle "$j" "$mdev" || rc=1
-			merge_live "$j" "$g" || exit 1
+			SIZE=$MERGE_HOT fill "$mdev" || exit 1
+			hot=()
+			[[ $j == *write* ]] && hot=(--size="$MERGE_HOT")
+			fio_run merge_idle "$j" "$mdev" "${hot[@]}" || rc=1
+			merge_live "$j" "$g" "${hot[@]}" || exit 1
 		done
 	done
 	"$PRLDCTL" close "$mdev" || exit 1

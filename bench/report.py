@@ -403,10 +403,13 @@ def markdown(doc):
         if r["merge"]:
             w("")
             w("Latency during an online merge: a snapshot holding %s of "
-              "data is merged into the empty top (`prldctl delete-snapshot` "
-              "on the device) while the job runs, and the same job runs "
-              "idle right before on the same chain; medians over rounds:" %
-              m.get("merge_size", "-"))
+              "data, whose first %s the top has rewritten, is merged into "
+              "the top (`prldctl delete-snapshot` on the device: the "
+              "clusters the top lacks are copied) while the job runs, and "
+              "the same job runs idle right before on the same chain; read "
+              "jobs read the whole disk, write jobs write the rewritten "
+              "part; medians over rounds:" % (
+                  m.get("merge_size", "-"), m.get("merge_hot", "-")))
             w("")
             w("| job | p99 idle (us) | p99 during the merge (us) | "
               "**p99 ratio** | IOPS idle / during | merge (s, clusters) | "

@@ -19,6 +19,7 @@
 #   BENCH_HUGE      the sparse image for memory/attach time (default 16T)
 #   BENCH_DENSE     the fully mapped image for memory/attach (default 1T)
 #   BENCH_MERGE_SIZE  data in the snapshot an online merge copies (2G)
+#   BENCH_MERGE_HOT   its part the top rewrote, where write jobs write (256M)
 #   BENCH_MERGE_JOBS  fio jobs run idle and during that merge (default
 #                   "randread-4k-qd1 randwrite-4k-qd1")
 #   BENCH_TARGETS   subset of "loop prld fresh lfresh nbd chain merge huge"
@@ -47,7 +48,7 @@ rm -rf "${raw:?}"/*
 
 envs=()
 for v in BENCH_RUNTIME BENCH_RAMP BENCH_ROUNDS BENCH_SIZE BENCH_FRESH_SIZE BENCH_FRESH_IOS BENCH_DEPTH \
-	BENCH_HUGE BENCH_DENSE BENCH_TARGETS BENCH_JOBS BENCH_MERGE_SIZE BENCH_MERGE_JOBS; do
+	BENCH_HUGE BENCH_DENSE BENCH_TARGETS BENCH_JOBS BENCH_MERGE_SIZE BENCH_MERGE_HOT BENCH_MERGE_JOBS; do
 	[ -n "${!v:-}" ] && envs+=(-e "$v=${!v}")
 done
 

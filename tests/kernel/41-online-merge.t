@@ -115,8 +115,11 @@ fio --name=live --directory=/mnt/om --size=32M --bs=4k --rw=randwrite \
 	> "$WORK/fio.out" 2>&1 &
 fio_pid=$!
 sleep 2
-run "$PRLDCTL" delete-snapshot "$b" "$dev"
-is "$RC" 0 "delete the top's parent under a mounted ext4 and fio"
+run "$PRLDCTL" delete-snapshot --background "$b" "$dev"
+is "$RC" 0 "delete the top's parent in the background, under a mounted ext4 and fio"
+run "$PRLDCTL" wait --json "$dev"
+is "$RC" 0 "wait follows it to its end"
+is "$(tail -1 <<<"$OUT" | jq -r .status)" ok "... and its last line says ok"
 is "$(layers "$dev")" 2 "two layers left"
 run "$PRLDCTL" delete-snapshot "$a" "$dev"
 is "$RC" 0 "and the base, still under fio"
@@ -190,6 +193,18 @@ exec 7<"$dev"
 run "$PRLDCTL" delete-snapshot "$r1" "$dev"
 is "$RC" 0 "another opener does not stop an online merge"
 exec 7<&-
+# A branch the device does not read (left by a revert): deleted beside it.
+b1=$("$PRLDCTL" snapshot "$dev")
+b2=$("$PRLDCTL" snapshot "$dev")
+run "$PRLDCTL" revert --to "$b1" "$dev"
+is "$RC" 0 "revert leaves snapshot b2 as a branch off the device's chain"
+b2file=$S/r/$(xmllint --xpath "string(//Image[GUID='$b2']/File)" "$S/r/DiskDescriptor.xml")
+run "$PRLDCTL" delete-snapshot "$b2" "$dev"
+is "$RC" 0 "delete that branch while the device runs"
+ok $([ ! -e "$b2file" ]; echo $?) "its file is gone"
+is "$(layers "$dev")" 2 "the device's chain is untouched"
+run "$PRLDCTL" delete-snapshot "$b1" "$dev"
+is "$RC" 0 "then b1, on the chain again: online"
 r2=$("$PRLDCTL" snapshot "$dev")
 "$PRLDCTL" close "$dev"
 rdev=$(attach -r "$S/r")

@@ -53,8 +53,10 @@ static const struct command commands[] = {
 	{ "resize", cmd_resize, "-s [+]SIZE DIR|IMAGE|/dev/prldN",
 	  "grow the disk (offline or attached); shrinking is refused" },
 	{ "delete-snapshot", cmd_delete_snapshot,
-	  "[--json] GUID DIR|/dev/prldN",
+	  "[--json] [--background] GUID DIR|/dev/prldN",
 	  "remove a snapshot, merging it with its one child (also attached)" },
+	{ "wait", cmd_wait, "[--json] DIR|/dev/prldN",
+	  "follow a snapshot delete run in the background to its end" },
 	{ "compact", cmd_compact, "[--json] DIR|IMAGE",
 	  "give discarded and leaked space back (offline): files shrink" },
 };
