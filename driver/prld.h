@@ -42,7 +42,7 @@
  * Each request allocates one cluster at a time: a claim per request; an
  * online merge's copy claims a batch of its own beside them.
  */
-#define PRLD_MERGE_BATCH	8
+#define PRLD_MERGE_BATCH	32
 #define PRLD_MAX_CLAIMS		(PRLD_QUEUE_DEPTH + PRLD_MERGE_BATCH)
 
 /*

@@ -77,7 +77,12 @@ static u32 prld_merge_next(const struct prld_chain *chain,
 	return min_t(u64, div64_u64(data, chain->cluster_bytes), end);
 }
 
-/* Claimed clusters of a copy, filled and committed together. */
+/*
+ * Claimed clusters of a copy, filled and committed together: one
+ * fdatasync of the top per batch, which on ext4 is a journal commit that
+ * the device's own writes may have to wait out (their mtime update), so
+ * fewer, larger batches keep the device's tail latency down.
+ */
 struct prld_merge_batch {
 	struct prld_piece p[PRLD_MERGE_BATCH];
 	u64 off[PRLD_MERGE_BATCH];
@@ -142,7 +147,7 @@ static int prld_merge_range(struct prld_device *dev, struct prld_chain *chain,
 			    unsigned int from, u32 first, u32 end, u64 *copied)
 {
 	const struct prld_layer *l = &chain->layers[from];
-	struct prld_merge_batch b = { .n = 0 };
+	struct prld_merge_batch *b;
 	unsigned int noio, n;
 	int ret = 0;
 	u32 c;
@@ -153,12 +158,17 @@ static int prld_merge_range(struct prld_device *dev, struct prld_chain *chain,
 	 * that wait for the claims held here.
 	 */
 	noio = memalloc_noio_save();
+	b = kzalloc(sizeof(*b), GFP_KERNEL);
+	if (!b) {
+		memalloc_noio_restore(noio);
+		return -ENOMEM;
+	}
 	end = min(end, prld_merge_end(l));
 	for (c = prld_merge_next(chain, l, first); !ret && c < end;
 	     c = prld_merge_next(chain, l, c + 1)) {
-		ret = prld_merge_claim(dev, chain, c, &b);
-		if (ret == 1 && b.n == PRLD_MERGE_BATCH) {
-			ret = prld_merge_fill(dev, chain, &b, 0);
+		ret = prld_merge_claim(dev, chain, c, b);
+		if (ret == 1 && b->n == PRLD_MERGE_BATCH) {
+			ret = prld_merge_fill(dev, chain, b, 0);
 			*copied += ret ? 0 : PRLD_MERGE_BATCH;
 		} else if (ret == 1) {
 			ret = 0;
@@ -167,9 +177,10 @@ static int prld_merge_range(struct prld_device *dev, struct prld_chain *chain,
 			ret = -EINTR;
 		cond_resched();
 	}
-	n = b.n;
-	ret = prld_merge_fill(dev, chain, &b, ret);
+	n = b->n;
+	ret = prld_merge_fill(dev, chain, b, ret);
 	*copied += ret ? 0 : n;
+	kfree(b);
 	memalloc_noio_restore(noio);
 	return ret;
 }

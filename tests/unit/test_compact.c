@@ -94,25 +94,6 @@ static void unmap(const char *image, uint32_t first, uint32_t n, bool punch)
 	close(fd);
 }
 
-static void check_clean(const char *dir, const char *what)
-{
-	struct prld_report rep;
-	struct prld_err err = { 0 };
-	unsigned int i, findings = 0;
-	int ret = prld_check(dir, false, &rep, &err);
-
-	for (i = 0; !ret && i < rep.count; i++) {
-		if (rep.items[i].severity == PRLD_SEV_NOTE)
-			continue;
-		printf("# %s: %s\n", rep.items[i].file, rep.items[i].msg);
-		findings++;
-	}
-	ok(!ret && prld_report_exit_status(&rep) == 0 && findings == 0,
-	   "%s: prld_check clean", what);
-	if (!ret)
-		prld_report_free(&rep);
-}
-
 static int compact(const char *path, struct prld_compact_report *rep,
 		   struct prld_err *err)
 {

@@ -49,17 +49,7 @@
 
 static void crash_at(const char *step, uint64_t k)
 {
-	const char *want = getenv(CRASH_ENV);
-	char buf[48];
-
-	if (!want)
-		return;
-	if (k)
-		snprintf(buf, sizeof(buf), "%s:%llu", step,
-			 (unsigned long long)k);
-	else
-		snprintf(buf, sizeof(buf), "%s", step);
-	if (!strcmp(want, buf))
+	if (prld_test_step_is(getenv(CRASH_ENV), step, k))
 		_exit(CRASH_EXIT);
 }
 

@@ -40,6 +40,11 @@ bool prld_buf_has_magic(const void *buf, size_t len);
 /* Message for a validator fault: "<file>: <rule> (field 0x.., value .., limit ..)". */
 int prld_fault_err(struct prld_err *err, const char *file,
 		   const struct prld_fault *f);
+/*
+ * Tests' crash points: does @want (an environment value, may be NULL)
+ * name step @step, or "@step:@k" when @k is not 0?
+ */
+bool prld_test_step_is(const char *want, const char *step, uint64_t k);
 /* Loop until all bytes moved; 0, -EIO on a short read past EOF, -errno. */
 int prld_pread_full(int fd, void *buf, size_t len, uint64_t off);
 int prld_pwrite_full(int fd, const void *buf, size_t len, uint64_t off);

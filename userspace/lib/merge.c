@@ -138,6 +138,31 @@ int merge_drop_file(const char *path, struct prld_err *err)
 	return 0;
 }
 
+int merge_journal_begin(struct merge *m, struct prld_err *err)
+{
+	int ret = m->resume ? 0 : merge_journal_write(m, err);
+
+	if (ret)
+		return ret;
+	m->journaled = true;
+	merge_crash(m, "journal", 0);
+	return 0;
+}
+
+int merge_finish_drop(struct merge *m, struct prld_err *err)
+{
+	int ret = desc_save(m->d, err);
+
+	if (ret)
+		return ret;
+	merge_crash(m, "switched", 0);
+	ret = merge_drop_file(m->spath, err);
+	if (ret)
+		return ret;
+	merge_crash(m, "unlinked", 0);
+	return merge_journal_remove(m, err);
+}
+
 int merge_run_merge(struct merge *m, struct prld_err *err)
 {
 	int ret = 0, keep;
@@ -147,12 +172,10 @@ int merge_run_merge(struct merge *m, struct prld_err *err)
 		ret = merge_open_child(m, err);
 	if (!ret && !m->pimg)
 		ret = merge_open_parent(m, err);
-	if (!ret && !m->resume)
-		ret = merge_journal_write(m, err);
+	if (!ret)
+		ret = merge_journal_begin(m, err);
 	if (ret)
 		return ret;
-	m->journaled = true;
-	merge_crash(m, "journal", 0);
 	ret = image_begin_write(m->pimg, err);
 	if (ret)
 		return ret;
@@ -201,25 +224,12 @@ int merge_run_merge(struct merge *m, struct prld_err *err)
 
 int merge_run_leaf(struct merge *m, struct prld_err *err)
 {
-	struct prld_desc *d = m->d;
-	int ret = 0;
+	int ret = merge_journal_begin(m, err);
 
-	if (!m->resume)
-		ret = merge_journal_write(m, err);
 	if (ret)
 		return ret;
-	m->journaled = true;
-	merge_crash(m, "journal", 0);
-	merge_drop_entries(d, m->sguid);
-	ret = desc_save(d, err);
-	if (ret)
-		return ret;
-	merge_crash(m, "switched", 0);
-	ret = merge_drop_file(m->spath, err);
-	if (ret)
-		return ret;
-	merge_crash(m, "unlinked", 0);
-	return merge_journal_remove(m, err);
+	merge_drop_entries(m->d, m->sguid);
+	return merge_finish_drop(m, err);
 }
 
 int merge_run(struct merge *m, struct prld_err *err)

@@ -159,6 +159,10 @@ int merge_run_leaf(struct merge *m, struct prld_err *err);
 int merge_run(struct merge *m, struct prld_err *err);
 /* Drop @guid's Image and Shot from the model. */
 void merge_drop_entries(struct prld_desc *d, const char *guid);
+/* Before the first change: the journal durable (unless resuming). */
+int merge_journal_begin(struct merge *m, struct prld_err *err);
+/* The model without S saved, then S's file removed, the journal last. */
+int merge_finish_drop(struct merge *m, struct prld_err *err);
 /* spath and cpath from sfile and cfile. */
 int merge_fill_paths(struct merge *m, struct prld_err *err);
 /* Unlink @path and sync its directory (ENOENT is fine: done before). */

@@ -40,7 +40,7 @@
  * configuration mutex (a status query waits for it), and progress moves
  * once per call.
  */
-#define ONLINE_CHUNK	32U
+#define ONLINE_CHUNK	64U
 
 static int chain_mismatch(const struct merge *m, int s, int c,
 			  struct prld_err *err)
@@ -142,13 +142,11 @@ int merge_online_run(struct merge *m, struct prld_err *err)
 	if (m->dev_fd < 0)
 		return prld_sys_err(err, -errno, m->device, "cannot open");
 	ret = merge_up_open(m, err);
-	if (!ret && !m->resume)
-		ret = merge_journal_write(m, err);
-	if (ret)
-		return ret;
-	m->journaled = true;
-	merge_crash(m, "journal", 0);
-	ret = m->child_top ? copy_into_top(m, err) : merge_up_copy(m, err);
+	if (!ret)
+		ret = merge_journal_begin(m, err);
+	if (!ret)
+		ret = m->child_top ? copy_into_top(m, err) :
+				     merge_up_copy(m, err);
 	if (ret)
 		return ret;
 	merge_crash(m, "copied", 0);

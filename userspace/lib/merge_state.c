@@ -20,16 +20,7 @@
 
 void merge_crash(const struct merge *m, const char *step, uint64_t k)
 {
-	char buf[48];
-
-	if (!m->crash)
-		return;
-	if (k)
-		snprintf(buf, sizeof(buf), "%s:%llu", step,
-			 (unsigned long long)k);
-	else
-		snprintf(buf, sizeof(buf), "%s", step);
-	if (!strcmp(m->crash, buf))
+	if (prld_test_step_is(m->crash, step, k))
 		_exit(CRASH_EXIT);
 }
 

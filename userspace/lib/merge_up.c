@@ -201,8 +201,8 @@ int merge_up_copy(struct merge *m, struct prld_err *err)
 	return ret;
 }
 
-/* S leaves the descriptor: C's parent is S's parent from now on. */
-static int switch_descriptor(struct merge *m, struct prld_err *err)
+/* S leaves the descriptor (C's parent is S's from now on), then its file. */
+int merge_up_finish(struct merge *m, struct prld_err *err)
 {
 	struct prld_desc *d = m->d;
 	int sp = desc_find_shot(d, m->sguid), sc = desc_find_shot(d, m->cguid);
@@ -210,21 +210,7 @@ static int switch_descriptor(struct merge *m, struct prld_err *err)
 	memcpy(d->shots[sc].parent, d->shots[sp].parent,
 	       sizeof(d->shots[sc].parent));
 	merge_drop_entries(d, m->sguid);
-	return desc_save(d, err);
-}
-
-int merge_up_finish(struct merge *m, struct prld_err *err)
-{
-	int ret = switch_descriptor(m, err);
-
-	if (ret)
-		return ret;
-	merge_crash(m, "switched", 0);
-	ret = merge_drop_file(m->spath, err);
-	if (ret)
-		return ret;
-	merge_crash(m, "unlinked", 0);
-	return merge_journal_remove(m, err);
+	return merge_finish_drop(m, err);
 }
 
 int merge_run_up(struct merge *m, struct prld_err *err)
@@ -234,13 +220,10 @@ int merge_run_up(struct merge *m, struct prld_err *err)
 	if (m->device[0] && (m->slayer >= 0 || m->dropped))
 		return merge_online_run(m, err);
 	ret = merge_up_open(m, err);
-	if (!ret && !m->resume)
-		ret = merge_journal_write(m, err);
-	if (ret)
-		return ret;
-	m->journaled = true;
-	merge_crash(m, "journal", 0);
-	ret = child_size(m, true, err);
+	if (!ret)
+		ret = merge_journal_begin(m, err);
+	if (!ret)
+		ret = child_size(m, true, err);
 	if (!ret)
 		ret = merge_up_copy(m, err);
 	if (ret)

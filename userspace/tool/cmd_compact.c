@@ -4,7 +4,6 @@
  * to the host filesystem, offline (libprld's prld_compact), and say what
  * each image's file was and is: its length and the space it takes.
  */
-#include <getopt.h>
 #include <stdio.h>
 
 #include "tool.h"
@@ -56,26 +55,17 @@ static void print_json(const struct prld_compact_report *rep)
 
 int cmd_compact(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ 0 }
-	};
 	struct prld_compact_report rep;
 	struct prld_err err = { 0 };
-	bool json = false;
-	int c;
+	bool json;
+	int arg = parse_json_arg(argc, argv, &json, "DIR or IMAGE");
 
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		if (c != 'j')
-			return usage_error("bad option");
-		json = true;
-	}
-	if (optind != argc - 1)
-		return usage_error("expected one DIR or IMAGE");
-	if (prld_is_device(argv[optind]))
+	if (arg < 0)
+		return PRLDCTL_EXIT_FAIL;
+	if (prld_is_device(argv[arg]))
 		return fail("%s: an attached device: compact works offline; detach it and give the disk directory (while attached, discarded clusters are punched out of the file already)",
-			    argv[optind]);
-	if (prld_compact(argv[optind], &rep, &err) < 0)
+			    argv[arg]);
+	if (prld_compact(argv[arg], &rep, &err) < 0)
 		return fail_err(&err);
 	if (json)
 		print_json(&rep);

@@ -8,7 +8,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,32 +51,24 @@ static void follow(int fd, struct merge_output *p)
 
 int cmd_wait(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ 0 }
-	};
 	struct merge_output p;
 	struct json_object *o;
 	const char *status, *guid;
-	bool json = false;
+	bool json;
 	char *path, msg[512];
-	int c, fd, ret;
+	int fd, ret, arg = parse_json_arg(argc, argv, &json,
+					  "disk DIR or /dev/prldN");
 
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		if (c != 'j')
-			return usage_error("bad option");
-		json = true;
-	}
-	if (optind != argc - 1)
-		return usage_error("expected a disk DIR or /dev/prldN");
-	path = merge_status_path(argv[optind]);
+	if (arg < 0)
+		return PRLDCTL_EXIT_FAIL;
+	path = merge_status_path(argv[arg]);
 	if (!path)
 		return PRLDCTL_EXIT_FAIL;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		ret = errno == ENOENT ?
 		      fail("%s: no snapshot delete was started in the background here",
-			   argv[optind]) :
+			   argv[arg]) :
 		      fail("%s: %s", path, strerror(errno));
 		free(path);
 		return ret;

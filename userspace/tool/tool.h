@@ -43,6 +43,8 @@ int cmd_wait(int argc, char **argv);
  * that disk's directory (free it), else NULL.  -1 after a reported failure.
  */
 int target_dir(const char *arg, char **dir);
+/* The one argument (@what, for the usage error) after [--json]; or -1. */
+int parse_json_arg(int argc, char **argv, bool *json, const char *what);
 /* info of an attached /dev/prldN, from the kernel. */
 int device_info(const char *dev, bool json);
 
