@@ -48,6 +48,8 @@ TARGETS=${BENCH_TARGETS:-loop prld fresh lfresh nbd chain merge huge}
 MERGE_SIZE=${BENCH_MERGE_SIZE:-2G}
 MERGE_HOT=${BENCH_MERGE_HOT:-256M}
 MERGE_JOBS=${BENCH_MERGE_JOBS:-randread-4k-qd1 randwrite-4k-qd1}
+# delete-snapshot --pace: 100 copies flat out, 50 half the time.
+MERGE_PACES=${BENCH_MERGE_PACES:-100 50}
 ROUNDS=${BENCH_ROUNDS:-3}
 PRLDCTL=$PWD/userspace/prldctl
 SCRATCH=/mnt/scratch
@@ -74,15 +76,15 @@ log() { echo "# bench: $*"; }
 want() { [[ " $TARGETS " == *" $1 "* ]]; }
 ms_now() { echo $(( $(date +%s%N) / 1000000 )); }
 
-# fio_run TARGET JOB DEV [FIO-OPTION...]: one job, JSON to
-# $OUT/fio/TARGET--JOB--rROUND.json.
+# fio_run TARGET JOB[@TAG] DEV [FIO-OPTION...]: one job, JSON to
+# $OUT/fio/TARGET--JOB[@TAG]--rROUND.json.
 fio_run() {
 	local target=$1 job=$2 dev=$3 out="$OUT/fio/$1--$2--r$ROUND.json"
 	shift 3
 	# shellcheck disable=SC2086
-	fio --name="$job" --filename="$dev" --ioengine=libaio --direct=1 \
+	fio --name="${job%@*}" --filename="$dev" --ioengine=libaio --direct=1 \
 		--time_based --runtime="$RUNTIME" --ramp_time="$RAMP" \
-		--randrepeat=0 --norandommap ${JOB[$job]} "$@" \
+		--randrepeat=0 --norandommap ${JOB[${job%@*}]} "$@" \
 		--output-format=json --output="$out" ||
 		{ log "fio $job on $target failed"; return 1; }
 	log "round $ROUND: $target $job: $(jq -r \
@@ -229,14 +231,16 @@ for ROUND in $(seq "$ROUNDS"); do
 	done
 done
 
-# merge_live JOB GUID: JOB while snapshot GUID merges into the top; the
-# merge's time and whether it outlasted the job to $OUT/merge--JOB--rR.json.
+# merge_live JOB PACE GUID [FIO-OPTION...]: JOB (named JOB@PACE) while
+# snapshot GUID merges into the top at that pace; the merge's time and
+# whether it outlasted the job to $OUT/merge--JOB@PACE--rR.json.
 merge_live() {
-	local j=$1 g=$2 mpid t0 outlasted=false
-	shift 2
+	local j=$1@$2 pace=$2 g=$3 mpid t0 outlasted=false
+	shift 3
 	rm -f "$OUT/merge.lines"
 	t0=$(ms_now)
-	"$PRLDCTL" delete-snapshot --json "$g" "$mdev" > "$OUT/merge.lines" &
+	"$PRLDCTL" delete-snapshot --json --pace "$pace" "$g" "$mdev" \
+		> "$OUT/merge.lines" &
 	mpid=$!
 	# The first progress line: the merge is planned and copying.
 	for _ in $(seq 300); do
@@ -259,15 +263,19 @@ if want merge; then
 	SIZE=$MERGE_SIZE fill "$mdev" || exit 1
 	for ROUND in $(seq "$ROUNDS"); do
 		for j in $MERGE_JOBS; do
-			# All the data in the snapshot, its hot part rewritten
-			# in the top: each merge copies the rest; the idle and
-			# the live job see the same two-layer chain.
-			g=$("$PRLDCTL" snapshot "$mdev") || exit 1
-			SIZE=$MERGE_HOT fill "$mdev" || exit 1
-			hot=()
-			[[ $j == *write* ]] && hot=(--size="$MERGE_HOT")
-			fio_run merge_idle "$j" "$mdev" "${hot[@]}" || rc=1
-			merge_live "$j" "$g" "${hot[@]}" || exit 1
+			for pace in $MERGE_PACES; do
+				# All the data in the snapshot, its hot part
+				# rewritten in the top: each merge copies the
+				# rest; the idle and the live job see the same
+				# two-layer chain.
+				g=$("$PRLDCTL" snapshot "$mdev") || exit 1
+				SIZE=$MERGE_HOT fill "$mdev" || exit 1
+				hot=()
+				[[ $j == *write* ]] && hot=(--size="$MERGE_HOT")
+				fio_run merge_idle "$j@$pace" "$mdev" \
+					"${hot[@]}" || rc=1
+				merge_live "$j" "$pace" "$g" "${hot[@]}" || exit 1
+			done
 		done
 	done
 	"$PRLDCTL" close "$mdev" || exit 1

@@ -154,7 +154,7 @@ def load_merge(run_dir):
     fio_dir = os.path.join(run_dir, "fio")
     by_job = {}		# job -> round -> {"idle"|"live": result}
     for name in sorted(os.listdir(fio_dir)):
-        m = re.fullmatch(r"merge_(idle|live)--([\w-]+?)--r(\d+)\.json", name)
+        m = re.fullmatch(r"merge_(idle|live)--([\w@-]+?)--r(\d+)\.json", name)
         if m:
             by_job.setdefault(m.group(2), {}).setdefault(
                 int(m.group(3)), {})[m.group(1)] = fio_result(
@@ -408,7 +408,8 @@ def markdown(doc):
               "clusters the top lacks are copied) while the job runs, and "
               "the same job runs idle right before on the same chain; read "
               "jobs read the whole disk, write jobs write the rewritten "
-              "part; medians over rounds:" % (
+              "part; JOB@PACE: `delete-snapshot --pace PACE` (copying that "
+              "percentage of the time); medians over rounds:" % (
                   m.get("merge_size", "-"), m.get("merge_hot", "-")))
             w("")
             w("| job | p99 idle (us) | p99 during the merge (us) | "

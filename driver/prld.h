@@ -335,8 +335,8 @@ bool prld_try_aio(struct prld_device *dev, struct prld_cmd *cmd);
 /* prld_alloc.c */
 int prld_claim(struct prld_device *dev, const struct prld_piece *p,
 	       u64 *off);
-int prld_copy_up(struct prld_chain *chain, unsigned int layer, u64 src_off,
-		 u64 dst_off);
+int prld_copy_up(struct prld_device *dev, struct prld_chain *chain,
+		 unsigned int layer, u64 src_off, u64 dst_off);
 int prld_end_claim(struct prld_device *dev, const struct prld_piece *p,
 		   u64 off, int ret);
 int prld_alloc_write(struct prld_device *dev, const struct prld_piece *p,

@@ -129,7 +129,8 @@ static int prld_merge_fill(struct prld_device *dev, struct prld_chain *chain,
 
 	for (i = 0; !err && i < b->n; i++)
 		if (prld_chain_resolve(chain, b->p[i].cluster, &layer, &lower))
-			err = prld_copy_up(chain, layer, lower, b->off[i]);
+			err = prld_copy_up(dev, chain, layer, lower,
+					   b->off[i]);
 	if (!err && b->n)
 		err = prld_sync_top(top, 1, since);
 	for (i = 0; i < b->n; i++)

@@ -219,9 +219,14 @@ is "$RC:$ERR" "1:prldctl: $r/DiskDescriptor.xml: $TOPG is the current top (the d
 run "$PRLDCTL" delete-snapshot "$r"
 is "$RC" 1 "one argument: exit 1"
 like "$ERR" "expected a snapshot GUID and a disk DIR" "... usage"
-like "$ERR" "usage: prldctl delete-snapshot [--json] [--background] GUID DIR|/dev/prldN" "... synopsis"
+like "$ERR" "usage: prldctl delete-snapshot [--json] [--background] [--pace PERCENT] GUID DIR|/dev/prldN" "... synopsis"
 run "$PRLDCTL" delete-snapshot --bogus "${S[0]}" "$r"
 is "$RC" 1 "bad option: exit 1"
+run "$PRLDCTL" delete-snapshot --pace 0 "${S[0]}" "$r"
+is "$RC" 1 "--pace 0: exit 1"
+like "$ERR" "--pace takes a percentage, 1 to 100" "... saying what it takes"
+run "$PRLDCTL" delete-snapshot --pace 101 "${S[0]}" "$r"
+is "$RC" 1 "--pace 101: exit 1"
 top=$r/$(xp "$r" "//Image[GUID='$TOPG']/File")
 run flock -x "$top" "$PRLDCTL" delete-snapshot "${S[0]}" "$r"
 is "$RC:$ERR" "1:prldctl: $top: disk in use (attached as a device or open by another process); snapshots are deleted offline or through the prld device the disk is attached as: close it first" \

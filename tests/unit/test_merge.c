@@ -496,6 +496,9 @@ static void test_job(void)
 	}
 	ret = prld_merge_start(dir, g[1], &job, &err);
 	is_int(ret, 0, "merge_start (%s)", err.msg);
+	is_int(prld_job_set_pace(job, 0), -EINVAL, "pace 0: -EINVAL");
+	is_int(prld_job_set_pace(job, 101), -EINVAL, "pace 101: -EINVAL");
+	is_int(prld_job_set_pace(job, 60), 0, "pace 60%%: taken");
 	ret = job ? prld_job_wait(job, record, &seen, &err) : -1;
 	is_int(ret, 0, "job_wait: 0 (%s)", err.msg);
 	ok(seen.calls >= 1, "progress reported (%u calls)", seen.calls);

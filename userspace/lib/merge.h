@@ -70,6 +70,7 @@ struct merge {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	uint64_t done, total;
+	unsigned int pace;		/* copying busy this % of the time */
 	bool counted;			/* total is known */
 	bool finished;
 	int result;
@@ -96,6 +97,11 @@ void merge_crash(const struct merge *m, const char *step, uint64_t k);
 void merge_progress(struct merge *m, uint64_t done);
 /* The total to report, once known. */
 void merge_set_total(struct merge *m, uint64_t total);
+/*
+ * After a step of the copy that began at *@mark: pause so that copying
+ * takes m->pace percent of the time, then *@mark is now.
+ */
+void merge_pace(struct merge *m, struct timespec *mark);
 /* Let go of the disk's locks (and the model they were taken for). */
 void merge_unlock(struct merge *m);
 

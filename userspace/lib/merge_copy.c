@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "merge.h"
@@ -156,12 +157,14 @@ int merge_copy_clusters(struct merge *m, struct prld_err *err)
 	uint64_t cl = prld_cluster_bytes(&c->geom);
 	uint64_t disk_bytes = m->d->disk_size << PRLD_SECTOR_SHIFT;
 	uint64_t done = 0, coff, poff, len;
+	struct timespec mark = { 0 };
 	void *buf = malloc(cl);
 	uint32_t i;
 	int ret = 0;
 
 	if (!buf)
 		return prld_set_err(err, -ENOMEM, "out of memory");
+	merge_pace(m, &mark);
 	for (i = 0; i < c->geom.bat_entries && !ret; i++) {
 		if (!m->cbat[i])
 			continue;
@@ -190,6 +193,7 @@ int merge_copy_clusters(struct merge *m, struct prld_err *err)
 		if (!ret) {
 			merge_progress(m, ++done);
 			merge_crash(m, "copy", done);
+			merge_pace(m, &mark);
 		}
 	}
 	free(buf);

@@ -89,6 +89,16 @@ int prld_merge_start(const char *dir, const char *guid,
 	return 0;
 }
 
+int prld_job_set_pace(struct prld_job *job, unsigned int percent)
+{
+	if (!percent || percent > 100)
+		return -EINVAL;
+	pthread_mutex_lock(&job->m.mu);
+	job->m.pace = percent;
+	pthread_mutex_unlock(&job->m.mu);
+	return 0;
+}
+
 int prld_job_wait(struct prld_job *job, prld_progress_fn cb, void *ctx,
 		  struct prld_err *err)
 {

@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "merge.h"
@@ -91,9 +92,11 @@ static int ioctl_err(const struct merge *m, const char *what,
 static int copy_into_top(struct merge *m, struct prld_err *err)
 {
 	uint32_t end = merge_up_end(m), i, first, last = 0, k;
+	struct timespec mark = { 0 };
 	struct prld_merge req;
 	uint64_t done = 0;
 
+	merge_pace(m, &mark);
 	i = merge_up_next(m, 0);
 	while (i < end) {
 		first = i;
@@ -114,6 +117,7 @@ static int copy_into_top(struct merge *m, struct prld_err *err)
 		done += k;
 		merge_progress(m, done);
 		merge_crash(m, "copy", done);
+		merge_pace(m, &mark);
 	}
 	return 0;
 }

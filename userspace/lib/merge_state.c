@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "merge.h"
@@ -124,6 +125,28 @@ void merge_progress(struct merge *m, uint64_t done)
 	m->done = done;
 	pthread_cond_broadcast(&m->cv);
 	pthread_mutex_unlock(&m->mu);
+}
+
+void merge_pace(struct merge *m, struct timespec *mark)
+{
+	struct timespec now, rest;
+	unsigned int pace;
+	uint64_t busy_ns;
+
+	pthread_mutex_lock(&m->mu);
+	pace = m->pace;
+	pthread_mutex_unlock(&m->mu);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (pace && pace < 100 && mark->tv_sec) {
+		busy_ns = (uint64_t)(now.tv_sec - mark->tv_sec) * 1000000000 +
+			  (uint64_t)now.tv_nsec - (uint64_t)mark->tv_nsec;
+		busy_ns = busy_ns * (100 - pace) / pace;
+		rest.tv_sec = (time_t)(busy_ns / 1000000000);
+		rest.tv_nsec = (long)(busy_ns % 1000000000);
+		nanosleep(&rest, NULL);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+	}
+	*mark = now;
 }
 
 void merge_set_total(struct merge *m, uint64_t total)

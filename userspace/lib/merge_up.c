@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "merge.h"
@@ -174,11 +175,13 @@ int merge_up_copy(struct merge *m, struct prld_err *err)
 	struct prld_image *c = m->cimg;
 	uint64_t cl = prld_cluster_bytes(&c->geom), done = 0;
 	uint32_t end = merge_up_end(m), i;
+	struct timespec mark = { 0 };
 	void *buf = malloc(cl);
 	int ret = 0;
 
 	if (!buf)
 		return prld_set_err(err, -ENOMEM, "out of memory");
+	merge_pace(m, &mark);
 	for (i = merge_up_next(m, 0); !ret && i < end;
 	     i = merge_up_next(m, i + 1)) {
 		if (!image_lookup(c, i)) {
@@ -189,6 +192,7 @@ int merge_up_copy(struct merge *m, struct prld_err *err)
 		if (!ret) {
 			merge_progress(m, ++done);
 			merge_crash(m, "copy", done);
+			merge_pace(m, &mark);
 		}
 	}
 	free(buf);

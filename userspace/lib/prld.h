@@ -342,6 +342,13 @@ int prld_merge_start(const char *dir, const char *guid,
 		     struct prld_job **job, struct prld_err *err);
 int prld_job_wait(struct prld_job *job, prld_progress_fn cb, void *ctx,
 		  struct prld_err *err);
+/*
+ * Let the job copy @percent (1..100, 100 by default) of the time, pausing
+ * in between, so that a disk in use keeps more of its bandwidth (on an
+ * attached device: more of the device's own I/O latency).  May be called
+ * at any time before the job ends; -EINVAL for 0 or more than 100.
+ */
+int prld_job_set_pace(struct prld_job *job, unsigned int percent);
 void prld_job_free(struct prld_job *job);
 /* prld_merge_start + prld_job_wait + prld_job_free. */
 int prld_delete_snapshot(const char *dir, const char *guid,

@@ -55,7 +55,8 @@ struct bg_start {
  * went through @pipe_fd, then run it to the end, the status file locked
  * throughout.  Never returns.
  */
-static void bg_run(const char *target, const char *guid, int fd, int pipe_fd)
+static void bg_run(const char *target, const char *guid, unsigned int pace,
+		   int fd, int pipe_fd)
 {
 	struct bg_status s = { .fd = fd, .guid = guid, .last_pct = -1 };
 	struct bg_start st = { 0 };
@@ -70,6 +71,8 @@ static void bg_run(const char *target, const char *guid, int fd, int pipe_fd)
 	}
 	merge_status_write(fd, guid, 0, 0, NULL, NULL);
 	st.ret = prld_merge_start(target, guid, &job, &err);
+	if (!st.ret)
+		prld_job_set_pace(job, pace);
 	snprintf(st.msg, sizeof(st.msg), "%s", err.msg);
 	if (write(pipe_fd, &st, sizeof(st)) != (ssize_t)sizeof(st))
 		st.ret = st.ret ? st.ret : -EPIPE;
@@ -84,8 +87,8 @@ static void bg_run(const char *target, const char *guid, int fd, int pipe_fd)
 }
 
 /* Fork twice (no zombie, no terminal), keep the status file locked. */
-static int bg_spawn(const char *target, const char *guid, int fd,
-		    struct bg_start *st)
+static int bg_spawn(const char *target, const char *guid, unsigned int pace,
+		    int fd, struct bg_start *st)
 {
 	int p[2], status;
 	pid_t pid;
@@ -97,7 +100,7 @@ static int bg_spawn(const char *target, const char *guid, int fd,
 		close(p[0]);
 		setsid();
 		if (fork() == 0)
-			bg_run(target, guid, fd, p[1]);
+			bg_run(target, guid, pace, fd, p[1]);
 		_exit(0);
 	}
 	close(p[1]);
@@ -109,7 +112,8 @@ static int bg_spawn(const char *target, const char *guid, int fd,
 	return 0;
 }
 
-static int run_background(const char *target, const char *guid, bool json)
+static int run_background(const char *target, const char *guid,
+			  unsigned int pace, bool json)
 {
 	struct bg_start st = { 0 };
 	struct json_object *o;
@@ -126,7 +130,7 @@ static int run_background(const char *target, const char *guid, bool json)
 		return ret;
 	}
 	free(path);
-	ret = bg_spawn(target, guid, fd, &st);
+	ret = bg_spawn(target, guid, pace, fd, &st);
 	close(fd);	/* the background process keeps the lock */
 	if (ret || st.ret)
 		return fail("%s", ret ? strerror(-ret) :
@@ -148,12 +152,14 @@ int cmd_delete_snapshot(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "background", no_argument, NULL, 'b' },
+		{ "pace", required_argument, NULL, 'p' },
 		{ 0 }
 	};
 	struct merge_output p;
 	struct prld_err err = { 0 };
 	struct prld_job *job;
 	bool json = false, background = false;
+	uint32_t pace = 100;
 	int c, ret;
 
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -161,13 +167,17 @@ int cmd_delete_snapshot(int argc, char **argv)
 			json = true;
 		else if (c == 'b')
 			background = true;
-		else
-			return usage_error("bad option");
+		else if (c != 'p' || parse_u32_arg("--pace", optarg, &pace))
+			return c == 'p' ? PRLDCTL_EXIT_FAIL :
+					  usage_error("bad option");
+		if (!pace || pace > 100)
+			return usage_error("--pace takes a percentage, 1 to 100");
 	}
 	if (optind != argc - 2)
 		return usage_error("expected a snapshot GUID and a disk DIR or /dev/prldN");
 	if (background)
-		return run_background(argv[optind + 1], argv[optind], json);
+		return run_background(argv[optind + 1], argv[optind], pace,
+				      json);
 	merge_output_init(&p, json);
 	/*
 	 * A merge cannot stop halfway (the snapshot's file already holds
@@ -177,6 +187,7 @@ int cmd_delete_snapshot(int argc, char **argv)
 	interrupt_catch();
 	ret = prld_merge_start(argv[optind + 1], argv[optind], &job, &err);
 	if (!ret) {
+		prld_job_set_pace(job, pace);
 		ret = prld_job_wait(job, merge_output_progress, &p, &err);
 		prld_job_free(job);
 	}

@@ -53,7 +53,7 @@ static const struct command commands[] = {
 	{ "resize", cmd_resize, "-s [+]SIZE DIR|IMAGE|/dev/prldN",
 	  "grow the disk (offline or attached); shrinking is refused" },
 	{ "delete-snapshot", cmd_delete_snapshot,
-	  "[--json] [--background] GUID DIR|/dev/prldN",
+	  "[--json] [--background] [--pace PERCENT] GUID DIR|/dev/prldN",
 	  "remove a snapshot, merging it with its one child (also attached)" },
 	{ "wait", cmd_wait, "[--json] DIR|/dev/prldN",
 	  "follow a snapshot delete run in the background to its end" },
