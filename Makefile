@@ -41,7 +41,7 @@ BUILD ?= build
 CFLAGS ?= -O2 -g
 LDFLAGS ?=
 CPPFLAGS ?=
-VERSION := 0.1.0
+VERSION := 0.2.0
 
 # Where `make install` puts things (Debian's packaging passes its own).
 PREFIX ?= /usr/local
@@ -94,7 +94,7 @@ HEADERS := $(wildcard include/*.h userspace/lib/*.h)
 # script (userspace/lib/libprld.map) exports the public API only, and a
 # static archive cut down to the same symbols.  The tests link
 # libprld-internal.a: every function, and the test hooks
-# (PRLD_TEST_HOOKS: the merge crash points) that the others never have.
+# (PRLD_TEST_HOOKS: the merge and compact crash points) that the others never have.
 SOVERSION := 1
 LIB_MAP := userspace/lib/libprld.map
 LIBPRLD := $(BUILD)/libprld.a
@@ -102,7 +102,8 @@ LIBPRLD_SO := $(BUILD)/libprld.so.$(SOVERSION)
 LIBPRLD_SO_REAL := $(BUILD)/libprld.so.$(SOVERSION).0.0
 LIBPRLD_SYMS := $(BUILD)/libprld.syms
 LIBPRLD_INTERNAL := $(BUILD)/libprld-internal.a
-HOOK_SRCS := userspace/lib/merge_state.c
+HOOK_SRCS := userspace/lib/merge_state.c userspace/lib/merge.c \
+	userspace/lib/compact.c
 HOOK_OBJS := $(HOOK_SRCS:userspace/lib/%.c=$(BUILD)/lib-hooks/%.o)
 PUBLIC_HEADERS := userspace/lib/prld.h userspace/lib/prld_sdk.h \
 	include/prld_format.h include/prld_ioctl.h
@@ -273,7 +274,7 @@ $(DURABLE): tests/kernel/durable.c
 # no test kernel is installed (a recipe line: as a phony prerequisite it
 # would reorder make test's jobs).
 KTEST_DEPS = $(TOOL) $(CORPUS_GEN) $(RAWATTACH) $(RAWIOCTL) $(MUTANTS) \
-	$(MUTANT_RUN)
+	$(MUTANT_RUN) $(BUILD)/prldctl-test
 NEED_KERNELS = @[ -n "$(VM_KERNELS)" ] || { echo "no test kernels: run make deps"; exit 1; }
 
 # make test is a pool of jobs run two at a time (make -j2, each job's
@@ -389,7 +390,10 @@ fuzz-kernel-long: $(TOOL) $(RAWATTACH) $(MUTANTS) $(MUTANT_RUN)
 # through the driver, each followed by a boot that checks every durable
 # byte; the first cut per kernel also proves the checker fails on damage.
 # Then CRASH_SNAP_CUTS cuts during snapshots of a device under direct
-# writes, and as many during merges (prldctl delete-snapshot) of a chain.
+# writes, as many during offline merges (prldctl delete-snapshot) of a
+# chain, and as many during online merges of a device under direct
+# writes (snapshots deleted on the device, inner ones and the top's
+# parent by turns).
 CRASH_CUTS ?= 100
 CRASH_SNAP_CUTS ?= 20
 
@@ -399,15 +403,20 @@ crash-test: $(TOOL) $(DURABLE)
 		tests/kernel/crash.sh $(CRASH_SNAP_CUTS) $(VM_KERNELS)
 	PRLD_CRASH_KIND=merge PRLD_CRASH_SELFTEST_EVERY=10 \
 		tests/kernel/crash.sh $(CRASH_SNAP_CUTS) $(VM_KERNELS)
+	PRLD_CRASH_KIND=online-merge PRLD_CRASH_SELFTEST_EVERY=10 \
+		tests/kernel/crash.sh $(CRASH_SNAP_CUTS) $(VM_KERNELS)
 
 # For make test: two cuts of the I/O workload (one per kernel), one during
-# snapshots and one during merges; each a selftest of its checker too.
+# snapshots, one during offline merges and two during online merges (one
+# per kernel); each a selftest of its checker too.
 test-crash: $(TOOL) $(DURABLE)
 	PRLD_CRASH_SELFTEST_EVERY=1 tests/kernel/crash.sh 2 $(VM_KERNELS)
 	PRLD_CRASH_KIND=snapshot PRLD_CRASH_SELFTEST_EVERY=1 \
 		tests/kernel/crash.sh 1 $(lastword $(VM_KERNELS))
 	PRLD_CRASH_KIND=merge PRLD_CRASH_SELFTEST_EVERY=1 \
 		tests/kernel/crash.sh 1 $(firstword $(VM_KERNELS))
+	PRLD_CRASH_KIND=online-merge PRLD_CRASH_SELFTEST_EVERY=1 \
+		tests/kernel/crash.sh 2 $(VM_KERNELS)
 
 # The harness itself: it passes a good guest and fails a bad exit status,
 # a kernel WARNING and a panic, on every test kernel.
@@ -464,7 +473,7 @@ bench: $(TOOL)
 bench-smoke: $(TOOL)
 	BENCH_OUT=$(CURDIR)/build/bench-smoke BENCH_FS=ext4 BENCH_RUNTIME=1 \
 		BENCH_RAMP=0 BENCH_ROUNDS=1 BENCH_SIZE=64M BENCH_FRESH_SIZE=1G BENCH_DEPTH=4 \
-		BENCH_HUGE=1T BENCH_DENSE=64G bench/run.sh
+		BENCH_HUGE=1T BENCH_DENSE=64G BENCH_MERGE_SIZE=128M BENCH_MERGE_HOT=16M bench/run.sh
 
 # ---- dependencies, demo, install ---------------------------------------------------
 

@@ -24,6 +24,14 @@
 #   chain  /dev/prldN on top of a BENCH_DEPTH-layer chain whose base is
 #          another copy of it (read jobs only: a write would allocate
 #          in the top, which is the fresh target's cost)
+#   merge  latency during an online merge: /dev/prldN on a snapshot of
+#          BENCH_MERGE_SIZE written data; the top holds its first
+#          BENCH_MERGE_HOT (written after the snapshot, as a disk in use
+#          rewrites its hot data).  Each of BENCH_MERGE_JOBS runs once idle
+#          and once while `prldctl delete-snapshot` merges the snapshot
+#          into the top (the clusters the top lacks copied), back to back;
+#          read jobs read the whole disk, write jobs write the hot part;
+#          the report compares p99
 set -u
 cd "$(dirname "$0")/.."
 : "${PRLD_KO:?}" "${PRLD_VM_SCRATCH:?}" "${PRLD_VM_WORK:?}"
@@ -36,7 +44,12 @@ FRESH_IOS=${BENCH_FRESH_IOS:-4096}
 DEPTH=${BENCH_DEPTH:-64}
 HUGE=${BENCH_HUGE:-16T}
 DENSE=${BENCH_DENSE:-1T}
-TARGETS=${BENCH_TARGETS:-loop prld fresh lfresh nbd chain huge}
+TARGETS=${BENCH_TARGETS:-loop prld fresh lfresh nbd chain merge huge}
+MERGE_SIZE=${BENCH_MERGE_SIZE:-2G}
+MERGE_HOT=${BENCH_MERGE_HOT:-256M}
+MERGE_JOBS=${BENCH_MERGE_JOBS:-randread-4k-qd1 randwrite-4k-qd1}
+# delete-snapshot --pace: 100 copies flat out, 50 half the time.
+MERGE_PACES=${BENCH_MERGE_PACES:-100 50}
 ROUNDS=${BENCH_ROUNDS:-3}
 PRLDCTL=$PWD/userspace/prldctl
 SCRATCH=/mnt/scratch
@@ -63,15 +76,15 @@ log() { echo "# bench: $*"; }
 want() { [[ " $TARGETS " == *" $1 "* ]]; }
 ms_now() { echo $(( $(date +%s%N) / 1000000 )); }
 
-# fio_run TARGET JOB DEV [FIO-OPTION...]: one job, JSON to
-# $OUT/fio/TARGET--JOB--rROUND.json.
+# fio_run TARGET JOB[@TAG] DEV [FIO-OPTION...]: one job, JSON to
+# $OUT/fio/TARGET--JOB[@TAG]--rROUND.json.
 fio_run() {
 	local target=$1 job=$2 dev=$3 out="$OUT/fio/$1--$2--r$ROUND.json"
 	shift 3
 	# shellcheck disable=SC2086
-	fio --name="$job" --filename="$dev" --ioengine=libaio --direct=1 \
+	fio --name="${job%@*}" --filename="$dev" --ioengine=libaio --direct=1 \
 		--time_based --runtime="$RUNTIME" --ramp_time="$RAMP" \
-		--randrepeat=0 --norandommap ${JOB[$job]} "$@" \
+		--randrepeat=0 --norandommap ${JOB[${job%@*}]} "$@" \
 		--output-format=json --output="$out" ||
 		{ log "fio $job on $target failed"; return 1; }
 	log "round $ROUND: $target $job: $(jq -r \
@@ -124,10 +137,11 @@ jq -n --arg kernel "$(uname -r)" --arg fs "$FS" --argjson runtime "$RUNTIME" \
 	--arg fio "$(fio --version)" \
 	--argjson cpus "$(nproc)" --arg targets "$TARGETS" --argjson rounds "$ROUNDS" \
 	--arg scratch_host "${BENCH_SCRATCH_HOST:-unknown}" \
+	--arg merge_size "$MERGE_SIZE" --arg merge_hot "$MERGE_HOT" \
 	'{kernel: $kernel, fs: $fs, runtime: $runtime, ramp: $ramp, size: $size,
 	  rounds: $rounds,
 	  fresh_size: $fresh_size, depth: $depth, huge: $huge, dense: $dense,
-	  fio: $fio,
+	  fio: $fio, merge_size: $merge_size, merge_hot: $merge_hot,
 	  cpus: $cpus, scratch_host: $scratch_host,
 	  targets: ($targets | split(" "))}' > "$OUT/meta.json"
 rc=0
@@ -216,6 +230,57 @@ for ROUND in $(seq "$ROUNDS"); do
 		fi
 	done
 done
+
+# merge_live JOB PACE GUID [FIO-OPTION...]: JOB (named JOB@PACE) while
+# snapshot GUID merges into the top at that pace; the merge's time and
+# whether it outlasted the job to $OUT/merge--JOB@PACE--rR.json.
+merge_live() {
+	local j=$1@$2 pace=$2 g=$3 mpid t0 outlasted=false
+	shift 3
+	rm -f "$OUT/merge.lines"
+	t0=$(ms_now)
+	"$PRLDCTL" delete-snapshot --json --pace "$pace" "$g" "$mdev" \
+		> "$OUT/merge.lines" &
+	mpid=$!
+	# The first progress line: the merge is planned and copying.
+	for _ in $(seq 300); do
+		[ -s "$OUT/merge.lines" ] && break
+		sleep 0.1
+	done
+	fio_run merge_live "$j" "$mdev" "$@" || rc=1
+	kill -0 $mpid 2> /dev/null && outlasted=true
+	wait $mpid || { log "merge of $g failed: $(tail -1 "$OUT/merge.lines")"; return 1; }
+	jq -n --argjson ms $(( $(ms_now) - t0 )) --argjson outlasted $outlasted \
+		--argjson total "$(head -1 "$OUT/merge.lines" | jq .total)" \
+		'{merge_ms: $ms, outlasted: $outlasted, clusters: $total}' \
+		> "$OUT/merge--$j--r$ROUND.json"
+	log "round $ROUND: merge of $(jq .clusters "$OUT/merge--$j--r$ROUND.json") clusters: $(jq .merge_ms "$OUT/merge--$j--r$ROUND.json") ms, outlasted fio: $outlasted"
+}
+
+if want merge; then
+	"$PRLDCTL" create -s "$MERGE_SIZE" "$SCRATCH/merge" > /dev/null || exit 1
+	mdev=$("$PRLDCTL" open --direct-io on "$SCRATCH/merge") || exit 1
+	SIZE=$MERGE_SIZE fill "$mdev" || exit 1
+	for ROUND in $(seq "$ROUNDS"); do
+		for j in $MERGE_JOBS; do
+			for pace in $MERGE_PACES; do
+				# All the data in the snapshot, its hot part
+				# rewritten in the top: each merge copies the
+				# rest; the idle and the live job see the same
+				# two-layer chain.
+				g=$("$PRLDCTL" snapshot "$mdev") || exit 1
+				SIZE=$MERGE_HOT fill "$mdev" || exit 1
+				hot=()
+				[[ $j == *write* ]] && hot=(--size="$MERGE_HOT")
+				fio_run merge_idle "$j@$pace" "$mdev" \
+					"${hot[@]}" || rc=1
+				merge_live "$j" "$pace" "$g" "${hot[@]}" || exit 1
+			done
+		done
+	done
+	"$PRLDCTL" close "$mdev" || exit 1
+	rm -rf "$SCRATCH/merge" "$OUT/merge.lines"
+fi
 
 "$PRLDCTL" close "$dev" || exit 1
 if [ -n "${SIDE[loop]:-}" ]; then

@@ -17,6 +17,7 @@
  *   prld_snapshot.c  PRLD_PUSH_TOP: a new top under a frozen queue
  *   prld_revert.c  PRLD_REVERT: a whole new chain under a frozen queue
  *   prld_resize.c  PRLD_RESIZE: the top's header and BAT grow
+ *   prld_merge.c   PRLD_MERGE_COPY/DROP: a snapshot deleted while bound
  *   prld_sysfs.c   /sys/block/prldN/prld/: the chain and flags, as loop's
  */
 #ifndef PRLD_H
@@ -38,8 +39,12 @@
 
 #define PRLD_PART_SHIFT		4	/* 15 partitions per device */
 #define PRLD_QUEUE_DEPTH	128
-/* Each request allocates one cluster at a time: a claim per request. */
-#define PRLD_MAX_CLAIMS		PRLD_QUEUE_DEPTH
+/*
+ * Each request allocates one cluster at a time: a claim per request; an
+ * online merge's copy claims a batch of its own beside them.
+ */
+#define PRLD_MERGE_BATCH	32
+#define PRLD_MAX_CLAIMS		(PRLD_QUEUE_DEPTH + PRLD_MERGE_BATCH)
 
 /*
  * A BAT of 2^28 entries is 1 GiB of memory and maps 256 TiB at 1 MiB
@@ -263,6 +268,10 @@ int prld_resize(struct prld_device *dev, const void __user *arg);
 /* prld_snapshot.c */
 int prld_push_top(struct prld_device *dev, const void __user *arg);
 
+/* prld_merge.c */
+int prld_merge_copy(struct prld_device *dev, void __user *arg);
+int prld_merge_drop(struct prld_device *dev, void __user *arg);
+
 /* prld_attach.c */
 int prld_layer_load(struct prld_layer *layer, unsigned int index,
 		    unsigned int flags);
@@ -285,6 +294,11 @@ int prld_truncate(struct file *file, loff_t len);
 /* prld_chain.c (pure logic: no block layer, KUnit-testable) */
 int prld_chain_check_layers(const struct prld_chain *chain);
 int prld_chain_build(struct prld_chain *chain);
+int prld_chain_owner_build(struct prld_chain *chain);
+void prld_chain_recount(struct prld_chain *chain);
+int prld_layer_covers(const struct prld_layer *now,
+		      const struct prld_layer *was,
+		      const struct prld_layer *gone, u32 *bad);
 void prld_chain_free(struct prld_chain *chain);
 u64 prld_chain_alloc_start(const struct prld_layer *top);
 bool prld_chain_resolve(const struct prld_chain *chain, u32 cluster,
@@ -323,6 +337,12 @@ bool prld_may_aio(struct prld_device *dev, struct request *rq);
 bool prld_try_aio(struct prld_device *dev, struct prld_cmd *cmd);
 
 /* prld_alloc.c */
+int prld_claim(struct prld_device *dev, const struct prld_piece *p,
+	       u64 *off);
+int prld_copy_up(struct prld_device *dev, struct prld_chain *chain,
+		 unsigned int layer, u64 src_off, u64 dst_off);
+int prld_end_claim(struct prld_device *dev, const struct prld_piece *p,
+		   u64 off, int ret);
 int prld_alloc_write(struct prld_device *dev, const struct prld_piece *p,
 		     struct iov_iter *iter);
 int prld_alloc_zeroed(struct prld_device *dev, const struct prld_piece *p,

@@ -32,6 +32,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/fs.h>
+#include <linux/bvec.h>
 #include <linux/falloc.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
@@ -192,8 +193,7 @@ static int prld_claim_locked(struct prld_device *dev,
 }
 
 /* prld_claim_locked(), waiting out other writers' claims of the cluster. */
-static int prld_claim(struct prld_device *dev, const struct prld_piece *p,
-		      u64 *off)
+int prld_claim(struct prld_device *dev, const struct prld_piece *p, u64 *off)
 {
 	int ret;
 
@@ -209,14 +209,39 @@ static int prld_claim(struct prld_device *dev, const struct prld_piece *p,
 }
 
 /*
+ * Write @len bytes of @buf to the top at @pos, as direct I/O on a device
+ * that does its I/O so and when @buf is physically contiguous (kmalloc'd,
+ * as kvmalloc gives a chunk unless memory is fragmented): a buffered
+ * write holds the file's inode lock exclusively (ext4, xfs), so every
+ * copy of a cluster would stall the direct writes into clusters the top
+ * holds, which take it shared; an online merge copies many in a row.
+ */
+static int prld_copy_write(struct prld_device *dev, struct file *dst,
+			   void *buf, size_t len, u64 pos)
+{
+	struct prld_piece p = { .len = len };
+	struct iov_iter iter;
+	struct bio_vec bv;
+
+	if (!(dev->flags & PRLD_CONFIG_DIRECT_IO) || is_vmalloc_addr(buf) ||
+	    len % SECTOR_SIZE)
+		return prld_file_write(dst, buf, len, pos);
+	bv.bv_page = virt_to_page(buf);
+	bv.bv_offset = offset_in_page(buf);
+	bv.bv_len = len;
+	iov_iter_bvec(&iter, ITER_SOURCE, &bv, 1, len);
+	return prld_iter_io(dev, dst, &iter, &p, pos, true);
+}
+
+/*
  * Copy the lower layer's cluster to @dst_off in the top, in chunks of at
  * most PRLD_COPY_CHUNK.  The last chunk stops at the cluster's end: a
  * cluster need not be a multiple of the chunk (1536K and 2560K are valid),
  * and a byte past it belongs to another cluster, or lies past the end of
  * the lower file.
  */
-static int prld_copy_up(struct prld_chain *chain, unsigned int layer,
-			u64 src_off, u64 dst_off)
+int prld_copy_up(struct prld_device *dev, struct prld_chain *chain,
+		 unsigned int layer, u64 src_off, u64 dst_off)
 {
 	struct file *src = chain->layers[layer].file;
 	struct file *dst = chain->layers[chain->nr_layers - 1].file;
@@ -236,7 +261,8 @@ static int prld_copy_up(struct prld_chain *chain, unsigned int layer,
 		len = min_t(u64, left, PRLD_COPY_CHUNK);
 		ret = prld_file_read(src, buf, len, src_off + done);
 		if (!ret)
-			ret = prld_file_write(dst, buf, len, dst_off + done);
+			ret = prld_copy_write(dev, dst, buf, len,
+					      dst_off + done);
 	}
 	kvfree(buf);
 	return ret;
@@ -262,7 +288,7 @@ static int prld_fill_claim(struct prld_device *dev, const struct prld_piece *p,
 
 	below = prld_chain_resolve(chain, p->cluster, &lower, &lower_off);
 	if (below && p->len < chain->cluster_bytes)
-		ret = prld_copy_up(chain, lower, lower_off, off);
+		ret = prld_copy_up(dev, chain, lower, lower_off, off);
 	if (!ret)
 		ret = prld_iter_io(dev, top, iter, p, off + p->in_cluster, true);
 	if (!ret && below)
@@ -272,8 +298,8 @@ static int prld_fill_claim(struct prld_device *dev, const struct prld_piece *p,
 }
 
 /* The claim ends: on success the cluster is the top's from now on. */
-static int prld_end_claim(struct prld_device *dev, const struct prld_piece *p,
-			  u64 off, int ret)
+int prld_end_claim(struct prld_device *dev, const struct prld_piece *p,
+		   u64 off, int ret)
 {
 	if (!ret) {
 		mutex_lock(&dev->alloc_lock);

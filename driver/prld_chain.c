@@ -163,8 +163,13 @@ static u64 prld_chain_count(const struct prld_chain *chain)
 	return n;
 }
 
-/* Fill the owner cache from the lower layers' BATs, base first. */
-int prld_chain_build(struct prld_chain *chain)
+/*
+ * A fresh owner cache from the lower layers' BATs, base first, and the
+ * chain's shape from its layers.  The top's BAT is not read (only its
+ * geometry), so this may run while the top is written: a merge builds
+ * the shorter chain's cache before it freezes the queue.
+ */
+int prld_chain_owner_build(struct prld_chain *chain)
 {
 	const struct prld_geom *g = &chain->layers[chain->nr_layers - 1].geom;
 	unsigned int i;
@@ -181,11 +186,57 @@ int prld_chain_build(struct prld_chain *chain)
 		if (!ret)
 			prld_chain_owner_record(chain, i);
 	}
-	if (ret) {
+	if (ret)
 		prld_chain_free(chain);
-		return ret;
-	}
+	return ret;
+}
+
+/* chain->allocated from the map; the top must not change meanwhile. */
+void prld_chain_recount(struct prld_chain *chain)
+{
 	chain->allocated = prld_chain_count(chain);
+}
+
+/* Fill the owner cache from the lower layers' BATs, base first. */
+int prld_chain_build(struct prld_chain *chain)
+{
+	int ret = prld_chain_owner_build(chain);
+
+	if (!ret)
+		prld_chain_recount(chain);
+	return ret;
+}
+
+/*
+ * May @gone leave a chain in which @now (a new reading of its child, read
+ * as @was before) stands above what lay under @gone?  Only if @now maps
+ * every cluster @was mapped, at the same place (what the device reads
+ * through the child stays where it is), and every cluster @gone maps (an
+ * expanding @gone: a plain one is judged by its file's data, by the
+ * caller).  0, or -EINVAL with the first cluster that fails in *@bad.
+ */
+int prld_layer_covers(const struct prld_layer *now,
+		      const struct prld_layer *was,
+		      const struct prld_layer *gone, u32 *bad)
+{
+	u32 c;
+
+	for (c = prld_layer_next(was, 0); c < was->bat.count;
+	     c = prld_layer_next(was, c + 1)) {
+		if (prld_layer_entry(now, c) != prld_layer_entry(was, c)) {
+			*bad = c;
+			return -EINVAL;
+		}
+	}
+	for (c = prld_layer_next(gone, 0); c < gone->bat.count;
+	     c = prld_layer_next(gone, c + 1)) {
+		if (!prld_layer_entry(now, c)) {
+			*bad = c;
+			return -EINVAL;
+		}
+		if (!(c % 65536))
+			cond_resched();
+	}
 	return 0;
 }
 

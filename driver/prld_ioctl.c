@@ -442,6 +442,10 @@ int prld_ioctl(struct block_device *bdev, PRLD_OPEN_MODE_T mode,
 		return prld_revert(dev, argp);
 	case PRLD_RESIZE:
 		return prld_resize(dev, argp);
+	case PRLD_MERGE_COPY:
+		return prld_merge_copy(dev, argp);
+	case PRLD_MERGE_DROP:
+		return prld_merge_drop(dev, argp);
 	default:
 		return -ENOTTY;
 	}

@@ -141,3 +141,34 @@ int prld_check_resize(const struct prld_resize *req)
 		return -EINVAL;
 	return req->new_sectors ? 0 : -EINVAL;
 }
+
+/*
+ * PRLD_MERGE_COPY (@copy) or PRLD_MERGE_DROP: a range only for a copy,
+ * of 1..PRLD_MERGE_MAX_COUNT clusters; copied is output.
+ */
+int prld_check_merge(const struct prld_merge *req, bool copy)
+{
+	if (req->size != sizeof(*req) || req->flags || req->copied ||
+	    !prld_all_zero(req->reserved, sizeof(req->reserved)))
+		return -EINVAL;
+	if (!copy)
+		return req->first || req->count ? -EINVAL : 0;
+	if (!req->count || req->count > PRLD_MERGE_MAX_COUNT)
+		return -EINVAL;
+	return 0;
+}
+
+/*
+ * The merged layer against the bound chain's shape: it has a child (it
+ * is not the top); a copy goes into the top, so its child must be the
+ * top, and its range must start inside the disk.
+ */
+int prld_check_merge_layer(const struct prld_merge *req, bool copy,
+			   unsigned int nr_layers, u64 clusters)
+{
+	if (nr_layers < 2 || req->layer > nr_layers - 2)
+		return -EINVAL;
+	if (copy && (req->layer != nr_layers - 2 || req->first >= clusters))
+		return -EINVAL;
+	return 0;
+}

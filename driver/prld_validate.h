@@ -28,5 +28,8 @@ int prld_check_map_range(const struct prld_map_request *req,
 int prld_check_push(const struct prld_push_top *req);
 int prld_check_revert(const struct prld_revert *req);
 int prld_check_resize(const struct prld_resize *req);
+int prld_check_merge(const struct prld_merge *req, bool copy);
+int prld_check_merge_layer(const struct prld_merge *req, bool copy,
+			   unsigned int nr_layers, u64 clusters);
 
 #endif /* PRLD_VALIDATE_H */

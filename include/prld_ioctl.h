@@ -21,6 +21,10 @@
  *                    one ending in a new empty delta; only while nobody
  *                    else has the device open (-EBUSY otherwise)
  *   PRLD_RESIZE      grow: the top's header and BAT grow, capacity follows
+ *   PRLD_MERGE_COPY  online snapshot delete, the copy: the top takes the
+ *                    clusters of the layer below it that it lacks
+ *   PRLD_MERGE_DROP  online snapshot delete, the switch: a layer whose
+ *                    child holds all its clusters leaves the chain
  *
  * Every structure starts with its size (the ABI version) and ends with
  * reserved space: the kernel rejects unknown flags and any non-zero
@@ -174,6 +178,41 @@ struct prld_resize {
 	__u64 reserved[4];	/* must be zero */
 };
 
+/*
+ * Online snapshot delete: layer L gives its clusters to its child L + 1
+ * (the child takes every cluster L holds that it lacks, so no state of
+ * the disk changes), then leaves the chain.
+ *
+ * PRLD_MERGE_COPY (L + 1 is the top): every cluster in [first, first +
+ * count) that L holds and the top does not is copied into the top through
+ * the write path's claims, so a concurrent write of the cluster either
+ * waits for the copy or makes the copy skip it; the copy is durable before
+ * the top's BAT entry names it.  out: copied.
+ *
+ * PRLD_MERGE_DROP: L leaves the chain under a frozen queue.  If L + 1 is
+ * the top, the clusters of L it still lacks (discarded meanwhile) are
+ * copied first and the top's BAT is made durable.  Otherwise userspace has
+ * copied L's clusters into L + 1's file; the kernel reads L + 1 again and
+ * refuses (-EINVAL) unless it maps every cluster it mapped before, at the
+ * same place, and every cluster L holds.  first and count must be zero.
+ *
+ * A plain (raw) L holds the clusters its file has data in (SEEK_DATA).
+ * fd is any open descriptor of L's image file: the kernel checks that L
+ * is that file, so a chain changed meanwhile is -EINVAL, not a wrong drop.
+ */
+#define PRLD_MERGE_MAX_COUNT	(1U << 20)	/* clusters per COPY call */
+
+struct prld_merge {
+	__u32 size;		/* sizeof(struct prld_merge) */
+	__u32 flags;		/* none defined: must be zero */
+	__u32 layer;		/* L: 0 (the base) .. nr_layers - 2 */
+	__s32 fd;		/* L's image file */
+	__u64 first;		/* COPY: first cluster looked at */
+	__u64 count;		/* COPY: 1..PRLD_MERGE_MAX_COUNT clusters */
+	__u64 copied;		/* out: clusters copied; in: zero */
+	__u64 reserved[4];	/* must be zero */
+};
+
 #define PRLD_CTL_ADD		_IO(PRLD_IOCTL_MAGIC, 0x00)
 #define PRLD_CTL_REMOVE		_IO(PRLD_IOCTL_MAGIC, 0x01)
 #define PRLD_CTL_GET_FREE	_IO(PRLD_IOCTL_MAGIC, 0x02)
@@ -190,5 +229,7 @@ struct prld_resize {
 				     struct prld_push_top)
 #define PRLD_REVERT		_IOW(PRLD_IOCTL_MAGIC, 0x17, struct prld_revert)
 #define PRLD_RESIZE		_IOW(PRLD_IOCTL_MAGIC, 0x18, struct prld_resize)
+#define PRLD_MERGE_COPY		_IOWR(PRLD_IOCTL_MAGIC, 0x19, struct prld_merge)
+#define PRLD_MERGE_DROP		_IOWR(PRLD_IOCTL_MAGIC, 0x1a, struct prld_merge)
 
 #endif /* PRLD_IOCTL_H */

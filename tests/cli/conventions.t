@@ -14,7 +14,7 @@ MAN=$TOP/userspace/prldctl.8
 COMPL=$TOP/userspace/prldctl.bash-completion
 
 cmds=$("$P" --help | awk '/^commands:/ { on = 1; next } on && NF { print $1 } !NF && on { exit }')
-is "$(echo "$cmds" | wc -l)" 18 "--help lists 18 commands"
+is "$(echo "$cmds" | wc -l)" 20 "--help lists 20 commands"
 man_text=$(MANWIDTH=2000 man -l "$MAN" 2>/dev/null | col -b | tr -s ' \t' '  ')
 for c in $cmds; do
 	run "$P" "$c" --help

@@ -221,15 +221,20 @@ is "$RC:$ERR" "1:prldctl: $r/DiskDescriptor.xml: $TOPG is the current top (the d
 run "$PRLDCTL" delete-snapshot "$r"
 is "$RC" 1 "one argument: exit 1"
 like "$ERR" "expected a snapshot GUID and a disk DIR" "... usage"
-like "$ERR" "usage: prldctl delete-snapshot [--json] GUID DIR" "... synopsis"
+like "$ERR" "usage: prldctl delete-snapshot [--json] [--background] [--pace PERCENT] GUID DIR|/dev/prldN" "... synopsis"
 run "$PRLDCTL" delete-snapshot --bogus "${S[0]}" "$r"
 is "$RC" 1 "bad option: exit 1"
+run "$PRLDCTL" delete-snapshot --pace 0 "${S[0]}" "$r"
+is "$RC" 1 "--pace 0: exit 1"
+like "$ERR" "--pace takes a percentage, 1 to 100" "... saying what it takes"
+run "$PRLDCTL" delete-snapshot --pace 101 "${S[0]}" "$r"
+is "$RC" 1 "--pace 101: exit 1"
 top=$r/$(xp "$r" "//Image[GUID='$TOPG']/File")
 run flock -x "$top" "$PRLDCTL" delete-snapshot "${S[0]}" "$r"
-is "$RC:$ERR" "1:prldctl: $top: disk in use (attached as a device or open by another process); deleting snapshots works offline only: close it first" \
-	"top locked (attached or writer): exact message"
+is "$RC:$ERR" "1:prldctl: $top: disk in use (attached as a device or open by another process); snapshots are deleted offline or through the prld device the disk is attached as: close it first" \
+	"top locked (a writer, not a device): exact message"
 run flock -s "$r/root.hds" "$PRLDCTL" delete-snapshot "${S[0]}" "$r"
-is "$RC:$ERR" "1:prldctl: $r/root.hds: snapshot image in use by another process; deleting snapshots works offline only" \
+is "$RC:$ERR" "1:prldctl: $r/root.hds: snapshot image in use by another process" \
 	"base image held by a reader: exact message"
 run "$PRLDCTL" delete-snapshot --json "$unk" "$r"
 is "$(echo "$OUT" | jq -r .status)" error "--json: a refusal is a status error line"
@@ -332,5 +337,45 @@ for i in 1 2 3 4; do
 	rm -rf "$k"
 done
 echo "# $killed of 4 runs killed, $mid of them with the merge under way"
+
+# --background and wait: the delete runs detached, wait follows it.
+bg=$WORK/bg
+cp -a "$big" "$bg"
+run "$PRLDCTL" wait "$bg"
+is "$RC" 1 "wait with nothing started: exit 1"
+like "$ERR" "no snapshot delete was started in the background" "... says so"
+run "$PRLDCTL" delete-snapshot --background "$B1" "$bg"
+is "$RC" 0 "delete-snapshot --background returns"
+like "$OUT" "prldctl wait $bg" "... saying how to follow it"
+run "$PRLDCTL" wait --json "$bg"
+is "$RC" 0 "wait: exit 0 once it is done"
+is "$(tail -1 <<<"$OUT" | jq -r .status)" ok "wait: the last JSON line says ok"
+is "$(tail -2 <<<"$OUT" | head -1 | jq '.done == .total and .total > 0')" true "wait: the last progress line is done = total"
+same "$bg" big "background delete"
+ok $([ ! -e "$bg/DiskDescriptor.xml.merge.status" ]; echo $?) "wait told the result and removed the status file"
+judge_merged "background delete" "$bg" 1
+run "$PRLDCTL" wait "$bg"
+is "$RC" 1 "wait again: nothing to wait for"
+run "$PRLDCTL" delete-snapshot --background "$unk" "$bg"
+is "$RC" 1 "a background delete that cannot start: exit 1"
+like "$ERR" "no snapshot $unk" "... with the reason"
+rm -rf "$bg"
+cp -a "$big" "$bg"
+exec 8>>"$bg/DiskDescriptor.xml.merge.status"
+flock -x 8
+run "$PRLDCTL" delete-snapshot --background "$B1" "$bg"
+is "$RC" 1 "a second background delete: refused"
+like "$ERR" "runs in the background already" "... saying so"
+exec 8>&-
+rm "$bg/DiskDescriptor.xml.merge.status"
+run env PRLD_TEST_MERGE_CRASH=copy:5 "$PRLDCTL_TEST" delete-snapshot --background "$B1" "$bg"
+is "$RC" 0 "a background delete that will die mid-copy starts"
+run "$PRLDCTL" wait "$bg"
+is "$RC" 1 "wait: exit 1 when it died"
+like "$ERR" "ended without a result" "... and says it ended without a result"
+run "$PRLDCTL" check --repair "$bg"
+is "$RC" 0 "check --repair finishes it"
+same "$bg" big "background delete that died, repaired"
+judge_merged "background delete that died" "$bg" 1
 
 tap_done

@@ -23,7 +23,7 @@ export PRLDCTL=/usr/bin/prldctl
 . "$(dirname "$0")/../cli/tap.sh"
 top=$(cd "$(dirname "$0")/../.." && pwd -P)
 K=$(uname -r)
-V=0.1.0
+V=$(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' "$top/dkms.conf")
 PKGS=(libprld1 prldctl libprld-dev prld-dkms)
 UNIT=/lib/systemd/system/prld-attach.service
 PD17=/work/shared/data/parallels-desktop-17/pd17-bundles.tar.xz

@@ -36,6 +36,10 @@ run nobody "$RAWIOCTL" push "$dev" "$S/u-new.hds"
 like "$ERR" EPERM "nobody: PRLD_PUSH_TOP: EPERM"
 run nobody "$RAWIOCTL" map "$dev"
 like "$ERR" EPERM "nobody: PRLD_GET_MAP: EPERM"
+for op in copy drop; do
+	run nobody "$RAWIOCTL" merge "$dev" $op 0 /dev/null
+	like "$ERR" EPERM "nobody: PRLD_MERGE_${op^^}: EPERM"
+done
 # As with loop's status ioctls, whoever may open the node may read its
 # status and layer paths, and flush (which only makes data durable).
 run nobody "$RAWIOCTL" status "$dev"

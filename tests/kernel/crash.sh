@@ -3,8 +3,9 @@
 # with tests/kernel/crash-workload.sh and crash-check.sh): CUTS cuts spread
 # over the given kernels (default: every test kernel), the first cut on
 # each kernel a selftest of the checker.  PRLD_CRASH_SEED fixes the seeds.
-# PRLD_CRASH_KIND=snapshot or merge cuts a snapshot or merge loop instead
-# (crash-KIND-workload.sh, crash-KIND-check.sh).
+# PRLD_CRASH_KIND=snapshot, merge or online-merge cuts a loop of
+# snapshots of a device, of offline merges, or of snapshots deleted on a
+# device under writes instead (crash-KIND-workload.sh, crash-KIND-check.sh).
 set -euo pipefail
 cuts=${1:?usage: crash.sh CUTS [KREL...]}
 shift

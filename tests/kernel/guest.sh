@@ -6,7 +6,8 @@ set -u
 cd "$(dirname "$0")/../.."
 : "${PRLD_KO:?}" "${PRLD_VM_SCRATCH:?}"
 fs=${PRLD_BACKING_FS:-ext4}
-export PRLDCTL=$PWD/userspace/prldctl RAWATTACH=$PWD/build/rawattach \
+export PRLDCTL=$PWD/userspace/prldctl \
+	PRLDCTL_TEST=$PWD/build/prldctl-test RAWATTACH=$PWD/build/rawattach \
 	CORPUS_GEN=$PWD/build/gen_corpus MUTANTS=$PWD/build/mutants \
 	MUTANT_RUN=$PWD/build/mutant_run RAWIOCTL=$PWD/build/rawioctl \
 	SCRATCH=/mnt/scratch

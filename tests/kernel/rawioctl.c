@@ -7,6 +7,10 @@
  *   rawioctl detach DEV [deferred] | status DEV | layer DEV N | flush DEV
  *   rawioctl map DEV
  *   rawioctl push DEV FILE			PRLD_PUSH_TOP of FILE
+ *   rawioctl merge DEV copy|drop LAYER FILE [FIELD=N]...
+ *	PRLD_MERGE_COPY or _DROP of LAYER, FILE its file (opened read-only),
+ *	FIELD one of first, count, size, flags, copied, reserved (the last
+ *	reserved word); prints copied
  *   rawioctl configure DEV KIND [FILE]	PRLD_CONFIGURE of one layer
  *	whose descriptor is of KIND: file (FILE read-write), wronly (FILE
  *	opened write-only), opath (O_PATH), pipe, socket, null (/dev/null),
@@ -18,6 +22,7 @@
  * stderr and exit status 1.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,6 +98,43 @@ static int configure(int dev, const char *kind, const char *file)
 	return done("configure", ioctl(dev, PRLD_CONFIGURE, &cfg));
 }
 
+/* rawioctl merge DEV copy|drop LAYER FILE [FIELD=N]... */
+static int merge(int dev, int argc, char **argv)
+{
+	struct prld_merge req = { .size = sizeof(req) };
+	bool copy = !strcmp(argv[3], "copy");
+	unsigned long long v;
+	char field[16];
+	int i;
+
+	req.layer = (__u32)atoi(argv[4]);
+	req.fd = open(argv[5], O_RDONLY);
+	if (req.fd < 0)
+		return fail(argv[5]);
+	for (i = 6; i < argc; i++) {
+		if (sscanf(argv[i], "%15[a-z]=%lli", field, (long long *)&v) != 2)
+			return 2;
+		if (!strcmp(field, "first"))
+			req.first = v;
+		else if (!strcmp(field, "count"))
+			req.count = v;
+		else if (!strcmp(field, "size"))
+			req.size = (__u32)v;
+		else if (!strcmp(field, "flags"))
+			req.flags = (__u32)v;
+		else if (!strcmp(field, "copied"))
+			req.copied = v;
+		else if (!strcmp(field, "reserved"))
+			req.reserved[3] = v;
+		else
+			return 2;
+	}
+	if (ioctl(dev, copy ? PRLD_MERGE_COPY : PRLD_MERGE_DROP, &req))
+		return fail(copy ? "merge-copy" : "merge-drop");
+	printf("%llu\n", (unsigned long long)req.copied);
+	return 0;
+}
+
 static int dev_op(const char *op, int argc, char **argv)
 {
 	int ro = !strcmp(op, "status") || !strcmp(op, "layer") ||
@@ -140,6 +182,8 @@ static int dev_op(const char *op, int argc, char **argv)
 	}
 	if (!strcmp(op, "configure") && argc > 3)
 		return configure(dev, argv[3], argc > 4 ? argv[4] : NULL);
+	if (!strcmp(op, "merge") && argc > 5)
+		return merge(dev, argc, argv);
 	return 2;
 }
 

@@ -4,12 +4,13 @@
  * layers against a reference model for many depths and sizes,
  * resolution, allocation bookkeeping (where the next cluster goes; commit
  * and the uncommit that rolls it back, with every counter), a snapshot
- * extending the cache, the memory of a sparse map, and the layer
- * consistency check.
+ * extending the cache, the memory of a sparse map, the layer
+ * consistency check, and a layer dropped by an online merge.
  */
 #include <kunit/test.h>
 
 #include "kunit_util.h"
+#include "prld_validate.h"
 
 struct shape {
 	unsigned int layers;
@@ -392,7 +393,129 @@ static void prld_chain_sparse_memory(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, chain->owner.count, 0U);
 }
 
+/*
+ * The shorter chain an online merge leaves (prld_merge.c): layer @gone's
+ * child takes the clusters @gone holds and it lacks, at new slots.
+ * @copied marks them.  Layers keep their geometry.
+ */
+static struct prld_chain *kt_dropped(struct kunit *test,
+				     const struct prld_chain *old,
+				     const struct shape *s, unsigned int gone,
+				     bool *copied)
+{
+	struct prld_chain *neu = kt_chain_cs(test, s->layers - 1, s->clusters,
+					     s->fmt, s->cs);
+	const struct prld_layer *g = &old->layers[gone];
+	unsigned int j;
+	u64 slot = 0;
+	u32 c, e;
+
+	for (j = 0; j < neu->nr_layers; j++) {
+		const struct prld_layer *src = &old->layers[j < gone ? j : j + 1];
+
+		for (c = 0; c < s->clusters; c++) {
+			e = prld_layer_entry(src, c);
+			if (e)
+				kt_set(test, neu, j, c, e);
+			if (e && j == gone)
+				slot++;
+		}
+	}
+	for (c = 0; c < s->clusters; c++) {
+		copied[c] = prld_layer_entry(g, c) &&
+			    !prld_layer_entry(&neu->layers[gone], c);
+		if (copied[c])
+			kt_map(test, neu, gone, c, slot++);
+	}
+	return neu;
+}
+
+/*
+ * Drop a layer: prld_layer_covers() takes the child's new reading, and
+ * refuses one that lacks a cluster of the layer or moved one of its own;
+ * the owner cache built for the shorter chain resolves every cluster to
+ * the same data (the same layer file and place, or the child's copy).
+ */
+static void prld_chain_drop_layer(struct kunit *test)
+{
+	const struct shape *s = test->param_value;
+	unsigned int k, gone, lo, ln, want;
+	struct prld_chain *old, *neu;
+	u64 oo, on;
+	bool ro, rn, *copied;
+	u32 c, bad, e;
+
+	if (s->layers < 2) {
+		/* Nothing to drop: the driver refuses before any of this. */
+		struct prld_merge req = { .size = sizeof(req) };
+
+		KUNIT_EXPECT_EQ(test, prld_check_merge_layer(&req, false, 1,
+							     s->clusters),
+				-EINVAL);
+		return;
+	}
+	copied = kunit_kcalloc(test, s->clusters, sizeof(*copied), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, copied);
+	/* The base, one in the middle, the top's parent. */
+	for (k = 0; k < 3; k++) {
+		gone = k == 0 ? 0 : k == 1 ? (s->layers - 2) / 2 : s->layers - 2;
+		old = kt_pattern_chain(test, s);
+		neu = kt_dropped(test, old, s, gone, copied);
+		KUNIT_EXPECT_EQ(test, prld_layer_covers(&neu->layers[gone],
+							&old->layers[gone + 1],
+							&old->layers[gone], &bad),
+				0);
+		KUNIT_ASSERT_EQ(test, prld_chain_build(old), 0);
+		KUNIT_ASSERT_EQ(test, prld_chain_owner_build(neu), 0);
+		prld_chain_recount(neu);
+		for (c = 0; c < s->clusters; c++) {
+			ro = prld_chain_resolve(old, c, &lo, &oo);
+			rn = prld_chain_resolve(neu, c, &ln, &on);
+			KUNIT_EXPECT_EQ_MSG(test, ro, rn, "drop %u, cluster %u",
+					    gone, c);
+			if (!ro || !rn)
+				continue;
+			want = lo <= gone ? (lo == gone ? gone : lo) : lo - 1;
+			KUNIT_EXPECT_EQ_MSG(test, ln, want, "drop %u, cluster %u",
+					    gone, c);
+			/* Read through the layer: the child's copy now. */
+			if (lo == gone)
+				KUNIT_EXPECT_TRUE(test, copied[c]);
+			else
+				KUNIT_EXPECT_EQ(test, on, oo);
+		}
+		KUNIT_EXPECT_EQ(test, neu->allocated, old->allocated);
+		for (c = 0; c < s->clusters && !copied[c]; c++)
+			;
+		if (c == s->clusters)
+			continue;
+		/* A child that lacks a cluster of the layer: refused. */
+		e = prld_layer_entry(&neu->layers[gone], c);
+		kt_set(test, neu, gone, c, 0);
+		KUNIT_EXPECT_EQ(test, prld_layer_covers(&neu->layers[gone],
+							&old->layers[gone + 1],
+							&old->layers[gone], &bad),
+				-EINVAL);
+		KUNIT_EXPECT_EQ(test, bad, c);
+		kt_set(test, neu, gone, c, e);
+		/* One whose own cluster moved: refused too. */
+		for (c = 0; c < s->clusters &&
+		     !prld_layer_entry(&old->layers[gone + 1], c); c++)
+			;
+		if (c == s->clusters)
+			continue;
+		e = prld_layer_entry(&neu->layers[gone], c);
+		kt_set(test, neu, gone, c, e + 1);
+		KUNIT_EXPECT_EQ(test, prld_layer_covers(&neu->layers[gone],
+							&old->layers[gone + 1],
+							&old->layers[gone], &bad),
+				-EINVAL);
+		KUNIT_EXPECT_EQ(test, bad, c);
+	}
+}
+
 static struct kunit_case prld_chain_cases[] = {
+	KUNIT_CASE_PARAM(prld_chain_drop_layer, shape_gen_params),
 	KUNIT_CASE_PARAM(prld_chain_owner_cache, shape_gen_params),
 	KUNIT_CASE(prld_chain_resolve_cleared_entry),
 	KUNIT_CASE_PARAM(prld_chain_alloc_start_case, alloc_gen_params),

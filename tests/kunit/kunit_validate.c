@@ -376,6 +376,96 @@ static void prld_check_resize_case(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, prld_check_resize(&req), c->want);
 }
 
+/* --- struct prld_merge (PRLD_MERGE_COPY; DROP below) --- */
+MUT(prld_merge, mg_none, layer, 3)
+MUT(prld_merge, mg_fd_neg, fd, -1)
+MUT(prld_merge, mg_size, size, sizeof(struct prld_merge) - 8)
+MUT(prld_merge, mg_flags, flags, 1)
+MUT(prld_merge, mg_copied, copied, 1)
+MUT(prld_merge, mg_res0, reserved[0], 1)
+MUT(prld_merge, mg_res3, reserved[3], 1ULL << 63)
+MUT(prld_merge, mg_count0, count, 0)
+MUT(prld_merge, mg_count_max, count, PRLD_MERGE_MAX_COUNT)
+MUT(prld_merge, mg_count_over, count, PRLD_MERGE_MAX_COUNT + 1)
+MUT(prld_merge, mg_first_huge, first, U64_MAX)
+
+static const struct arg_case mg_cases[] = {
+	{ "valid", mg_none, 0 },
+	{ "a negative fd (the ioctl's fget says)", mg_fd_neg, 0 },
+	{ "size", mg_size, -EINVAL },
+	{ "flags", mg_flags, -EINVAL },
+	{ "copied set on input", mg_copied, -EINVAL },
+	{ "reserved[0]", mg_res0, -EINVAL },
+	{ "reserved[3]", mg_res3, -EINVAL },
+	{ "no clusters", mg_count0, -EINVAL },
+	{ "the most clusters", mg_count_max, 0 },
+	{ "one cluster too many", mg_count_over, -EINVAL },
+	{ "a first cluster past anything (the range check says)",
+	  mg_first_huge, 0 },
+};
+
+KUNIT_ARRAY_PARAM(mg, mg_cases, arg_case_desc);
+
+static void prld_check_merge_copy_case(struct kunit *test)
+{
+	const struct arg_case *c = test->param_value;
+	struct prld_merge req = { .size = sizeof(req), .count = 1 };
+
+	c->mutate(&req);
+	KUNIT_EXPECT_EQ(test, prld_check_merge(&req, true), c->want);
+}
+
+/* DROP: the same rules, and no range at all. */
+static void prld_check_merge_drop_case(struct kunit *test)
+{
+	struct prld_merge req = { .size = sizeof(req), .layer = 1 };
+
+	KUNIT_EXPECT_EQ(test, prld_check_merge(&req, false), 0);
+	req.count = 1;
+	KUNIT_EXPECT_EQ(test, prld_check_merge(&req, false), -EINVAL);
+	req.count = 0;
+	req.first = 1;
+	KUNIT_EXPECT_EQ(test, prld_check_merge(&req, false), -EINVAL);
+	req.first = 0;
+	req.copied = 1;
+	KUNIT_EXPECT_EQ(test, prld_check_merge(&req, false), -EINVAL);
+	req.copied = 0;
+	req.flags = 2;
+	KUNIT_EXPECT_EQ(test, prld_check_merge(&req, false), -EINVAL);
+}
+
+/* The merged layer against the chain: it has a child; a copy's is the top. */
+static void prld_check_merge_layer_case(struct kunit *test)
+{
+	struct prld_merge req = { .size = sizeof(req), .count = 1 };
+
+	/* 3 layers, 100 clusters: 0 and 1 may be dropped, only 1 copied. */
+	req.layer = 1;
+	KUNIT_EXPECT_EQ(test, prld_check_merge_layer(&req, true, 3, 100), 0);
+	KUNIT_EXPECT_EQ(test, prld_check_merge_layer(&req, false, 3, 100), 0);
+	req.layer = 0;
+	KUNIT_EXPECT_EQ(test, prld_check_merge_layer(&req, true, 3, 100),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, prld_check_merge_layer(&req, false, 3, 100), 0);
+	req.layer = 2;
+	KUNIT_EXPECT_EQ(test, prld_check_merge_layer(&req, false, 3, 100),
+			-EINVAL);
+	req.layer = U32_MAX;
+	KUNIT_EXPECT_EQ(test, prld_check_merge_layer(&req, false, 3, 100),
+			-EINVAL);
+	req.layer = 0;
+	KUNIT_EXPECT_EQ(test, prld_check_merge_layer(&req, false, 1, 100),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, prld_check_merge_layer(&req, false, 0, 100),
+			-EINVAL);
+	req.layer = 1;
+	req.first = 99;
+	KUNIT_EXPECT_EQ(test, prld_check_merge_layer(&req, true, 3, 100), 0);
+	req.first = 100;
+	KUNIT_EXPECT_EQ(test, prld_check_merge_layer(&req, true, 3, 100),
+			-EINVAL);
+}
+
 /* The counts of part_layers, once read from userspace. */
 static void prld_check_part_layers_case(struct kunit *test)
 {
@@ -398,6 +488,9 @@ static struct kunit_case prld_validate_cases[] = {
 	KUNIT_CASE_PARAM(prld_check_revert_case, rv_gen_params),
 	KUNIT_CASE_PARAM(prld_check_resize_case, rs_gen_params),
 	KUNIT_CASE(prld_check_part_layers_case),
+	KUNIT_CASE_PARAM(prld_check_merge_copy_case, mg_gen_params),
+	KUNIT_CASE(prld_check_merge_drop_case),
+	KUNIT_CASE(prld_check_merge_layer_case),
 	{}
 };
 

@@ -30,15 +30,20 @@ sed 's/^/#   /' "$WORK/d2"
 diff "$WORK/declared" "$WORK/archived" > "$WORK/d3"
 ok $? "libprld.a's global symbols are exactly them"
 sed 's/^/#   /' "$WORK/d3"
-n=$(nm -D --defined-only "$so" | awk '$2 == "T"' | grep -vc '@@PRLD_1$')
-is "$n" 0 "every export carries the version PRLD_1"
+n=$(nm -D --defined-only "$so" | awk '$2 == "T"' | grep -vEc '@@PRLD_1(\.1)?$')
+is "$n" 0 "every export carries a version node, PRLD_1 or PRLD_1.1"
+like "$(nm -D --defined-only "$so" | grep ' prld_compact@')" "@@PRLD_1.1" \
+	"a function added after 0.1.0 is in the new node PRLD_1.1"
 like "$(readelf -d "$so")" "Library soname: [libprld.so.1]" "soname libprld.so.1"
 like "$(readelf -d "$so" | grep NEEDED | tr '\n' ' ')" "libxml2" \
 	"it names its own dependencies (libxml2)"
 
 for f in "$so" "$BUILD/libprld.a" "$BUILD/prldctl-shared"; do
-	n=$(grep -c PRLD_TEST_MERGE_CRASH "$f")
-	is "$n" 0 "$(basename "$f") has no test hook"
+	for hook in PRLD_TEST_MERGE_CRASH PRLD_TEST_MERGE_UP \
+		PRLD_TEST_COMPACT_CRASH; do
+		n=$(grep -c "$hook" "$f")
+		is "$n" 0 "$(basename "$f") has no test hook $hook"
+	done
 done
 n=$(grep -c PRLD_TEST_MERGE_CRASH "$BUILD/prldctl-test")
 ok $([ "$n" -gt 0 ]; echo $?) "the test build has it (the check above can see it)"

@@ -187,26 +187,6 @@ static unsigned int count_files(const char *dir)
 	return n;
 }
 
-/* prld_check: exit status 0 and no finding but notes. */
-static void check_clean(const char *dir, const char *what)
-{
-	struct prld_report rep;
-	struct prld_err err = { 0 };
-	unsigned int i, findings = 0;
-	int ret = prld_check(dir, false, &rep, &err);
-
-	for (i = 0; !ret && i < rep.count; i++) {
-		if (rep.items[i].severity == PRLD_SEV_NOTE)
-			continue;
-		printf("# %s: %s\n", rep.items[i].file, rep.items[i].msg);
-		findings++;
-	}
-	ok(!ret && prld_report_exit_status(&rep) == 0 && findings == 0,
-	   "%s: prld_check clean", what);
-	if (!ret)
-		prld_report_free(&rep);
-}
-
 static int snap(const char *dir, char guid[PRLD_GUID_LEN + 1])
 {
 	struct prld_err err = { 0 };
@@ -379,7 +359,7 @@ static void test_tree_and_refusals(void)
 	ok(fd >= 0 && flock(fd, LOCK_EX) == 0, "lock the top like a device");
 	ret = del(dir, leaf, &err);
 	is_int(ret, -EBUSY, "top locked: -EBUSY");
-	like(err.msg, "works offline only", "... says offline only");
+	like(err.msg, "through the prld device", "... says offline or through a device");
 	close(fd);
 	w = open_disk(dir, RW, 0);
 	is_int(del(dir, g[0], &err), -EBUSY, "open by a writer: -EBUSY");
@@ -516,6 +496,9 @@ static void test_job(void)
 	}
 	ret = prld_merge_start(dir, g[1], &job, &err);
 	is_int(ret, 0, "merge_start (%s)", err.msg);
+	is_int(prld_job_set_pace(job, 0), -EINVAL, "pace 0: -EINVAL");
+	is_int(prld_job_set_pace(job, 101), -EINVAL, "pace 101: -EINVAL");
+	is_int(prld_job_set_pace(job, 60), 0, "pace 60%%: taken");
 	ret = job ? prld_job_wait(job, record, &seen, &err) : -1;
 	is_int(ret, 0, "job_wait: 0 (%s)", err.msg);
 	ok(seen.calls >= 1, "progress reported (%u calls)", seen.calls);
@@ -625,37 +608,56 @@ static const char *const merge_steps[] = {
 	"unlinked", "closed",
 };
 
+/* A merge up (as on an attached device) has no in-use step on the snapshot. */
+static const char *const up_steps[] = {
+	"journal", "copy:1", "copy:4", "copied", "switched", "unlinked",
+};
+
 /*
- * Chain S1 -> S2 -> top; delete @victim (0: S1 into S2; 1: S2 into the
- * top), crash at every step, recover each of the three ways.
+ * Chain S1 -> S2 -> top; delete @victim (0: S1 with S2; 1: S2 with the
+ * top), down or @up, crash at every step, recover each of the three
+ * ways.  Until the switch a merge down leaves the victim's own state
+ * mid-change; a merge up leaves every state as it was.
  */
-static void test_crash_merge(unsigned int victim)
+static void test_crash_merge(unsigned int victim, bool up)
 {
+	const char *const *steps = up ? up_steps : merge_steps;
+	unsigned int nsteps = up ? sizeof(up_steps) / sizeof(up_steps[0]) :
+			      sizeof(merge_steps) / sizeof(merge_steps[0]);
+	const char *how = up ? " up" : "";
 	char g[2][PRLD_GUID_LEN + 1], msg[1100], what[96];
-	struct prld_err err;
 	struct states s, after;
 	unsigned int k, way;
 	int st, ret;
 
-	for (k = 0; k < sizeof(merge_steps) / sizeof(merge_steps[0]); k++) {
-		char *dir = tpath("crash-%u-%u", victim, k);
-		bool switched = k >= 5;
+	for (k = 0; k < nsteps; k++) {
+		char dir[512], journal[600];
+		bool switched = !strcmp(steps[k], "switched") ||
+				!strcmp(steps[k], "unlinked") ||
+				!strcmp(steps[k], "closed");
 
+		snprintf(dir, sizeof(dir), "%s",
+			 tpath("crash-%u-%u%s", victim, k, up ? "-up" : ""));
+		snprintf(journal, sizeof(journal), "%s/DiskDescriptor.xml.merge",
+			 dir);
 		way = k % 3;
-		build_chain(dir, 0, 2, 500 + k, &s, g);
+		build_chain(dir, 0, 2, (up ? 700 : 500) + k, &s, g);
 		states_copy(&after, &s);
 		states_drop(&after, g[victim]);
-		snprintf(what, sizeof(what), "crash at %s merging S%u",
-			 merge_steps[k], victim + 1);
-		st = crash_at(dir, g[victim], merge_steps[k], 0);
+		snprintf(what, sizeof(what), "crash at %s merging S%u%s",
+			 steps[k], victim + 1, how);
+		if (up)
+			setenv("PRLD_TEST_MERGE_UP", "1", 1);
+		st = crash_at(dir, g[victim], steps[k], 0);
+		unsetenv("PRLD_TEST_MERGE_UP");
 		is_int(st, CRASH_EXIT, "%s: the child died there", what);
-		ok(access(tpath("crash-%u-%u/DiskDescriptor.xml.merge",
-				victim, k), F_OK) == 0,
+		ok(access(journal, F_OK) == 0,
 		   "%s: journal on disk", what);
 		ok(pending_reported(dir),
 		   "%s: check reports the unfinished merge (exit 2)", what);
-		/* Every state but the victim's reads as before meanwhile. */
-		states_match(dir, switched ? &after : &s, g[victim], what);
+		/* Every state reads as before meanwhile (down: not the victim's). */
+		states_match(dir, switched ? &after : &s,
+			     up ? NULL : g[victim], what);
 		ret = recover(dir, way, way == 2 ? g[victim] : NULL, msg,
 			      sizeof(msg));
 		if (way == 0) {
@@ -670,9 +672,7 @@ static void test_crash_merge(unsigned int victim)
 			       "%s: deleting it again finishes it, then finds it gone",
 			       what);
 		}
-		(void)err;
-		ok(access(tpath("crash-%u-%u/DiskDescriptor.xml.merge",
-				victim, k), F_OK) < 0,
+		ok(access(journal, F_OK) < 0,
 		   "%s: journal gone", what);
 		states_match(dir, &after, NULL, what);
 		desc_names(dir, &after, what);
@@ -973,6 +973,146 @@ static void test_bad_journal(void)
 	states_free(&s);
 }
 
+/* ---- merging up (as on an attached device), offline ------------------ */
+
+/* The <File> of @guid in @dir's descriptor ("" if none), malloc'd. */
+static char *file_of(const char *dir, const char *guid)
+{
+	struct prld_desc *d = load_desc(dir);
+	int i = d ? desc_find_image(d, guid) : -1;
+	char *f = strdup(i >= 0 ? d->images[i].file : "");
+
+	desc_free(d);
+	return f;
+}
+
+/*
+ * Every position of a V1 and a V2 chain merged up: the child keeps its
+ * GUID and its file, the snapshot's file goes, every other state reads
+ * the same; the progress total is the clusters the snapshot holds.
+ */
+static void test_up_chain(int fmt)
+{
+	char g[3][PRLD_GUID_LEN + 1], *dir = tpath("up-v%d", fmt);
+	const char *tag = fmt == PRLD_FMT_V1 ? "up v1" : "up v2";
+	const unsigned int order[3] = { 1, 0, 2 };
+	struct prld_err err = { 0 };
+	char what[64], *sfile, *cfile, *cfile2;
+	struct seen seen = { .monotonic = true };
+	struct prld_job *job = NULL;
+	struct states s;
+	unsigned int k;
+
+	setenv("PRLD_TEST_MERGE_UP", "1", 1);
+	build_chain(dir, fmt, 3, 3100 + fmt, &s, g);
+	for (k = 0; k < 3; k++) {
+		const char *child = order[k] == 2 ? PRLD_TOP_GUID :
+				    g[order[k] + 1];
+
+		snprintf(what, sizeof(what), "%s: S%u up", tag, order[k] + 1);
+		sfile = file_of(dir, g[order[k]]);
+		cfile = file_of(dir, child);
+		seen = (struct seen){ .monotonic = true };
+		is_int(prld_merge_start(dir, g[order[k]], &job, &err), 0,
+		       "%s: started (%s)", what, err.msg);
+		is_int(job ? prld_job_wait(job, record, &seen, &err) : -1, 0,
+		       "%s: done (%s)", what, err.msg);
+		prld_job_free(job);
+		ok(seen.monotonic && seen.last_done == seen.total &&
+		   seen.total > 0, "%s: progress up to %llu clusters", what,
+		   (unsigned long long)seen.total);
+		states_drop(&s, g[order[k]]);
+		states_match(dir, &s, NULL, what);
+		desc_names(dir, &s, what);
+		cfile2 = file_of(dir, child);
+		ok(!strcmp(cfile2, cfile), "%s: the child keeps its file %s",
+		   what, cfile);
+		ok(access(tpath("up-v%d/%s", fmt, sfile), F_OK) < 0,
+		   "%s: the snapshot's file is gone", what);
+		check_clean(dir, what);
+		free(sfile);
+		free(cfile);
+		free(cfile2);
+	}
+	/* The base went up into an old delta: new names do not grow. */
+	{
+		char n[PRLD_GUID_LEN + 1], want[80];
+
+		snap(dir, n);
+		sfile = file_of(dir, PRLD_TOP_GUID);
+		snprintf(want, sizeof(want), "root.hds.%s", n);
+		ok(!strcmp(sfile, want), "%s: a new delta is named %s (%s)",
+		   tag, want, sfile);
+		free(sfile);
+	}
+	unsetenv("PRLD_TEST_MERGE_UP");
+	states_free(&s);
+}
+
+/* A plain (raw) base merged up into its child: the child becomes the base. */
+static void test_up_plain(void)
+{
+	char g[PRLD_GUID_LEN + 1], *dir = tpath("up-plain");
+	struct prld_err err = { 0 };
+	uint8_t *ref = calloc(1, DISK_BYTES);
+	struct prld_desc *d;
+	char *desc, *t, *out;
+	uint64_t len;
+	int fd;
+
+	if (!ref || create_disk_dir(dir, DISK_SECTORS, CL_SECTORS, false))
+		bail_out("create");
+	fill_random(ref, DISK_BYTES);
+	/* Half the raw base a hole: nothing to take there. */
+	memset(ref + DISK_BYTES / 2, 0, DISK_BYTES / 2);
+	fd = open(tpath("up-plain/root.hds"), O_WRONLY | O_TRUNC);
+	if (fd < 0 || prld_pwrite_full(fd, ref, DISK_BYTES / 2, 0) ||
+	    ftruncate(fd, DISK_BYTES))
+		bail_out("plain");
+	close(fd);
+	desc = slurp(tpath("up-plain/DiskDescriptor.xml"), &len);
+	t = desc ? strstr(desc, "<Type>Compressed</Type>") : NULL;
+	if (!t || asprintf(&out, "%.*s<Type>Plain</Type>%s", (int)(t - desc),
+			   desc, t + strlen("<Type>Compressed</Type>")) < 0)
+		bail_out("desc");
+	fd = open(tpath("up-plain/DiskDescriptor.xml"), O_WRONLY | O_TRUNC);
+	if (fd < 0 || prld_pwrite_full(fd, out, strlen(out), 0))
+		bail_out("desc");
+	close(fd);
+	free(out);
+	free(desc);
+	snap(dir, g);
+	scribble(dir, ref, 10);
+	setenv("PRLD_TEST_MERGE_UP", "1", 1);
+	is_int(del(dir, g, &err), 0, "plain base up: merged (%s)", err.msg);
+	unsetenv("PRLD_TEST_MERGE_UP");
+	ok(disk_equals(dir, ref, DISK_BYTES), "plain base up: reads as before");
+	ok(access(tpath("up-plain/root.hds"), F_OK) < 0,
+	   "plain base up: the raw file is gone");
+	d = load_desc(dir);
+	ok(d && d->nimages == 1 && d->images[0].kind == PRLD_LAYER_EXPANDING &&
+	   !strcmp(d->shots[0].parent, PRLD_ZERO_GUID),
+	   "plain base up: the delta is the base now");
+	desc_free(d);
+	{
+		struct prld_image *img = NULL;
+		char *f = file_of(dir, PRLD_TOP_GUID);
+		char *p = tpath("up-plain/%s", f);
+		uint64_t n = 0;
+
+		if (image_open(p, PRLD_LAYER_EXPANDING, false, DISK_SECTORS,
+			       CL_SECTORS, &img, &err) == 0)
+			n = img->allocated;
+		ok(n && n <= DISK_BYTES / CL_BYTES / 2 + 10,
+		   "plain base up: the hole was not copied (%llu clusters)",
+		   (unsigned long long)n);
+		image_close(img, NULL);
+		free(f);
+	}
+	check_clean(dir, "plain base up");
+	free(ref);
+}
+
 int main(void)
 {
 	tmpdir_make("merge");
@@ -981,8 +1121,8 @@ int main(void)
 	test_tree_and_refusals();
 	test_three_children();
 	test_job();
-	test_crash_merge(0);
-	test_crash_merge(1);
+	test_crash_merge(0, false);
+	test_crash_merge(1, false);
 	test_double_crash();
 	test_torn_tail();
 	test_crash_then_snapshot_ops();
@@ -990,6 +1130,11 @@ int main(void)
 	test_empty_and_plain();
 	test_resized();
 	test_bad_journal();
+	test_up_chain(PRLD_FMT_V2);
+	test_up_chain(PRLD_FMT_V1);
+	test_crash_merge(0, true);
+	test_crash_merge(1, true);
+	test_up_plain();
 	ok(tmpdir_remove() == 0, "scratch directory removed");
 	return tap_done();
 }

@@ -282,4 +282,24 @@ static inline void random_writes(struct prld_disk *d, uint8_t *ref,
 	free(buf);
 }
 
+/* prld_check: exit status 0 and no finding but notes. */
+static inline void check_clean(const char *dir, const char *what)
+{
+	struct prld_report rep;
+	struct prld_err err = { 0 };
+	unsigned int i, findings = 0;
+	int ret = prld_check(dir, false, &rep, &err);
+
+	for (i = 0; !ret && i < rep.count; i++) {
+		if (rep.items[i].severity == PRLD_SEV_NOTE)
+			continue;
+		printf("# %s: %s\n", rep.items[i].file, rep.items[i].msg);
+		findings++;
+	}
+	ok(!ret && prld_report_exit_status(&rep) == 0 && findings == 0,
+	   "%s: prld_check clean", what);
+	if (!ret)
+		prld_report_free(&rep);
+}
+
 #endif /* PRLD_TESTUTIL_H */

@@ -84,7 +84,7 @@ for ((i = 0; i < cuts; i++)); do
 	name="cut $((i + 1)) (seed $s): killed ${t}s after ARMED$([ $selftest = 1 ] && echo ', selftest')"
 	if [ $rc1 -eq 3 ] && [ "$rc2" = 0 ]; then
 		echo "ok $((i + 1)) - $name: check passed"
-		grep -E '^#   check-(dev|files):' "$dir/boot2.log" | sed 's/^#   /#   /'
+		grep -E '^#   (check-(dev|files)|cut-at):' "$dir/boot2.log" | sed 's/^#   /#   /'
 		[ -n "$keep" ] || rm -rf "$dir"
 	else
 		failed=$((failed + 1))

@@ -1047,8 +1047,11 @@ static int check_merge(struct checker *c, const char *desc_path)
 	int ret;
 
 	if (!c->repair) {
-		if (merge_pending(desc_path, what, sizeof(what)) > 0)
+		ret = merge_pending(desc_path, what, sizeof(what));
+		if (ret == 1)
 			add(c, PRLD_SEV_CORRUPT, 1, desc_path, "%s", what);
+		else if (ret == 2)	/* every state reads right meanwhile */
+			add(c, PRLD_SEV_NOTE, 0, desc_path, "%s", what);
 		return 0;
 	}
 	ret = merge_recover(desc_path, what, sizeof(what), &e);

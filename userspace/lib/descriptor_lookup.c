@@ -166,6 +166,22 @@ int desc_lock_top(const char *top_path, const char *busy,
 	return ret;
 }
 
+int desc_lock_dir(const char *dir, struct prld_err *err)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return prld_sys_err(err, -errno, dir, "cannot open");
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+		return fd;
+	close(fd);
+	if (errno != EWOULDBLOCK)
+		return prld_sys_err(err, -errno, dir, "cannot lock");
+	return prld_set_err(err, -EBUSY,
+			    "%s: another snapshot operation is running; try again",
+			    dir);
+}
+
 int desc_find_named_shot(const struct prld_desc *d, const char *guid,
 			 struct prld_err *err)
 {

@@ -263,11 +263,14 @@ static struct prld_image *image_new(const char *path,
 	return img;
 }
 
-/* Shared by both opens: @full reads the BAT and locks, else header only. */
+/*
+ * Shared by the opens: @full reads the BAT, else the header only; @lock
+ * takes the lock that matches the access mode.
+ */
 static int open_image(const char *path, enum prld_layer_kind kind,
-		      bool writable, bool full, uint64_t plain_sectors,
-		      uint32_t plain_cluster, struct prld_image **out,
-		      struct prld_err *err)
+		      bool writable, bool full, bool lock,
+		      uint64_t plain_sectors, uint32_t plain_cluster,
+		      struct prld_image **out, struct prld_err *err)
 {
 	struct prld_image *img;
 	int ret;
@@ -276,7 +279,7 @@ static int open_image(const char *path, enum prld_layer_kind kind,
 	img = image_new(path, kind, writable);
 	if (!img)
 		return prld_set_err(err, -ENOMEM, "%s: out of memory", path);
-	ret = open_locked(img, full, err);
+	ret = open_locked(img, lock, err);
 	if (!ret && kind == PRLD_LAYER_PLAIN)
 		ret = plain_setup(img, plain_sectors, plain_cluster, err);
 	else if (!ret && full)
@@ -295,7 +298,15 @@ int image_open(const char *path, enum prld_layer_kind kind, bool writable,
 	       uint64_t plain_sectors, uint32_t plain_cluster,
 	       struct prld_image **out, struct prld_err *err)
 {
-	return open_image(path, kind, writable, true, plain_sectors,
+	return open_image(path, kind, writable, true, true, plain_sectors,
+			  plain_cluster, out, err);
+}
+
+int image_open_unlocked(const char *path, enum prld_layer_kind kind,
+			uint64_t plain_sectors, uint32_t plain_cluster,
+			struct prld_image **out, struct prld_err *err)
+{
+	return open_image(path, kind, true, true, false, plain_sectors,
 			  plain_cluster, out, err);
 }
 
@@ -303,7 +314,7 @@ int image_open_header(const char *path, enum prld_layer_kind kind,
 		      uint64_t plain_sectors, uint32_t plain_cluster,
 		      struct prld_image **out, struct prld_err *err)
 {
-	return open_image(path, kind, false, false, plain_sectors,
+	return open_image(path, kind, false, false, false, plain_sectors,
 			  plain_cluster, out, err);
 }
 

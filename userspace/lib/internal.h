@@ -43,6 +43,11 @@ bool prld_buf_has_magic(const void *buf, size_t len);
 /* Message for a validator fault: "<file>: <rule> (field 0x.., value .., limit ..)". */
 int prld_fault_err(struct prld_err *err, const char *file,
 		   const struct prld_fault *f);
+/*
+ * Tests' crash points: does @want (an environment value, may be NULL)
+ * name step @step, or "@step:@k" when @k is not 0?
+ */
+bool prld_test_step_is(const char *want, const char *step, uint64_t k);
 /* Loop until all bytes moved; 0, -EIO on a short read past EOF, -errno. */
 int prld_pread_full(int fd, void *buf, size_t len, uint64_t off);
 int prld_pwrite_full(int fd, const void *buf, size_t len, uint64_t off);
@@ -121,6 +126,15 @@ struct prld_image {
 int image_open(const char *path, enum prld_layer_kind kind, bool writable,
 	       uint64_t plain_sectors, uint32_t plain_cluster,
 	       struct prld_image **out, struct prld_err *err);
+/*
+ * image_open() for writing without a lock of its own, for a writer that
+ * holds the image's lock another way: the disk's top locked through
+ * another descriptor, or a lower layer of an attached device, which
+ * holds it shared (a snapshot merged up into it, merge_up.c).
+ */
+int image_open_unlocked(const char *path, enum prld_layer_kind kind,
+			uint64_t plain_sectors, uint32_t plain_cluster,
+			struct prld_image **out, struct prld_err *err);
 /*
  * PRLD_OPEN_FAKE: the validated header only, read-only, no BAT (every
  * lookup is 0, allocated 0) and no lock, so it works on an image in use.
@@ -359,6 +373,13 @@ char *desc_file_path(const struct prld_desc *d, const char *file);
  */
 int desc_lock_top(const char *top_path, const char *busy,
 		  struct prld_err *err);
+/*
+ * The disk directory's own flock (exclusive, non-blocking), which every
+ * change of the snapshot tree of an attached disk holds (the device holds
+ * the top's): the locked fd, or -EBUSY "another snapshot operation is
+ * running".
+ */
+int desc_lock_dir(const char *dir, struct prld_err *err);
 
 /* ---- kdev.c ------------------------------------------------------- */
 
@@ -385,6 +406,11 @@ bool kdev_reads_only(const char *path);
  * attributes (an older module).
  */
 int kdev_sysfs_info(const char *name, struct prld_dev_info *out);
+
+/* The descriptor (malloc'd path) of the disk attached as @dev. */
+int kdev_desc_path(const char *dev, char **out, struct prld_err *err);
+/* The layer of @info whose file is @path (realpath'd), or -1. */
+int kdev_layer_of(const struct prld_dev_info *info, const char *path);
 
 /* ---- attach.c ----------------------------------------------------- */
 
@@ -438,7 +464,11 @@ struct prld_disk {
  */
 int merge_recover(const char *path, char *what, size_t len,
 		  struct prld_err *err);
-/* Is a journal next to descriptor @desc_path?  1 and @what, or 0. */
+/*
+ * Is a journal next to descriptor @desc_path?  1 and @what (an
+ * interrupted delete, or a journal that does not parse), 2 and @what when
+ * a delete holds the disk's lock now (an online one in progress), or 0.
+ */
 int merge_pending(const char *desc_path, char *what, size_t len);
 
 #endif /* PRLD_INTERNAL_H */

@@ -239,25 +239,35 @@ int prld_dev_flush(const char *dev, struct prld_err *err)
 	return ret;
 }
 
+int kdev_layer_of(const struct prld_dev_info *info, const char *path)
+{
+	char *real = realpath(path, NULL);
+	unsigned int l;
+	int found = -1;
+
+	for (l = 0; real && l < info->nlayers; l++)
+		if (!strcmp(info->layers[l].path, real))
+			found = (int)l;
+	free(real);
+	return found;
+}
+
 /* Index of the device layer whose file is the descriptor's image @guid. */
 static int layer_of_guid(const struct prld_dev_info *info,
 			 const struct prld_desc *d, const char *guid,
 			 struct prld_err *err)
 {
-	char *path, *real;
-	unsigned int i, l;
+	unsigned int i;
+	char *path;
 	int found = -1;
 
 	for (i = 0; i < d->nimages && found < 0; i++) {
 		if (strcasecmp(d->images[i].guid, guid))
 			continue;
 		path = prld_join(d->dir, d->images[i].file);
-		real = path ? realpath(path, NULL) : NULL;
-		for (l = 0; real && l < info->nlayers; l++)
-			if (!strcmp(info->layers[l].path, real))
-				found = (int)l;
+		if (path)
+			found = kdev_layer_of(info, path);
 		free(path);
-		free(real);
 	}
 	if (found < 0)
 		return prld_set_err(err, -ENOENT, "%s: %s is not a layer of this device",
@@ -265,18 +275,46 @@ static int layer_of_guid(const struct prld_dev_info *info,
 	return found;
 }
 
-/* The descriptor next to the device's top image. */
-static int load_device_desc(const struct prld_dev_info *info,
-			    struct prld_desc **d, struct prld_err *err)
+/* The path of the descriptor next to the device's top image, malloc'd. */
+static char *device_desc_path(const struct prld_dev_info *info)
 {
 	char *dir = prld_dirname(info->layers[info->nlayers - 1].path);
 	char *path = dir ? prld_join(dir, PRLD_DESCRIPTOR) : NULL;
+
+	free(dir);
+	return path;
+}
+
+static int load_device_desc(const struct prld_dev_info *info,
+			    struct prld_desc **d, struct prld_err *err)
+{
+	char *path = device_desc_path(info);
 	int ret;
 
 	ret = path ? desc_load(path, d, err) :
 		     prld_set_err(err, -ENOMEM, "out of memory");
-	free(dir);
 	free(path);
+	return ret;
+}
+
+int kdev_desc_path(const char *dev, char **out, struct prld_err *err)
+{
+	struct prld_dev_info info;
+	int ret = prld_dev_get_info(dev, &info, err);
+
+	if (ret)
+		return ret;
+	*out = device_desc_path(&info);
+	prld_dev_info_free(&info);
+	if (!*out)
+		return prld_set_err(err, -ENOMEM, "out of memory");
+	if (access(*out, F_OK) < 0) {
+		ret = prld_set_err(err, -ENOENT,
+				   "%s: attached from a bare image (no %s next to its top): it has no snapshots",
+				   dev, PRLD_DESCRIPTOR);
+		free(*out);
+		*out = NULL;
+	}
 	return ret;
 }
 

@@ -30,10 +30,17 @@
  * The files: see merge.h.  This one plans a fresh delete and holds the
  * step order both operations follow, the first time and in recovery.
  *
- * PRLD_TEST_MERGE_CRASH=STEP (test builds only, merge_state.c) ends the
- * process with _exit(86) at a named point: journal, inuse, grown (P took
- * a larger C's size), copy:K (after K clusters), copied, switched,
- * unlinked, closed.
+ * On an attached disk the device holds the top's lock: the delete then
+ * runs under the directory's lock, and a snapshot the device reads is
+ * merged the other way, up into its child while the device serves I/O
+ * (merge_up.c, merge_online.c); one it does not read goes as offline.
+ *
+ * PRLD_TEST_MERGE_CRASH=STEP (test builds only) ends the process with
+ * _exit(86) at a named point: journal, inuse, grown (P took a larger C's
+ * size), copy:K (after K clusters), copied, switched, unlinked, closed; a
+ * merge up also dropped (the device let S go).  PRLD_TEST_MERGE_UP=1 (test
+ * builds only) merges up offline too, so that path and its recovery run
+ * without a device.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -93,6 +100,12 @@ static void drop_shot(struct prld_desc *d, unsigned int i)
 	drop_entry(d->shots, &d->nshots, i, sizeof(*d->shots));
 }
 
+void merge_drop_entries(struct prld_desc *d, const char *guid)
+{
+	drop_image(d, (unsigned int)desc_find_image(d, guid));
+	drop_shot(d, (unsigned int)desc_find_shot(d, guid));
+}
+
 /* P's file now carries C's GUID; P's entries go. */
 static int switch_descriptor(struct merge *m, struct prld_err *err)
 {
@@ -125,6 +138,31 @@ int merge_drop_file(const char *path, struct prld_err *err)
 	return 0;
 }
 
+int merge_journal_begin(struct merge *m, struct prld_err *err)
+{
+	int ret = m->resume ? 0 : merge_journal_write(m, err);
+
+	if (ret)
+		return ret;
+	m->journaled = true;
+	merge_crash(m, "journal", 0);
+	return 0;
+}
+
+int merge_finish_drop(struct merge *m, struct prld_err *err)
+{
+	int ret = desc_save(m->d, err);
+
+	if (ret)
+		return ret;
+	merge_crash(m, "switched", 0);
+	ret = merge_drop_file(m->spath, err);
+	if (ret)
+		return ret;
+	merge_crash(m, "unlinked", 0);
+	return merge_journal_remove(m, err);
+}
+
 int merge_run_merge(struct merge *m, struct prld_err *err)
 {
 	int ret = 0, keep;
@@ -134,12 +172,10 @@ int merge_run_merge(struct merge *m, struct prld_err *err)
 		ret = merge_open_child(m, err);
 	if (!ret && !m->pimg)
 		ret = merge_open_parent(m, err);
-	if (!ret && !m->resume)
-		ret = merge_journal_write(m, err);
+	if (!ret)
+		ret = merge_journal_begin(m, err);
 	if (ret)
 		return ret;
-	m->journaled = true;
-	merge_crash(m, "journal", 0);
 	ret = image_begin_write(m->pimg, err);
 	if (ret)
 		return ret;
@@ -188,39 +224,44 @@ int merge_run_merge(struct merge *m, struct prld_err *err)
 
 int merge_run_leaf(struct merge *m, struct prld_err *err)
 {
-	struct prld_desc *d = m->d;
-	int ret = 0;
+	int ret = merge_journal_begin(m, err);
 
-	if (!m->resume)
-		ret = merge_journal_write(m, err);
 	if (ret)
 		return ret;
-	m->journaled = true;
-	merge_crash(m, "journal", 0);
-	drop_image(d, (unsigned int)desc_find_image(d, m->sguid));
-	drop_shot(d, (unsigned int)desc_find_shot(d, m->sguid));
-	ret = desc_save(d, err);
-	if (ret)
-		return ret;
-	merge_crash(m, "switched", 0);
-	ret = merge_drop_file(m->spath, err);
-	if (ret)
-		return ret;
-	merge_crash(m, "unlinked", 0);
-	return merge_journal_remove(m, err);
+	merge_drop_entries(m->d, m->sguid);
+	return merge_finish_drop(m, err);
+}
+
+int merge_run(struct merge *m, struct prld_err *err)
+{
+	if (m->kind == MK_MERGE)
+		return merge_run_merge(m, err);
+	if (m->kind == MK_UP)
+		return merge_run_up(m, err);
+	return merge_run_leaf(m, err);
 }
 
 int merge_fill_paths(struct merge *m, struct prld_err *err)
 {
 	m->spath = desc_file_path(m->d, m->sfile);
-	if (m->kind == MK_MERGE)
+	if (m->kind != MK_LEAF)
 		m->cpath = desc_file_path(m->d, m->cfile);
-	if (!m->spath || (m->kind == MK_MERGE && !m->cpath))
+	if (!m->spath || (m->kind != MK_LEAF && !m->cpath))
 		return prld_set_err(err, -ENOMEM, "out of memory");
 	return 0;
 }
 
 /* The refusal for 2+ children names them (up to 8). */
+/* Test builds only: PRLD_TEST_MERGE_UP=1 merges up offline too. */
+static bool merge_up_forced(void)
+{
+#ifdef PRLD_TEST_HOOKS
+	return getenv(MERGE_UP_ENV) != NULL;
+#else
+	return false;
+#endif
+}
+
 static int too_many_children(const struct prld_desc *d, const char *guid,
 			     unsigned int n, struct prld_err *err)
 {
@@ -287,7 +328,14 @@ static int plan_delete(struct merge *m, const char *guid,
 		return prld_set_err(err, -EINVAL,
 				    "%s: image file names with a newline are not supported",
 				    d->path);
-	return merge_fill_paths(m, err);
+	ret = merge_fill_paths(m, err);
+	if (ret || m->kind == MK_LEAF)
+		return ret;
+	/* A snapshot the device reads goes up into its child, online. */
+	ret = m->device[0] ? merge_online_plan(m, err) : 0;
+	if (ret > 0 || merge_up_forced())
+		m->kind = MK_UP;
+	return ret < 0 ? ret : 0;
 }
 
 int merge_prepare(struct merge *m, const char *desc_path, const char *guid,
@@ -301,6 +349,8 @@ int merge_prepare(struct merge *m, const char *desc_path, const char *guid,
 		ret = merge_open_child(m, err);
 	if (!ret && m->kind == MK_MERGE)
 		ret = merge_open_parent(m, err);
+	if (!ret && m->kind == MK_UP)
+		ret = merge_up_open(m, err);
 	if (!ret && m->kind == MK_LEAF)
 		m->counted = true;	/* nothing to copy */
 	return ret;

@@ -11,65 +11,75 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "merge.h"
 
-/* C's header and BAT, read raw and validated; no lock (C may be our top). */
-int merge_open_child(struct merge *m, struct prld_err *err)
+/*
+ * @img's BAT (header-only open: no lock, the image may be our top or a
+ * device's layer), read raw and validated; a clean image of the
+ * descriptor's cluster size only.  *@bat native, *@mapped its entries.
+ */
+int merge_read_bat(const struct merge *m, const struct prld_image *img,
+		   uint32_t **bat, uint64_t *mapped, struct prld_err *err)
 {
-	const struct prld_desc *d = m->d;
-	struct prld_image *c;
 	struct prld_fault f;
-	uint64_t total;
 	size_t bytes;
 	__u8 *seen;
 	uint32_t i;
 	int ret;
 
-	ret = image_open_header(m->cpath, PRLD_LAYER_EXPANDING, d->disk_size,
-				d->blocksize, &m->cimg, err);
-	if (ret)
-		return ret;
-	c = m->cimg;
-	if (c->geom.inuse == PRLD_INUSE_MAGIC)
+	if (img->geom.inuse == PRLD_INUSE_MAGIC)
 		return prld_set_err(err, -EUCLEAN,
 				    "%s: image was not closed cleanly (in-use flag set); run `prldctl check --repair` first",
-				    c->path);
+				    img->path);
 	/* Sizes may differ: a resize grows only the top (lower ones stay). */
-	if (c->geom.cluster_sectors != d->blocksize)
+	if (img->geom.cluster_sectors != m->d->blocksize)
 		return prld_set_err(err, -EINVAL,
 				    "%s: cluster size %u sectors differs from the descriptor's Blocksize %u",
-				    c->path, c->geom.cluster_sectors, d->blocksize);
-	bytes = (size_t)c->geom.bat_entries * 4;
-	m->cbat = malloc(bytes ? bytes : 1);
-	seen = calloc((size_t)(prld_data_slots(&c->geom, c->file_size) / 8 + 1),
-		      1);
-	if (!m->cbat || !seen) {
+				    img->path, img->geom.cluster_sectors,
+				    m->d->blocksize);
+	bytes = (size_t)img->geom.bat_entries * 4;
+	*bat = malloc(bytes ? bytes : 1);
+	seen = calloc((size_t)(prld_data_slots(&img->geom, img->file_size) /
+			       8 + 1), 1);
+	if (!*bat || !seen) {
 		free(seen);
 		return prld_set_err(err, -ENOMEM, "out of memory");
 	}
-	ret = prld_pread_full(c->fd, m->cbat, bytes, PRLD_BAT_OFFSET);
+	ret = prld_pread_full(img->fd, *bat, bytes, PRLD_BAT_OFFSET);
 	if (ret) {
 		free(seen);
-		return prld_sys_err(err, ret, c->path, "cannot read BAT");
+		return prld_sys_err(err, ret, img->path, "cannot read BAT");
 	}
-	if (prld_bat_check(&c->geom, (const __u8 *)m->cbat,
-			   c->geom.bat_entries, c->file_size, seen, &f))
-		ret = prld_fault_err(err, c->path, &f);
+	if (prld_bat_check(&img->geom, (const __u8 *)*bat,
+			   img->geom.bat_entries, img->file_size, seen, &f))
+		ret = prld_fault_err(err, img->path, &f);
 	free(seen);
 	if (ret)
 		return ret;
-	for (i = 0, total = 0; i < c->geom.bat_entries; i++) {
-		m->cbat[i] = prld_get_le32((const __u8 *)&m->cbat[i]);
-		total += m->cbat[i] != 0;
+	for (i = 0, *mapped = 0; i < img->geom.bat_entries; i++) {
+		(*bat)[i] = prld_get_le32((const __u8 *)&(*bat)[i]);
+		*mapped += (*bat)[i] != 0;
 	}
-	pthread_mutex_lock(&m->mu);
-	m->total = total;
-	m->counted = true;
-	pthread_cond_broadcast(&m->cv);
-	pthread_mutex_unlock(&m->mu);
 	return 0;
+}
+
+/* C's header and BAT, read raw and validated; no lock (C may be our top). */
+int merge_open_child(struct merge *m, struct prld_err *err)
+{
+	const struct prld_desc *d = m->d;
+	uint64_t total;
+	int ret;
+
+	ret = image_open_header(m->cpath, PRLD_LAYER_EXPANDING, d->disk_size,
+				d->blocksize, &m->cimg, err);
+	if (!ret)
+		ret = merge_read_bat(m, m->cimg, &m->cbat, &total, err);
+	if (!ret)
+		merge_set_total(m, total);
+	return ret;
 }
 
 /* Write P's in-use word (and clear EMPTY once it holds data), raw. */
@@ -122,7 +132,7 @@ int merge_open_parent(struct merge *m, struct prld_err *err)
 			 &m->pimg, err);
 	if (ret == -EBUSY)
 		ret = prld_set_err(err, -EBUSY,
-				   "%s: snapshot image in use by another process; deleting snapshots works offline only",
+				   "%s: snapshot image in use by another process",
 				   m->spath);
 	if (ret)
 		return ret;
@@ -140,14 +150,6 @@ int merge_open_parent(struct merge *m, struct prld_err *err)
 	return 0;
 }
 
-static void progress(struct merge *m, uint64_t done)
-{
-	pthread_mutex_lock(&m->mu);
-	m->done = done;
-	pthread_cond_broadcast(&m->cv);
-	pthread_mutex_unlock(&m->mu);
-}
-
 /* Every cluster C maps into P: in place where P has it, else allocated. */
 int merge_copy_clusters(struct merge *m, struct prld_err *err)
 {
@@ -155,12 +157,14 @@ int merge_copy_clusters(struct merge *m, struct prld_err *err)
 	uint64_t cl = prld_cluster_bytes(&c->geom);
 	uint64_t disk_bytes = m->d->disk_size << PRLD_SECTOR_SHIFT;
 	uint64_t done = 0, coff, poff, len;
+	struct timespec mark = { 0 };
 	void *buf = malloc(cl);
 	uint32_t i;
 	int ret = 0;
 
 	if (!buf)
 		return prld_set_err(err, -ENOMEM, "out of memory");
+	merge_pace(m, &mark);
 	for (i = 0; i < c->geom.bat_entries && !ret; i++) {
 		if (!m->cbat[i])
 			continue;
@@ -187,8 +191,9 @@ int merge_copy_clusters(struct merge *m, struct prld_err *err)
 			ret = image_alloc(p, i, buf, NULL, err);
 		}
 		if (!ret) {
-			progress(m, ++done);
+			merge_progress(m, ++done);
 			merge_crash(m, "copy", done);
+			merge_pace(m, &mark);
 		}
 	}
 	free(buf);

@@ -25,8 +25,7 @@ static void *job_main(void *arg)
 	struct prld_err err = { 0 };
 	int ret;
 
-	ret = m->kind == MK_MERGE ? merge_run_merge(m, &err) :
-				    merge_run_leaf(m, &err);
+	ret = merge_run(m, &err);
 	if (ret && m->journaled) {
 		size_t n = strlen(err.msg);
 
@@ -60,7 +59,9 @@ int prld_merge_start(const char *dir, const char *guid,
 	int ret;
 
 	*out = NULL;
-	ret = desc_locate(dir, MERGE_NEED, &dp, err);
+	/* A device: the disk it is attached from (the top's directory). */
+	ret = prld_is_device(dir) ? kdev_desc_path(dir, &dp, err) :
+				    desc_locate(dir, MERGE_NEED, &dp, err);
 	if (ret)
 		return ret;
 	job = calloc(1, sizeof(*job));
@@ -85,6 +86,16 @@ int prld_merge_start(const char *dir, const char *guid,
 	}
 	job->started = true;
 	*out = job;
+	return 0;
+}
+
+int prld_job_set_pace(struct prld_job *job, unsigned int percent)
+{
+	if (!percent || percent > 100)
+		return -EINVAL;
+	pthread_mutex_lock(&job->m.mu);
+	job->m.pace = percent;
+	pthread_mutex_unlock(&job->m.mu);
 	return 0;
 }
 

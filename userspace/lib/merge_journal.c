@@ -17,15 +17,23 @@
 
 #define JOURNAL_MAGIC	"prld-merge 1"
 
+static const char *op_name(enum merge_kind kind)
+{
+	return kind == MK_MERGE ? "merge" : kind == MK_UP ? "merge-up" :
+	       "delete";
+}
+
 int merge_journal_write(struct merge *m, struct prld_err *err)
 {
 	char *tmp = NULL, *text = NULL;
 	int fd = -1, ret = 0, len;
 
+	bool child = m->kind != MK_LEAF;
+
 	len = asprintf(&text, "%s\nop %s\nshot %s\nchild %s\nshot_file %s\nchild_file %s\n",
-		       JOURNAL_MAGIC, m->kind == MK_MERGE ? "merge" : "delete",
-		       m->sguid, m->kind == MK_MERGE ? m->cguid : "-",
-		       m->sfile, m->kind == MK_MERGE ? m->cfile : "-");
+		       JOURNAL_MAGIC, op_name(m->kind), m->sguid,
+		       child ? m->cguid : "-", m->sfile,
+		       child ? m->cfile : "-");
 	if (len < 0 || asprintf(&tmp, "%s.tmp", m->journal) < 0) {
 		if (len >= 0)
 			free(text);
@@ -130,6 +138,8 @@ int merge_journal_read(struct merge *m, struct prld_err *err)
 		ret = -EINVAL;
 	if (!ret && !strcmp(op, "merge") && desc_guid_valid(c))
 		m->kind = MK_MERGE;
+	else if (!ret && !strcmp(op, "merge-up") && desc_guid_valid(c))
+		m->kind = MK_UP;
 	else if (!ret && !strcmp(op, "delete"))
 		m->kind = MK_LEAF;
 	else
@@ -137,7 +147,7 @@ int merge_journal_read(struct merge *m, struct prld_err *err)
 	if (!ret) {
 		snprintf(m->sguid, sizeof(m->sguid), "%s", s);
 		snprintf(m->cguid, sizeof(m->cguid), "%s",
-			 m->kind == MK_MERGE ? c : "");
+			 m->kind != MK_LEAF ? c : "");
 	}
 	free(op);
 	free(s);
@@ -157,8 +167,34 @@ static const char *journal_name(const struct merge *m)
 	return slash ? slash + 1 : m->journal;
 }
 
+/* "merge of snapshot X into Y" or "deletion of snapshot X", for @m. */
+void merge_describe(const struct merge *m, char *buf, size_t len)
+{
+	if (m->kind == MK_LEAF)
+		snprintf(buf, len, "deletion of snapshot %s", m->sguid);
+	else if (m->kind == MK_UP)
+		snprintf(buf, len, "merge of snapshot %s into %s", m->sguid,
+			 m->cguid);
+	else
+		snprintf(buf, len, "merge of snapshot %s into %s", m->cguid,
+			 m->sguid);
+}
+
+/* Does a delete hold the disk directory's lock right now? */
+static bool delete_running(const char *desc_path)
+{
+	char *dir = prld_dirname(desc_path);
+	int fd = dir ? desc_lock_dir(dir, NULL) : -ENOMEM;
+
+	free(dir);
+	if (fd >= 0)
+		close(fd);
+	return fd == -EBUSY;
+}
+
 int merge_pending(const char *desc_path, char *what, size_t len)
 {
+	char op[160];
 	struct merge m;
 	int ret;
 
@@ -174,13 +210,16 @@ int merge_pending(const char *desc_path, char *what, size_t len)
 			 "malformed merge journal %s: inspect the disk, then remove it",
 			 journal_name(&m));
 		ret = 1;
+	} else if (delete_running(desc_path)) {
+		merge_describe(&m, op, sizeof(op));
+		snprintf(what, len, "%s in progress (journal %s)", op,
+			 journal_name(&m));
+		ret = 2;
 	} else {
+		merge_describe(&m, op, sizeof(op));
 		snprintf(what, len,
-			 m.kind == MK_MERGE ?
-			 "unfinished merge of snapshot %s into %s (journal %s); check --repair finishes it" :
-			 "unfinished deletion of snapshot %s%s (journal %s); check --repair finishes it",
-			 m.kind == MK_MERGE ? m.cguid : m.sguid,
-			 m.kind == MK_MERGE ? m.sguid : "", journal_name(&m));
+			 "unfinished %s (journal %s); check --repair finishes it",
+			 op, journal_name(&m));
 		ret = 1;
 	}
 	merge_fini(&m);

@@ -4,7 +4,9 @@
  * is harmless, so recovery never rolls back: the journal names the
  * operation, the (locked) descriptor tells whether the switch happened;
  * before it the operation runs again from the copy, after it only C's
- * file, P's in-use flag and the journal are left to clean up.
+ * file, P's in-use flag and the journal are left to clean up.  A merge up
+ * interrupted on an attached disk (its process killed) goes on through
+ * the device; after a power cut it finishes offline.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -30,17 +32,23 @@ static int resume_plan(struct merge *m, struct prld_err *err)
 {
 	const struct prld_desc *d = m->d;
 	int ss = desc_find_shot(d, m->sguid), si = desc_find_image(d, m->sguid);
-	int cs = m->kind == MK_MERGE ? desc_find_shot(d, m->cguid) : -1;
-	int ci = m->kind == MK_MERGE ? desc_find_image(d, m->cguid) : -1;
+	int cs = m->kind != MK_LEAF ? desc_find_shot(d, m->cguid) : -1;
+	int ci = m->kind != MK_LEAF ? desc_find_image(d, m->cguid) : -1;
 	int c1, c2;
 
 	m->resume = true;
 	if (ss < 0) {
-		/* Switched: P's file is C's now (merge) or nobody's (leaf). */
+		/*
+		 * Switched: P's file is C's now (merge), C keeps its own
+		 * (merge up), S's file is nobody's (leaf, merge up).
+		 */
 		if (m->kind == MK_MERGE &&
 		    (ci < 0 || strcmp(d->images[ci].file, m->sfile)))
 			goto mismatch;
-		if (m->kind == MK_LEAF && merge_file_named(d, m->sfile))
+		if (m->kind == MK_UP &&
+		    (ci < 0 || strcmp(d->images[ci].file, m->cfile)))
+			goto mismatch;
+		if (m->kind != MK_MERGE && merge_file_named(d, m->sfile))
 			goto mismatch;
 		if (m->kind == MK_MERGE)
 			m->skind = d->images[ci].kind;
@@ -56,17 +64,24 @@ static int resume_plan(struct merge *m, struct prld_err *err)
 	    strcasecmp(d->shots[cs].parent, m->sguid) ||
 	    merge_children(d, m->sguid, &c1, &c2) != 1)
 		goto mismatch;
+	/* S is only read, as what its bytes say (a raw base, maybe). */
+	if (m->kind == MK_UP)
+		return desc_image_kind(d, 0, (unsigned int)si, &m->skind, err);
 	return 0;
 mismatch:
 	return mismatch(m, err);
 }
 
-/* After the switch: C's file, P's flag, the journal. */
+/*
+ * After the switch: C's file and P's flag (merge), S's file (leaf, merge
+ * up: C's flag, if set, is a crashed device's, for check --repair), the
+ * journal.
+ */
 static int finish_switched(struct merge *m, struct prld_err *err)
 {
 	int ret = 0;
 
-	if (m->kind == MK_LEAF)
+	if (m->kind != MK_MERGE)
 		ret = merge_drop_file(m->spath, err);
 	if (m->kind == MK_MERGE) {
 		if (!merge_file_named(m->d, m->cfile))
@@ -86,27 +101,29 @@ static int finish_switched(struct merge *m, struct prld_err *err)
 static int recover_locked(struct merge *m, char *what, size_t len,
 			  struct prld_err *err)
 {
+	char op[160];
 	int ret = merge_journal_read(m, err);
 
 	if (!ret)
 		ret = resume_plan(m, err);
 	if (ret < 0)
 		return ret;
+	merge_describe(m, op, sizeof(op));
 	if (what)
-		snprintf(what, len,
-			 m->kind == MK_MERGE ?
-			 "finished the interrupted merge of snapshot %s into %s (%s)" :
-			 "finished the interrupted deletion of snapshot %s%s (%s)",
-			 m->kind == MK_MERGE ? m->cguid : m->sguid,
-			 m->kind == MK_MERGE ? m->sguid : "",
+		snprintf(what, len, "finished the interrupted %s (%s)", op,
 			 ret == 1 ? "after the descriptor switch" :
 				    "before the descriptor switch");
 	if (merge_fill_paths(m, err))
 		return -ENOMEM;
 	if (ret == 1)
 		return finish_switched(m, err);
-	return m->kind == MK_MERGE ? merge_run_merge(m, err) :
-				     merge_run_leaf(m, err);
+	/* Attached: through the device if it reads S (or dropped it). */
+	if (m->kind == MK_UP && m->device[0]) {
+		ret = merge_online_plan(m, err);
+		if (ret < 0)
+			return ret;
+	}
+	return merge_run(m, err);
 }
 
 int merge_recover(const char *path, char *what, size_t len,
@@ -159,14 +176,12 @@ int merge_lock_and_recover(struct merge *m, const char *dp,
 		}
 		r.d = m->d;
 		m->d = NULL;
+		memcpy(r.device, m->device, sizeof(r.device));
 		r.crash = NULL;
 		ret = recover_locked(&r, NULL, 0, err);
-		/* r.lock_fd is -1: m still holds the lock. */
+		/* r holds no lock: m still holds them. */
 		merge_fini(&r);
-		close(m->lock_fd);
-		m->lock_fd = -1;
-		free(m->top_path);
-		m->top_path = NULL;
+		merge_unlock(m);
 		if (ret)
 			return ret;
 	}

@@ -356,6 +356,13 @@ int prld_merge_start(const char *dir, const char *guid,
 		     struct prld_job **job, struct prld_err *err);
 int prld_job_wait(struct prld_job *job, prld_progress_fn cb, void *ctx,
 		  struct prld_err *err);
+/*
+ * Let the job copy @percent (1..100, 100 by default) of the time, pausing
+ * in between, so that a disk in use keeps more of its bandwidth (on an
+ * attached device: more of the device's own I/O latency).  May be called
+ * at any time before the job ends; -EINVAL for 0 or more than 100.
+ */
+int prld_job_set_pace(struct prld_job *job, unsigned int percent);
 void prld_job_free(struct prld_job *job);
 /* prld_merge_start + prld_job_wait + prld_job_free. */
 int prld_delete_snapshot(const char *dir, const char *guid,
@@ -385,5 +392,33 @@ int prld_get_identity(const char *path, struct prld_identity *out,
  */
 int prld_disk_revert(struct prld_disk **disk, const char *guid,
 		     struct prld_err *err);
+
+/*
+ * Give the space of unreferenced clusters (discarded, leaked) back to the
+ * host filesystem, offline: in every image of the disk at @path (DIR, its
+ * descriptor, or a bare image) the last clusters move into the holes and
+ * the file is cut after its last cluster; what the disk reads does not
+ * change.  Every image is locked for writing throughout (-EBUSY while the
+ * disk is attached or open).  Crash-safe: copies are durable before BAT
+ * entries name them, the file is cut only after; an interrupted run
+ * leaves leaks and the in-use flag (check --repair, or compact again).
+ * @rep gets each image's length and used space before and after.
+ */
+struct prld_compact_image {
+	char *file;
+	bool raw;			/* a plain image: nothing to move */
+	uint64_t size_before, size_after;	/* the file's length, bytes */
+	uint64_t used_before, used_after;	/* space it takes, bytes */
+	uint64_t moved;			/* clusters relocated */
+};
+
+struct prld_compact_report {
+	unsigned int n;
+	struct prld_compact_image *images;
+};
+
+int prld_compact(const char *path, struct prld_compact_report *rep,
+		 struct prld_err *err);
+void prld_compact_report_free(struct prld_compact_report *rep);
 
 #endif /* PRLD_H */

@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -68,8 +67,7 @@ static int lock_top(struct shot_op *op, struct prld_err *err)
  * that device.  Two such operations are kept apart by a lock on the disk
  * directory (the device itself holds the top's).
  */
-static int lock_attached(struct shot_op *op, const char *dir,
-			 struct prld_err *err)
+static int lock_attached(struct shot_op *op, struct prld_err *err)
 {
 	char *real = realpath(op->top_path, NULL);
 	int found;
@@ -81,17 +79,10 @@ static int lock_attached(struct shot_op *op, const char *dir,
 		op->device[0] = '\0';
 		return -EBUSY;	/* not ours: lock_top's message stands */
 	}
-	op->lock_fd = open(op->d->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (op->lock_fd < 0)
-		return prld_sys_err(err, -errno, dir, "cannot open");
-	if (flock(op->lock_fd, LOCK_EX | LOCK_NB) == 0) {
-		if (err)	/* the "disk in use" of lock_top no longer holds */
-			memset(err, 0, sizeof(*err));
-		return 0;
-	}
-	return prld_set_err(err, -EBUSY,
-			    "%s: another snapshot operation is running; try again",
-			    dir);
+	if (err)	/* the "disk in use" of lock_top no longer holds */
+		memset(err, 0, sizeof(*err));
+	op->lock_fd = desc_lock_dir(op->d->dir, err);
+	return op->lock_fd < 0 ? op->lock_fd : 0;
 }
 
 static void op_end(struct shot_op *op)
@@ -185,7 +176,7 @@ static int op_begin(struct shot_op *op, const char *dir, int held_fd,
 	} else {
 		ret = lock_top(op, err);
 		if (ret == -EBUSY)
-			ret = lock_attached(op, dir, err);
+			ret = lock_attached(op, err);
 	}
 	if (!ret)
 		ret = recheck_top(op, dir, err);
@@ -237,6 +228,26 @@ static int delta_params(const struct shot_op *op, int img_idx,
 }
 
 /*
+ * How much of @base is the stem of ploop's delta names: the whole name
+ * but for the ".{GUID}" suffixes it carries when the base is itself an
+ * old delta (a delete merged the real base up into it), so that names do
+ * not grow with every such delete.
+ */
+static size_t delta_stem(const char *base)
+{
+	size_t n = strlen(base), k = PRLD_GUID_LEN + 1;
+	char guid[PRLD_GUID_LEN + 1];
+
+	while (n > k && base[n - k] == '.') {
+		memcpy(guid, base + n - PRLD_GUID_LEN, sizeof(guid));
+		if (!desc_guid_valid(guid))
+			break;
+		n -= k;
+	}
+	return n;
+}
+
+/*
  * The new delta's <File>: ploop's "<base file>.{GUID}", or, in a
  * Parallels Desktop bundle (no TopGUID, base "NAME.hdd.0.{GUID}.hds"),
  * PD's own pattern "NAME.hdd.0.{@guid}.hds".
@@ -256,7 +267,7 @@ static char *delta_name(const struct prld_desc *d, const char *base,
 			return NULL;
 		return out;
 	}
-	if (asprintf(&out, "%s.%s", base, guid) < 0)
+	if (asprintf(&out, "%.*s.%s", (int)delta_stem(base), base, guid) < 0)
 		return NULL;
 	return out;
 }

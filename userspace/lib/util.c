@@ -106,6 +106,20 @@ int prld_fault_err(struct prld_err *err, const char *file,
 			    rule, field, (unsigned long long)f->value, limit);
 }
 
+bool prld_test_step_is(const char *want, const char *step, uint64_t k)
+{
+	char buf[48];
+
+	if (!want)
+		return false;
+	if (k)
+		snprintf(buf, sizeof(buf), "%s:%llu", step,
+			 (unsigned long long)k);
+	else
+		snprintf(buf, sizeof(buf), "%s", step);
+	return !strcmp(want, buf);
+}
+
 int prld_pread_full(int fd, void *buf, size_t len, uint64_t off)
 {
 	char *p = buf;

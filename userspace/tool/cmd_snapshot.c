@@ -12,8 +12,7 @@
 
 #include "tool.h"
 
-/* The one DIR argument after [--json]; -1 after a usage error. */
-static int parse_json_dir(int argc, char **argv, bool *json)
+int parse_json_arg(int argc, char **argv, bool *json, const char *what)
 {
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' },
@@ -28,8 +27,13 @@ static int parse_json_dir(int argc, char **argv, bool *json)
 		*json = true;
 	}
 	if (optind != argc - 1)
-		return usage_error("expected one disk DIR or /dev/prldN"), -1;
+		return usage_error("expected one %s", what), -1;
 	return optind;
+}
+
+static int parse_json_dir(int argc, char **argv, bool *json)
+{
+	return parse_json_arg(argc, argv, json, "disk DIR or /dev/prldN");
 }
 
 /* The disk directory of an attached device: where its top file lives. */

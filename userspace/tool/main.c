@@ -10,7 +10,7 @@
 
 #include "tool.h"
 
-#define PRLDCTL_VERSION "0.1.0"
+#define PRLDCTL_VERSION "0.2.0"
 
 static const struct command commands[] = {
 	{ "create", cmd_create,
@@ -56,8 +56,13 @@ static const struct command commands[] = {
 	  "discard the top, continue from snapshot GUID" },
 	{ "resize", cmd_resize, "-s [+]SIZE DIR|IMAGE|/dev/prldN",
 	  "grow the disk (offline or attached); shrinking is refused" },
-	{ "delete-snapshot", cmd_delete_snapshot, "[--json] GUID DIR",
-	  "remove a snapshot, merging it with its one child (offline)" },
+	{ "delete-snapshot", cmd_delete_snapshot,
+	  "[--json] [--background] [--pace PERCENT] GUID DIR|/dev/prldN",
+	  "remove a snapshot, merging it with its one child (also attached)" },
+	{ "wait", cmd_wait, "[--json] DIR|/dev/prldN",
+	  "follow a snapshot delete run in the background to its end" },
+	{ "compact", cmd_compact, "[--json] DIR|IMAGE",
+	  "give discarded and leaked space back (offline): files shrink" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

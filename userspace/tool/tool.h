@@ -38,11 +38,15 @@ int cmd_resize(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
 int cmd_attach_all(int argc, char **argv);
 int cmd_detach_all(int argc, char **argv);
+int cmd_compact(int argc, char **argv);
+int cmd_wait(int argc, char **argv);
 /*
  * DIR, or /dev/prldN standing for the disk it has attached: *dir is then
  * that disk's directory (free it), else NULL.  -1 after a reported failure.
  */
 int target_dir(const char *arg, char **dir);
+/* The one argument (@what, for the usage error) after [--json]; or -1. */
+int parse_json_arg(int argc, char **argv, bool *json, const char *what);
 /* info of an attached /dev/prldN, from the kernel. */
 int device_info(const char *dev, bool json);
 
@@ -92,6 +96,24 @@ struct progress_bar {
 };
 void progress_show(struct progress_bar *p, uint64_t done, uint64_t total);
 void progress_end(struct progress_bar *p);
+
+/* merge_report.c: what delete-snapshot and wait show, the status file. */
+struct merge_output {
+	bool json;
+	struct progress_bar bar;
+	int last_pct;		/* -1: nothing shown yet */
+	uint64_t last_done;
+};
+void merge_output_init(struct merge_output *p, bool json);
+void merge_output_progress(uint64_t done, uint64_t total, void *ctx);
+/* The final line (JSON) or message; the exit status for @ret. */
+int merge_output_end(struct merge_output *p, const char *guid, int ret,
+		     const char *msg);
+/* "<descriptor>.merge.status" of DIR, its .xml or /dev/prldN (malloc'd). */
+char *merge_status_path(const char *target);
+int merge_status_write(int fd, const char *guid, uint64_t done,
+		       uint64_t total, const char *status, const char *msg);
+struct json_object *merge_status_read(int fd);
 
 /*
  * interrupt.c: SIGINT/SIGTERM/SIGHUP only recorded, for loops that stop
