@@ -8,6 +8,7 @@ cd "$(dirname "$0")/../.."
 export PRLDCTL=$PWD/userspace/prldctl
 . tests/cli/tap.sh
 . tests/cli/chain.sh
+. tests/kernel/crash-lib.sh
 : "${PRLD_KO:?}" "${PRLD_VM_SCRATCH:?}" "${PRLD_VM_WORK:?}"
 DURABLE=$PWD/build/durable
 W=$PRLD_VM_WORK
@@ -29,18 +30,4 @@ while read -r g; do
 	grep -q "$g" "$d/DiskDescriptor.xml"
 	ok $? "completed snapshot $g is in the descriptor"
 done < "$W/snaps.log"
-dev=$("$PRLDCTL" open "$d")
-ok $? "the disk attaches"
-run "$DURABLE" check-dev "$dev" "$W/dev.log"
-is "$RC" 0 "every durable direct write is there"
-echo "$OUT" | sed 's/^/#   /'
-if [ "${PRLD_CRASH_SELFTEST:-0}" = 1 ]; then
-	"$DURABLE" damage-dev "$dev" "$W/dev.log" | sed 's/^/# /'
-	run "$DURABLE" check-dev "$dev" "$W/dev.log"
-	is "$RC" 1 "selftest: check-dev notices an undone durable write"
-fi
-"$PRLDCTL" close "$dev"
-ok $? "the disk detaches"
-rmmod prld
-umount /mnt/s
-tap_done
+crash_durable_end "$d" "$W/dev.log"

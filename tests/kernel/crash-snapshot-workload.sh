@@ -11,10 +11,8 @@ PRLDCTL=$PWD/userspace/prldctl DURABLE=$PWD/build/durable
 seed=${PRLD_CRASH_SEED:-1}
 W=$PRLD_VM_WORK
 
-mkfs.ext4 -q -F "$PRLD_VM_SCRATCH"
-mkdir -p /mnt/s
-mount "$PRLD_VM_SCRATCH" /mnt/s
-insmod "$PRLD_KO"
+. tests/kernel/crash-lib.sh
+crash_fresh_scratch
 "$PRLDCTL" create -s 64M --cluster-size 64K /mnt/s/snap > /dev/null
 dev=$("$PRLDCTL" open /mnt/s/snap)
 sync

@@ -204,13 +204,16 @@ fi
 } >"$share/cmd.sh"
 echo "$SRC" >"$share/cwd"
 
+# discard=unmap: what the guest trims goes from the host's file too, so a
+# long run that rewrites its scratch filesystem (the bench's merges) does
+# not grow the file to the disk's whole size, in RAM when it is on tmpfs.
 disk=()
 if [ -n "$scratch_image" ]; then
 	[ -e "$scratch_image" ] || truncate -s "$scratch" "$scratch_image"
-	disk=(-drive "file=$scratch_image,if=virtio,format=raw,cache=$scratch_cache")
+	disk=(-drive "file=$scratch_image,if=virtio,format=raw,cache=$scratch_cache,discard=unmap")
 elif [ "$scratch" != 0 ]; then
 	truncate -s "$scratch" "$tmp/scratch.img"
-	disk=(-drive "file=$tmp/scratch.img,if=virtio,format=raw,cache=$scratch_cache")
+	disk=(-drive "file=$tmp/scratch.img,if=virtio,format=raw,cache=$scratch_cache,discard=unmap")
 fi
 
 # The power cut: once the console shows $kill_from, wait, then SIGKILL
