@@ -314,13 +314,21 @@ head -c 8M /dev/urandom | "$PRLDCTL" write --offset 0 "$big"
 B1=$("$PRLDCTL" snapshot "$big")
 head -c 12M /dev/urandom | "$PRLDCTL" write --offset 4194304 "$big"
 save "$big" big
+# The kills land within the time a whole delete takes here (measured on
+# a copy), so they hit it while it runs, not after it has finished.
+cp -a "$big" "$WORK/timed"
+t0=$(date +%s%N)
+"$PRLDCTL" delete-snapshot "$B1" "$WORK/timed" > /dev/null
+full_us=$(( ($(date +%s%N) - t0) / 1000 ))
+rm -rf "$WORK/timed"
+echo "# a whole delete takes $full_us us"
 killed=0 mid=0
-for i in 1 2 3 4; do
+for i in 1 2 3 4 5 6; do
 	k=$WORK/kill$i
 	cp -a "$big" "$k"
 	"$PRLDCTL" delete-snapshot "$B1" "$k" > "$WORK/kill.out" 2>&1 &
 	pid=$!
-	sleep "0.$((RANDOM % 8 + 1))"
+	sleep "$(printf '0.%06d' $(( (RANDOM * 32768 + RANDOM) % full_us % 1000000 )))"
 	kill -9 "$pid" 2> /dev/null && killed=$((killed + 1))
 	wait "$pid" 2> /dev/null
 	[ -e "$k/DiskDescriptor.xml.merge" ] && mid=$((mid + 1))
@@ -336,7 +344,8 @@ for i in 1 2 3 4; do
 	judge_merged "kill -9 #$i" "$k" 1
 	rm -rf "$k"
 done
-echo "# $killed of 4 runs killed, $mid of them with the merge under way"
+echo "# $killed of 6 runs killed, $mid of them with the merge under way"
+ok $((killed == 0)) "kill -9 landed while a delete ran ($killed of 6 times)"
 
 # --background and wait: the delete runs detached, wait follows it.
 bg=$WORK/bg
