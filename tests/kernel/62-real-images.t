@@ -2,7 +2,8 @@
 # Real Parallels Desktop 17 disks through the device: the expanding.hdd
 # bundle as PD shipped it (no TopGUID, a V1 image, 1 MiB clusters, "pd17"
 # in the in-use field) attaches, reads every byte right (MiB i holds
-# byte i), takes writes and detaches clean; QEMU's old V1 header with
+# byte i), takes writes and detaches clean, and its snapshots are deleted
+# while attached (online merge); QEMU's old V1 header with
 # data_off 0 attaches read-only and is refused read-write (-EROFS).
 . "$(dirname "$0")/lib.sh"
 
@@ -76,6 +77,40 @@ ok $? "... detaches"
 ok $? "prldctl read agrees after the detach"
 run "$PRLDCTL" check "$e"
 is "$RC" 0 "prldctl check clean after the detach"
+grep -q TopGUID "$e/DiskDescriptor.xml"
+ok $((! $?)) "the descriptor still has no TopGUID"
+
+# The same bundle's snapshots deleted while it stays attached (online
+# merge): the PD base (a V1 image) merged up into its lower child by the
+# tool, then the top's parent into the top by the driver.
+dev=$(attach "$e")
+ok $? "expanding.hdd attaches read-write again"
+p1=$("$PRLDCTL" snapshot "$dev")
+ok $? "a snapshot of the PD disk on the device"
+put $((10 * MIB + 3)) "$WORK/chunk"
+p2=$("$PRLDCTL" snapshot "$dev")
+put $((40 * MIB)) "$WORK/chunk"
+is "$("$PRLDCTL" info --json "$dev" | jq '.layers | length')" 3 "... three layers"
+run "$PRLDCTL" delete-snapshot "$p1" "$dev"
+is "$RC" 0 "the PD base state deleted online (merged up into its child)"
+devcmp "$dev" "$WORK/ref"
+ok $? "... the device reads the reference"
+put $((70 * MIB + 512)) "$WORK/chunk"
+run "$PRLDCTL" delete-snapshot "$p2" "$dev"
+is "$RC" 0 "the top's parent deleted online (merged into the top)"
+is "$("$PRLDCTL" info --json "$dev" | jq '.layers | length')" 1 "... one layer left"
+devcmp "$dev" "$WORK/ref"
+ok $? "... the device reads the reference"
+"$PRLDCTL" close "$dev"
+ok $? "... detaches"
+"$PRLDCTL" read "$e" | cmp -s - "$WORK/ref"
+ok $? "prldctl read agrees after the online merges"
+run "$PRLDCTL" check "$e"
+is "$RC" 0 "prldctl check clean"
+for f in "$e"/*.hds; do
+	run qemu-img check -f parallels "$f"
+	is "$RC" 0 "qemu-img check $(basename "$f")"
+done
 grep -q TopGUID "$e/DiskDescriptor.xml"
 ok $((! $?)) "the descriptor still has no TopGUID"
 
