@@ -258,28 +258,20 @@ static void test_refusals(void)
 	like(err.msg, "DiskDescriptor.xml", "... names what is missing");
 }
 
+static void compact_quietly(const void *dir)
+{
+	struct prld_compact_report rep;
+	struct prld_err err = { 0 };
+
+	if (prld_compact(dir, &rep, &err) == 0)
+		prld_compact_report_free(&rep);
+}
+
 /* In a child: compact @dir and die at @step; its exit status. */
 static int crash_at(const char *dir, const char *step)
 {
-	pid_t pid;
-	int st;
-
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0)
-		bail_out("fork");
-	if (pid == 0) {
-		struct prld_compact_report rep;
-		struct prld_err err = { 0 };
-
-		setenv("PRLD_TEST_COMPACT_CRASH", step, 1);
-		if (prld_compact(dir, &rep, &err) == 0)
-			prld_compact_report_free(&rep);
-		_exit(0);
-	}
-	if (waitpid(pid, &st, 0) < 0)
-		bail_out("waitpid");
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	return crash_in_child("PRLD_TEST_COMPACT_CRASH", step,
+			      compact_quietly, dir);
 }
 
 /* check: exit status, and whether the in-use flag is among the findings. */

@@ -525,31 +525,57 @@ static void test_job(void)
 
 /* ---- crashes -------------------------------------------------------- */
 
-/* In a child: delete @guid of @dir and die at @step; its exit status. */
+/*
+ * The one image of descriptor @rel (under the scratch directory) typed
+ * Plain, as ploop's raw-base disks are.
+ */
+static void desc_make_plain(const char *rel)
+{
+	static const char from[] = "<Type>Compressed</Type>";
+	uint64_t len;
+	char *desc = slurp(tpath("%s", rel), &len);
+	char *t = desc ? strstr(desc, from) : NULL;
+	char *out;
+	int fd;
+
+	if (!t || asprintf(&out, "%.*s<Type>Plain</Type>%s", (int)(t - desc),
+			   desc, t + strlen(from)) < 0)
+		bail_out("desc");
+	fd = open(tpath("%s", rel), O_WRONLY | O_TRUNC);
+	if (fd < 0 || prld_pwrite_full(fd, out, strlen(out), 0))
+		bail_out("desc");
+	close(fd);
+	free(out);
+	free(desc);
+}
+
+struct crash_op {
+	const char *dir, *guid;	/* guid NULL: check --repair instead */
+};
+
+static void crash_op_run(const void *ctx)
+{
+	const struct crash_op *op = ctx;
+	struct prld_report rep;
+	struct prld_err err = { 0 };
+
+	if (op->guid)
+		prld_delete_snapshot(op->dir, op->guid, &err);
+	else if (prld_check(op->dir, true, &rep, &err) == 0)
+		prld_report_free(&rep);
+}
+
+/*
+ * In a child: delete @guid of @dir (@how 0) or repair @dir (@how 1), and
+ * die at @step; its exit status.
+ */
 static int crash_at(const char *dir, const char *guid, const char *step,
 		    int how)
 {
-	pid_t pid;
-	int st;
+	struct crash_op op = { dir, how == 0 ? guid : NULL };
 
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0)
-		bail_out("fork");
-	if (pid == 0) {
-		struct prld_report rep;
-		struct prld_err err = { 0 };
-
-		setenv("PRLD_TEST_MERGE_CRASH", step, 1);
-		if (how == 0)
-			prld_delete_snapshot(dir, guid, &err);
-		else if (prld_check(dir, true, &rep, &err) == 0)
-			prld_report_free(&rep);
-		_exit(0);
-	}
-	if (waitpid(pid, &st, 0) < 0)
-		bail_out("waitpid");
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	return crash_in_child("PRLD_TEST_MERGE_CRASH", step, crash_op_run,
+			      &op);
 }
 
 static bool pending_reported(const char *dir)
@@ -816,8 +842,6 @@ static void test_empty_and_plain(void)
 	struct prld_err err = { 0 };
 	struct states s = { 0 };
 	uint8_t *ref = calloc(1, DISK_BYTES);
-	char *desc;
-	uint64_t len;
 	int fd;
 
 	if (!ref || create_disk_dir(dir, DISK_SECTORS, CL_SECTORS, false))
@@ -845,23 +869,7 @@ static void test_empty_and_plain(void)
 	if (fd < 0 || prld_pwrite_full(fd, ref, DISK_BYTES, 0))
 		bail_out("plain");
 	close(fd);
-	desc = slurp(tpath("plain-base/DiskDescriptor.xml"), &len);
-	{
-		char *t = desc ? strstr(desc, "<Type>Compressed</Type>") : NULL;
-		char *out;
-
-		if (!t || asprintf(&out, "%.*s<Type>Plain</Type>%s",
-				   (int)(t - desc), desc,
-				   t + strlen("<Type>Compressed</Type>")) < 0)
-			bail_out("desc");
-		fd = open(tpath("plain-base/DiskDescriptor.xml"),
-			  O_WRONLY | O_TRUNC);
-		if (fd < 0 || prld_pwrite_full(fd, out, strlen(out), 0))
-			bail_out("desc");
-		close(fd);
-		free(out);
-		free(desc);
-	}
+	desc_make_plain("plain-base/DiskDescriptor.xml");
 	snap(dir, g);
 	states_add(&s, g, ref);
 	scribble(dir, ref, 10);
@@ -1056,8 +1064,6 @@ static void test_up_plain(void)
 	struct prld_err err = { 0 };
 	uint8_t *ref = calloc(1, DISK_BYTES);
 	struct prld_desc *d;
-	char *desc, *t, *out;
-	uint64_t len;
 	int fd;
 
 	if (!ref || create_disk_dir(dir, DISK_SECTORS, CL_SECTORS, false))
@@ -1070,17 +1076,7 @@ static void test_up_plain(void)
 	    ftruncate(fd, DISK_BYTES))
 		bail_out("plain");
 	close(fd);
-	desc = slurp(tpath("up-plain/DiskDescriptor.xml"), &len);
-	t = desc ? strstr(desc, "<Type>Compressed</Type>") : NULL;
-	if (!t || asprintf(&out, "%.*s<Type>Plain</Type>%s", (int)(t - desc),
-			   desc, t + strlen("<Type>Compressed</Type>")) < 0)
-		bail_out("desc");
-	fd = open(tpath("up-plain/DiskDescriptor.xml"), O_WRONLY | O_TRUNC);
-	if (fd < 0 || prld_pwrite_full(fd, out, strlen(out), 0))
-		bail_out("desc");
-	close(fd);
-	free(out);
-	free(desc);
+	desc_make_plain("up-plain/DiskDescriptor.xml");
 	snap(dir, g);
 	scribble(dir, ref, 10);
 	setenv("PRLD_TEST_MERGE_UP", "1", 1);

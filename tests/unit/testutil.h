@@ -16,7 +16,9 @@
 #include <ftw.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -300,6 +302,31 @@ static inline void check_clean(const char *dir, const char *what)
 	   "%s: prld_check clean", what);
 	if (!ret)
 		prld_report_free(&rep);
+}
+
+/*
+ * Fork: the child sets the test hook @env to @step (a crash point), runs
+ * @fn(@ctx) and exits 0 unless the hook ends it first.  The child's exit
+ * status, or 128 + the signal that ended it.
+ */
+static inline int crash_in_child(const char *env, const char *step,
+				 void (*fn)(const void *ctx), const void *ctx)
+{
+	pid_t pid;
+	int st;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		bail_out("fork");
+	if (pid == 0) {
+		setenv(env, step, 1);
+		fn(ctx);
+		_exit(0);
+	}
+	if (waitpid(pid, &st, 0) < 0)
+		bail_out("waitpid");
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
 #endif /* PRLD_TESTUTIL_H */
