@@ -249,6 +249,14 @@ $(RAWIOCTL): tests/kernel/rawioctl.c include/prld_ioctl.h
 	@mkdir -p $(@D)
 	$(CC) $(PRLD_CFLAGS) $(CFLAGS) -o $@ $<
 
+# A snapshot deleted through libprld's public job calls (41-online-merge.t),
+# linked with the archive users get.
+JOBWAIT := $(BUILD)/jobwait
+
+$(JOBWAIT): tests/kernel/jobwait.c $(LIBPRLD) userspace/lib/prld.h
+	@mkdir -p $(@D)
+	$(CC) $(PRLD_CFLAGS) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIBPRLD) $(PKG_LIBS) -lpthread
+
 # Seeded malformed images for the kernel's attach path (65-mutants.t).
 MUTANTS := $(BUILD)/mutants
 
@@ -274,7 +282,7 @@ $(DURABLE): tests/kernel/durable.c
 # no test kernel is installed (a recipe line: as a phony prerequisite it
 # would reorder make test's jobs).
 KTEST_DEPS = $(TOOL) $(CORPUS_GEN) $(RAWATTACH) $(RAWIOCTL) $(MUTANTS) \
-	$(MUTANT_RUN) $(BUILD)/prldctl-test
+	$(MUTANT_RUN) $(BUILD)/prldctl-test $(JOBWAIT)
 NEED_KERNELS = @[ -n "$(VM_KERNELS)" ] || { echo "no test kernels: run make deps"; exit 1; }
 
 # make test is a pool of jobs run two at a time (make -j2, each job's

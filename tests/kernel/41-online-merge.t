@@ -95,6 +95,37 @@ ok $? "offline read after detach: the reference"
 is "$(shots "$S/d" | wc -l)" 1 "the descriptor names the top alone"
 judge_dir "$S/d" "after four online merges"
 
+# ---- the same through libprld's job calls, as a program would -------
+# (tests/kernel/jobwait.c: prld_merge_start, prld_job_set_pace,
+# prld_job_wait with a progress callback, on the device and on its DIR)
+"$PRLDCTL" create -s 32M --cluster-size 256K "$S/j"
+dev=$(attach "$S/j")
+rm -f "$WORK/ref" && truncate -s 32M "$WORK/ref"
+head -c $((12 * MB)) /dev/urandom > "$WORK/w"
+put 0 "$WORK/w"
+j1=$("$PRLDCTL" snapshot "$dev")
+head -c $((MB + 512)) /dev/urandom > "$WORK/w2"
+put $((5 * MB)) "$WORK/w2"
+j2=$("$PRLDCTL" snapshot "$dev")
+put $((20 * MB)) "$WORK/w2"
+run "$JOBWAIT" "$dev" "$j2" 50
+is "$RC" 0 "library: the top's parent deleted through /dev/prldN at pace 50"
+grep -Eqx 'progress [1-9][0-9]* ([1-9][0-9]*) \1' <<<"$OUT"
+ok $? "... progress from the caller's thread, never back, ending at the total"
+[ "$RC" = 0 ] || echo "$OUT" | sed 's/^/#   /'
+run "$JOBWAIT" "$S/j" "$j1" 100
+is "$RC" 0 "library: the base deleted through the attached DIR (its child a lower layer)"
+grep -Eqx 'progress [1-9][0-9]* ([1-9][0-9]*) \1' <<<"$OUT"
+ok $? "... with progress"
+is "$(layers "$dev")" 1 "one layer left"
+devcmp "$dev" "$WORK/ref"
+ok $? "the device reads the reference"
+run "$JOBWAIT" "$dev" "$j1" 100
+is "$RC" 1 "library: a snapshot deleted already is refused"
+like "$OUT" "no snapshot $j1" "... naming it"
+"$PRLDCTL" close "$dev"
+judge_dir "$S/j" "after the library's online merges"
+
 # ---- under a mounted ext4 with fio writing and verifying ------------
 "$PRLDCTL" create -s 256M "$S/fs"
 dev=$(attach "$S/fs")

@@ -10,6 +10,7 @@ export PRLDCTL=$PWD/userspace/prldctl \
 	PRLDCTL_TEST=$PWD/build/prldctl-test RAWATTACH=$PWD/build/rawattach \
 	CORPUS_GEN=$PWD/build/gen_corpus MUTANTS=$PWD/build/mutants \
 	MUTANT_RUN=$PWD/build/mutant_run RAWIOCTL=$PWD/build/rawioctl \
+	JOBWAIT=$PWD/build/jobwait \
 	SCRATCH=/mnt/scratch
 
 echo "# kernel $(uname -r), backing filesystem $fs on $PRLD_VM_SCRATCH"
